@@ -1,0 +1,90 @@
+#ifndef K0SLUA_LUA_H
+#define K0SLUA_LUA_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM != 504
+#error "k0slua needs Lua 5.4 headers (found another Lua). Debian/Ubuntu: apt-get install liblua5.4-dev. macOS: brew install lua@5.4 and export PKG_CONFIG_PATH=$(brew --prefix lua@5.4)/lib/pkgconfig"
+#endif
+
+/// Why a script was stopped by the host; sticky once set.
+typedef enum k0s_exhaustion {
+    K0S_NOT_EXHAUSTED = 0,
+    K0S_INSTRUCTIONS_EXHAUSTED = 1,
+    K0S_MEMORY_EXHAUSTED = 2,
+} k0s_exhaustion;
+
+/// Budgets and bookkeeping shared by the allocator and the hook of one lua_State.
+typedef struct k0s_budget {
+    size_t memory_limit;
+    size_t memory_used;
+    size_t memory_peak;
+    int64_t instruction_limit;
+    int64_t instructions_used;
+    int enforcing;          /* the allocator refuses over the limit only while Lua code runs */
+    k0s_exhaustion exhausted;
+    /* Source-line tracking: the last executed line of the tracked chunk (cluster.lua). */
+    const char *tracked_source;        /* e.g. "@cluster.lua" */
+    const void *tracked_source_ptr;    /* cached TString content pointer once matched */
+    int current_line;
+    /* pointer -> line map of tables created while tracked lines were known */
+    void **table_keys;
+    int *table_lines;
+    size_t table_capacity;
+    size_t table_count;
+} k0s_budget;
+
+/// A new state whose allocations are counted against `budget` (caller owns budget and frees it
+/// after k0s_close).
+lua_State *k0s_newstate(k0s_budget *budget);
+void k0s_close(lua_State *L, k0s_budget *budget);
+
+/// Opens base, table, string, math and utf8 only, and removes dofile, loadfile, load and
+/// string.dump. Never raises (runs protected); returns a Lua status.
+int k0s_open_sandbox(lua_State *L);
+
+/// Installs the count+line hook that enforces the instruction budget and tracks lines.
+void k0s_install_hook(lua_State *L, k0s_budget *budget);
+
+/// Loads a text chunk (binary chunks refused). Never raises; returns a Lua status with the
+/// function or an error message on the stack.
+int k0s_load_text(lua_State *L, const char *buf, size_t len, const char *chunkname);
+
+/// lua_pcall with a traceback message handler; enables memory enforcement for the duration.
+/// stack: f args → results | message
+int k0s_pcall(lua_State *L, int nargs, int nresults);
+
+/// The line at which the table at `index` was created in the tracked chunk, or 0.
+int k0s_table_line(lua_State *L, k0s_budget *budget, int index);
+
+/// A Swift host function: reads its arguments, pushes results and returns their count, or pushes
+/// an error message and returns K0S_RAISE (the trampoline raises it with the caller's position).
+/// It must only call Lua functions that cannot raise (rawget/rawset/push*/to*): memory limits are
+/// not enforced while it runs.
+typedef int (*k0s_host_function)(lua_State *L);
+#define K0S_RAISE (-1)
+/// Pushes a C closure that calls `fn` through the trampoline; `fn` sees upvalues 2...n+1 of the
+/// closure as `lua_upvalueindex(2)...` after the n values on top of the stack.
+/// stack: upvalues... → closure (never raises except on memory exhaustion at setup time)
+void k0s_push_host_function(lua_State *L, k0s_host_function fn, int nupvalues);
+
+/// Makes _G strict: reading an undeclared global or assigning a new one outside the main chunk
+/// is an error. stack: unchanged
+void k0s_make_globals_strict(lua_State *L);
+
+/// Pops the value on top of the stack and reports whether it is a string; copies its bytes.
+const char *k0s_tolstring_raw(lua_State *L, int index, size_t *len);
+
+int k0s_upvalueindex(int i);
+int k0s_registryindex(void);
+void k0s_pop(lua_State *L, int n);
+int k0s_ref(lua_State *L);
+void k0s_unref(lua_State *L, int ref);
+void k0s_getref(lua_State *L, int ref);
+int k0s_isinteger(lua_State *L, int index);
+
+#endif

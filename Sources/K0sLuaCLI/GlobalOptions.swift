@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import K0sLuaKit
+import Logging
+
+/// Flags every command that reads cluster.lua takes.
+struct ClusterOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "The cluster description.")
+    var file: String = "cluster.lua"
+
+    @Option(help: ArgumentHelp("Lua instruction budget (default 200000000).", valueName: "count"))
+    var maxInstructions: Int64 = LuaBudget.default.instructions
+
+    @Option(help: ArgumentHelp("Lua memory budget in MiB (default 256).", valueName: "MiB"))
+    var maxMemory: Int = LuaBudget.default.memoryBytes >> 20
+
+    @Flag(name: [.short, .long], help: "Hide progress and informational output (errors are always shown).")
+    var quiet = false
+
+    @Flag(name: [.short, .long], help: "Show debug output, including cluster.lua's print().")
+    var verbose = false
+
+    var budget: LuaBudget { LuaBudget(instructions: maxInstructions, memoryBytes: maxMemory << 20) }
+
+    func validate() throws {
+        guard maxInstructions > 0 else { throw ValidationError("--max-instructions must be positive") }
+        guard maxMemory > 0 else { throw ValidationError("--max-memory must be positive") }
+    }
+
+    /// Loads and validates cluster.lua, printing warnings; exits 65 with every problem otherwise.
+    func load() throws -> LoadedCluster {
+        Console.bootstrapLogging(quiet: quiet, verbose: verbose)
+        let loader = ClusterLoader(budget: budget)
+        do {
+            let loaded = try loader.load(file: file)
+            return loaded
+        } catch {
+            Console.print(diagnostics: error.diagnostics)
+            throw ExitCode(65)
+        }
+    }
+}

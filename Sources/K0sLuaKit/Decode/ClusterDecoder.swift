@@ -1,0 +1,464 @@
+/// Turns the value cluster.lua returned into a `Cluster`, checking shape only (types, required and
+/// unknown keys). Meaning is checked by `ClusterValidator`. Collects every problem it finds.
+public struct ClusterDecoder: Sendable {
+    public let file: String
+
+    public init(file: String) { self.file = file }
+
+    static let topLevelKeys = ["name", "provider", "image", "box", "network", "k0s", "libvirt", "ssh", "nodes", "hooks"]
+    static let networkKeys = ["cidr", "gateway", "mode", "bridge_interface", "libvirt_network"]
+    static let k0sKeys = ["version", "vip", "vip_auth_pass", "node_local_load_balancing"]
+    static let libvirtKeys = ["driver", "management_network_name", "management_network_mode", "boot_timeout"]
+    static let sshKeys = ["address", "user", "port", "key_path"]
+    static let nodeKeys = ["name", "role", "ip", "cpus", "memory", "disk", "workloads", "labels", "taints", "ssh",
+                           "hooks", "k0sctl_hooks"]
+    static let hookKeys = ["pre_join", "post_join"]
+    static let k0sctlHookActions = ["connect", "apply", "install", "upgrade", "reset", "backup"]
+    static let k0sctlHookStages = ["before", "after"]
+
+    /// Decodes, or throws every shape problem at once.
+    public func decode(_ value: LuaValue) throws(DiagnosticList) -> Cluster {
+        var reader = Reader(file: file)
+        let cluster = reader.cluster(value)
+        if !reader.diagnostics.isEmpty || cluster == nil {
+            throw DiagnosticList(reader.diagnostics)
+        }
+        return cluster!
+    }
+}
+
+/// Walks the value tree with a path and the nearest known line, recording problems.
+struct Reader {
+    let file: String
+    var diagnostics: [Diagnostic] = []
+
+    init(file: String) { self.file = file }
+
+    mutating func fail(_ code: DiagnosticCode, _ path: String, _ line: Int?, _ message: String, hint: String? = nil) {
+        diagnostics.append(Diagnostic(code, file: file, line: line, path: path, message: message, hint: hint))
+    }
+
+    /// `got string "4G"`
+    static func got(_ value: LuaValue) -> String {
+        switch value {
+        case .nil_: "nil"
+        case .table(let t): t.isSequence && !t.entries.isEmpty ? "a list" : "a table"
+        case .function: "a function"
+        default: "\(value.typeName) \(value.shortDescription)"
+        }
+    }
+
+    mutating func table(_ value: LuaValue, _ path: String, _ line: Int?, expected: String = "a table") -> LuaTable? {
+        guard case .table(let table) = value else {
+            fail(.typeMismatch, path, line, "expected \(expected), got \(Self.got(value))")
+            return nil
+        }
+        return table
+    }
+
+    /// Reports unknown keys (with a suggestion) and non-string keys.
+    mutating func checkKeys(_ table: LuaTable, _ path: String, allowed: [String]) {
+        for entry in table.entries {
+            guard case .string(let key) = entry.key else {
+                fail(.unknownKey, path, table.line, "unexpected list entry \(entry.key.shortDescription); expected named keys (\(allowed.joined(separator: ", ")))")
+                continue
+            }
+            if !allowed.contains(key) {
+                let suggestion = closestMatch(to: key, in: allowed)
+                fail(.unknownKey, LuaRuntime.childPath(path, .string(key)), table.line,
+                     "unknown key" + (suggestion.map { "; did you mean \"\($0)\"?" } ?? ""),
+                     hint: suggestion == nil ? "known keys: \(allowed.joined(separator: ", "))" : nil)
+            }
+        }
+    }
+
+    mutating func string(_ table: LuaTable, _ key: String, _ path: String, required: Bool = false) -> String? {
+        let childPath = LuaRuntime.childPath(path, .string(key))
+        switch table[key] {
+        case nil, .nil_?:
+            if required { fail(.missingKey, childPath, table.line, "required, expected a string") }
+            return nil
+        case .string(let s)?: return s
+        case let other?:
+            fail(.typeMismatch, childPath, table.line, "expected a string, got \(Self.got(other))")
+            return nil
+        }
+    }
+
+    mutating func integer(_ table: LuaTable, _ key: String, _ path: String, unit: String? = nil, required: Bool = false) -> Int? {
+        let childPath = LuaRuntime.childPath(path, .string(key))
+        let expected = "expected integer" + (unit.map { " (\($0))" } ?? "")
+        switch table[key] {
+        case nil, .nil_?:
+            if required { fail(.missingKey, childPath, table.line, "required, \(expected)") }
+            return nil
+        case .integer(let i)?:
+            guard let value = Int(exactly: i) else { fail(.invalidValue, childPath, table.line, "\(i) is out of range"); return nil }
+            return value
+        case .number(let d)? where d.rounded() == d && abs(d) < 1e15:
+            return Int(d)
+        case let other?:
+            fail(.typeMismatch, childPath, table.line, "\(expected), got \(Self.got(other))")
+            return nil
+        }
+    }
+
+    mutating func boolean(_ table: LuaTable, _ key: String, _ path: String) -> Bool? {
+        let childPath = LuaRuntime.childPath(path, .string(key))
+        switch table[key] {
+        case nil, .nil_?: return nil
+        case .boolean(let b)?: return b
+        case let other?:
+            fail(.typeMismatch, childPath, table.line, "expected a boolean, got \(Self.got(other))")
+            return nil
+        }
+    }
+
+    mutating func function(_ table: LuaTable, _ key: String, _ path: String) -> LuaFunctionRef? {
+        let childPath = LuaRuntime.childPath(path, .string(key))
+        switch table[key] {
+        case nil, .nil_?: return nil
+        case .function(let f)?: return f
+        case let other?:
+            fail(.typeMismatch, childPath, table.line, "expected a function, got \(Self.got(other))")
+            return nil
+        }
+    }
+
+    mutating func ipv4(_ table: LuaTable, _ key: String, _ path: String, required: Bool = false) -> IPv4Address? {
+        guard let text = string(table, key, path, required: required) else { return nil }
+        guard let ip = IPv4Address(text) else {
+            fail(.invalidValue, LuaRuntime.childPath(path, .string(key)), table.line, "\"\(text)\" is not an IPv4 address")
+            return nil
+        }
+        return ip
+    }
+
+    mutating func oneOf<T: RawRepresentable>(_ table: LuaTable, _ key: String, _ path: String, _ type: T.Type,
+                                              choices: [T]) -> T? where T.RawValue == String {
+        guard let text = string(table, key, path) else { return nil }
+        guard let value = T(rawValue: text) else {
+            let names = choices.map(\.rawValue)
+            let suggestion = closestMatch(to: text, in: names)
+            fail(.invalidValue, LuaRuntime.childPath(path, .string(key)), table.line,
+                 "expected one of \(names.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(text)\""
+                    + (suggestion.map { "; did you mean \"\($0)\"?" } ?? ""))
+            return nil
+        }
+        return value
+    }
+
+    // MARK: - The cluster
+
+    mutating func cluster(_ value: LuaValue) -> Cluster? {
+        guard case .table(let root) = value else {
+            fail(.typeMismatch, "", nil, "cluster.lua must return a table describing the cluster, got \(Self.got(value))",
+                 hint: "end the file with `return { name = \"k0slua\", nodes = { ... } }`")
+            return nil
+        }
+        checkKeys(root, "", allowed: ClusterDecoder.topLevelKeys)
+        let name = string(root, "name", "") ?? "k0slua"
+        let provider = oneOf(root, "provider", "", Provider.self, choices: Provider.allCases) ?? .tart
+        let image = string(root, "image", "")
+        let box = string(root, "box", "")
+        if image != nil, provider == .libvirt {
+            fail(.unsupportedSetting, "image", root.line, "the libvirt provider uses `box`, not `image`")
+        }
+        if box != nil, provider == .tart {
+            fail(.unsupportedSetting, "box", root.line, "the tart provider uses `image`, not `box`")
+        }
+        let network = clusterNetwork(root["network"], line: root.line)
+        let k0s = k0sSettings(root["k0s"], line: root.line)
+        let libvirt = libvirtSettings(root["libvirt"], line: root.line)
+        let defaultUser: String = switch provider {
+        case .tart: "admin"
+        case .libvirt: "vagrant"
+        case .hosts: "root"
+        }
+        let ssh = sshSettings(root["ssh"], "ssh", line: root.line, defaults: SSHSettings(user: defaultUser))
+        let hooks = clusterHooks(root["hooks"], line: root.line)
+        var nodes: [Node] = []
+        switch root["nodes"] {
+        case nil, .nil_?:
+            fail(.missingKey, "nodes", root.line, "required, expected a list of nodes")
+        case .table(let list)? where list.isSequence:
+            for (index, entry) in list.entries.enumerated() {
+                if let node = node(entry.value, path: "nodes[\(index + 1)]", line: list.line, clusterSSH: ssh) {
+                    nodes.append(node)
+                }
+            }
+        case let other?:
+            fail(.typeMismatch, "nodes", root.line, "expected a list of nodes, got \(Self.got(other))")
+        }
+        let defaultImage: String? = switch provider {
+        case .tart: "ghcr.io/cirruslabs/ubuntu:latest"
+        case .libvirt: "generic/ubuntu2204"
+        case .hosts: nil
+        }
+        guard let network else { return nil }
+        // Controllers first, then workers, each in the order cluster.lua gave them.
+        let ordered = nodes.filter { $0.role == .controller } + nodes.filter { $0.role == .worker }
+        return Cluster(name: name, provider: provider, image: (provider == .libvirt ? box : image) ?? defaultImage,
+                       network: network, k0s: k0s, libvirt: libvirt, ssh: ssh, nodes: ordered, hooks: hooks)
+    }
+
+    mutating func clusterNetwork(_ value: LuaValue?, line: Int?) -> ClusterNetwork? {
+        let defaultCIDR = IPv4CIDR("192.168.64.0/24")!
+        guard let value, value != .nil_ else {
+            return ClusterNetwork(cidr: defaultCIDR, gateway: IPv4Address("192.168.64.1")!, line: line)
+        }
+        guard let table = table(value, "network", line) else { return nil }
+        checkKeys(table, "network", allowed: ClusterDecoder.networkKeys)
+        var cidr = defaultCIDR
+        if let text = string(table, "cidr", "network") {
+            if let parsed = IPv4CIDR(text) {
+                cidr = parsed
+                if parsed.hasHostBits {
+                    fail(.invalidValue, "network.cidr", table.line, "\"\(text)\" has host bits set",
+                         hint: "did you mean \"\(parsed.description)\"?")
+                }
+            } else {
+                fail(.invalidValue, "network.cidr", table.line, "\"\(text)\" is not a CIDR such as \"192.168.64.0/24\"")
+            }
+        }
+        let gateway = ipv4(table, "gateway", "network") ?? cidr.network.adding(1)!
+        let mode = oneOf(table, "mode", "network", TartNetworkMode.self, choices: TartNetworkMode.allCases) ?? .shared
+        let bridge = string(table, "bridge_interface", "network")
+        let libvirtName = string(table, "libvirt_network", "network") ?? "k0slua"
+        return ClusterNetwork(cidr: cidr, gateway: gateway, tartMode: mode, bridgeInterface: bridge,
+                              libvirtNetworkName: libvirtName, line: table.line)
+    }
+
+    mutating func k0sSettings(_ value: LuaValue?, line: Int?) -> K0sSettings {
+        guard let value, value != .nil_, let table = table(value, "k0s", line) else { return K0sSettings(line: line) }
+        checkKeys(table, "k0s", allowed: ClusterDecoder.k0sKeys)
+        var settings = K0sSettings(line: table.line)
+        if let version = string(table, "version", "k0s") {
+            let pattern = #/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?\+k0s\.\d+$/#
+            if version.wholeMatch(of: pattern) == nil {
+                fail(.invalidValue, "k0s.version", table.line, "\"\(version)\" is not a k0s version such as \"v1.33.4+k0s.0\"",
+                     hint: "k0s versions carry a +k0s.N suffix; leave version out for the latest stable release")
+            } else {
+                settings.version = version.hasPrefix("v") ? version : "v" + version
+            }
+        }
+        settings.vip = ipv4(table, "vip", "k0s")
+        settings.vipAuthPass = string(table, "vip_auth_pass", "k0s") ?? settings.vipAuthPass
+        settings.nodeLocalLoadBalancing = boolean(table, "node_local_load_balancing", "k0s")
+        return settings
+    }
+
+    mutating func libvirtSettings(_ value: LuaValue?, line: Int?) -> LibvirtSettings {
+        guard let value, value != .nil_, let table = table(value, "libvirt", line) else { return LibvirtSettings() }
+        checkKeys(table, "libvirt", allowed: ClusterDecoder.libvirtKeys)
+        var settings = LibvirtSettings()
+        if let driver = string(table, "driver", "libvirt") {
+            if ["kvm", "qemu"].contains(driver) { settings.driver = driver } else {
+                fail(.invalidValue, "libvirt.driver", table.line, "expected \"kvm\" or \"qemu\", got \"\(driver)\"")
+            }
+        }
+        settings.managementNetworkName = string(table, "management_network_name", "libvirt")
+        if let mode = string(table, "management_network_mode", "libvirt") {
+            if ["nat", "none", "route", "open", "veryisolated"].contains(mode) { settings.managementNetworkMode = mode } else {
+                fail(.invalidValue, "libvirt.management_network_mode", table.line,
+                     "expected one of \"nat\", \"none\", \"route\", \"open\", \"veryisolated\", got \"\(mode)\"")
+            }
+        }
+        settings.bootTimeout = integer(table, "boot_timeout", "libvirt", unit: "seconds")
+        return settings
+    }
+
+    mutating func sshSettings(_ value: LuaValue?, _ path: String, line: Int?, defaults: SSHSettings) -> SSHSettings {
+        guard let value, value != .nil_, let table = table(value, path, line) else { return defaults }
+        checkKeys(table, path, allowed: ClusterDecoder.sshKeys)
+        var settings = defaults
+        settings.address = string(table, "address", path) ?? defaults.address
+        settings.user = string(table, "user", path) ?? defaults.user
+        settings.port = integer(table, "port", path) ?? defaults.port
+        settings.keyPath = string(table, "key_path", path) ?? defaults.keyPath
+        if !(1...65535).contains(settings.port) {
+            fail(.invalidValue, LuaRuntime.childPath(path, .string("port")), table.line, "port \(settings.port) is not between 1 and 65535")
+        }
+        return settings
+    }
+
+    mutating func clusterHooks(_ value: LuaValue?, line: Int?) -> ClusterHooks {
+        guard let value, value != .nil_, let table = table(value, "hooks", line) else { return ClusterHooks() }
+        checkKeys(table, "hooks", allowed: ClusterDecoder.hookKeys)
+        return ClusterHooks(preJoin: function(table, "pre_join", "hooks"), postJoin: function(table, "post_join", "hooks"))
+    }
+
+    mutating func node(_ value: LuaValue, path: String, line: Int?, clusterSSH: SSHSettings) -> Node? {
+        guard let table = table(value, path, line, expected: "a node table") else { return nil }
+        checkKeys(table, path, allowed: ClusterDecoder.nodeKeys)
+        let name = string(table, "name", path, required: true)
+        let role = oneOf(table, "role", path, NodeRole.self, choices: NodeRole.allCases)
+        if table["role"] == nil || table["role"] == .nil_ {
+            fail(.missingKey, "\(path).role", table.line, "required, expected \"controller\" or \"worker\"")
+        }
+        let ip = ipv4(table, "ip", path, required: true)
+        let cpus = integer(table, "cpus", path, required: true)
+        let memory = integer(table, "memory", path, unit: "MiB", required: true)
+        let disk = integer(table, "disk", path, unit: "GB", required: true)
+        let workloads = boolean(table, "workloads", path)
+        let labels = labels(table["labels"], "\(path).labels", line: table.line)
+        let taints = taints(table["taints"], "\(path).taints", line: table.line)
+        let ssh = sshSettings(table["ssh"], "\(path).ssh", line: table.line, defaults: clusterSSH)
+        var hooks = NodeHooks()
+        if let hookValue = table["hooks"], hookValue != .nil_, let hookTable = self.table(hookValue, "\(path).hooks", table.line) {
+            checkKeys(hookTable, "\(path).hooks", allowed: ClusterDecoder.hookKeys)
+            hooks = NodeHooks(preJoin: function(hookTable, "pre_join", "\(path).hooks"),
+                              postJoin: function(hookTable, "post_join", "\(path).hooks"))
+        }
+        let k0sctlHooks = k0sctlHooks(table["k0sctl_hooks"], "\(path).k0sctl_hooks", line: table.line)
+        if role == .worker, workloads != nil {
+            fail(.workloadsOnWorker, "\(path).workloads", table.line,
+                 "only controllers take `workloads`; workers always run workloads",
+                 hint: "remove `workloads` from this worker")
+        }
+        guard let name, let role, let ip, let cpus, let memory, let disk else { return nil }
+        return Node(name: name, role: role, ip: ip, cpus: cpus, memoryMiB: memory, diskGB: disk,
+                    runsWorkloadsOnController: role == .controller && (workloads ?? false),
+                    labels: labels, taints: taints, ssh: ssh, hooks: hooks, k0sctlHooks: k0sctlHooks, line: table.line, sourcePath: path)
+    }
+
+    mutating func labels(_ value: LuaValue?, _ path: String, line: Int?) -> [Label] {
+        guard let value, value != .nil_ else { return [] }
+        guard let table = table(value, path, line, expected: "a table of labels such as { tier = \"db\" }") else { return [] }
+        var labels: [Label] = []
+        for entry in table.entries {
+            guard case .string(let key) = entry.key else {
+                fail(.invalidLabel, path, table.line, "labels are key = value pairs, got a list entry \(entry.value.shortDescription)")
+                continue
+            }
+            let childPath = LuaRuntime.childPath(path, .string(key))
+            let text: String
+            switch entry.value {
+            case .string(let s): text = s
+            case .integer(let i): text = String(i)
+            case .boolean(let b): text = String(b)
+            default:
+                fail(.typeMismatch, childPath, table.line, "expected a string, got \(Self.got(entry.value))")
+                continue
+            }
+            if let problem = LabelSyntax.problem(key: key, value: text) {
+                fail(.invalidLabel, childPath, table.line, problem)
+                continue
+            }
+            labels.append(Label(key: key, value: text))
+        }
+        return labels
+    }
+
+    mutating func taints(_ value: LuaValue?, _ path: String, line: Int?) -> [Taint] {
+        guard let value, value != .nil_ else { return [] }
+        guard case .table(let table) = value, table.isSequence else {
+            fail(.typeMismatch, path, line, "expected a list of taints such as { \"dedicated=db:NoSchedule\" }, got \(Self.got(value))")
+            return []
+        }
+        var taints: [Taint] = []
+        for (index, entry) in table.entries.enumerated() {
+            let childPath = "\(path)[\(index + 1)]"
+            guard case .string(let text) = entry.value else {
+                fail(.typeMismatch, childPath, table.line, "expected a string such as \"key=value:NoSchedule\", got \(Self.got(entry.value))")
+                continue
+            }
+            switch LabelSyntax.parseTaint(text) {
+            case .success(let taint): taints.append(taint)
+            case .failure(let problem): fail(.invalidTaint, childPath, table.line, problem.message)
+            }
+        }
+        return taints
+    }
+
+    mutating func k0sctlHooks(_ value: LuaValue?, _ path: String, line: Int?) -> [String: [String: [String]]] {
+        guard let value, value != .nil_, let table = table(value, path, line) else { return [:] }
+        checkKeys(table, path, allowed: ClusterDecoder.k0sctlHookActions)
+        var result: [String: [String: [String]]] = [:]
+        for action in ClusterDecoder.k0sctlHookActions {
+            guard let stageValue = table[action], stageValue != .nil_ else { continue }
+            let actionPath = "\(path).\(action)"
+            guard let stages = self.table(stageValue, actionPath, table.line) else { continue }
+            checkKeys(stages, actionPath, allowed: ClusterDecoder.k0sctlHookStages)
+            for stage in ClusterDecoder.k0sctlHookStages {
+                guard let commandsValue = stages[stage], commandsValue != .nil_ else { continue }
+                let stagePath = "\(actionPath).\(stage)"
+                guard case .table(let commands) = commandsValue, commands.isSequence else {
+                    fail(.typeMismatch, stagePath, stages.line, "expected a list of shell commands, got \(Self.got(commandsValue))")
+                    continue
+                }
+                var list: [String] = []
+                for (index, command) in commands.entries.enumerated() {
+                    guard case .string(let text) = command.value, !text.isEmpty else {
+                        fail(.typeMismatch, "\(stagePath)[\(index + 1)]", commands.line, "expected a non-empty shell command string, got \(Self.got(command.value))")
+                        continue
+                    }
+                    list.append(text)
+                }
+                result[action, default: [:]][stage] = list
+            }
+        }
+        return result
+    }
+}
+
+/// Kubernetes label and taint syntax.
+public enum LabelSyntax {
+    public struct Problem: Error, Sendable { public let message: String }
+
+    /// Qualified name: optional DNS-subdomain prefix and `/`, then a name of at most 63 characters.
+    public static func keyProblem(_ key: String) -> String? {
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { return "key \"\(key)\" has more than one \"/\"" }
+        let name = String(parts.last!)
+        if parts.count == 2 {
+            let prefix = String(parts[0])
+            if prefix.isEmpty || prefix.count > 253
+                || prefix.wholeMatch(of: #/[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/#) == nil {
+                return "key prefix \"\(prefix)\" must be a lower-case DNS subdomain"
+            }
+        }
+        if name.isEmpty || name.count > 63 || name.wholeMatch(of: #/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?/#) == nil {
+            return "key \"\(key)\" must be 1-63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+        }
+        return nil
+    }
+
+    public static func valueProblem(_ value: String) -> String? {
+        if value.isEmpty { return nil }
+        if value.count > 63 || value.wholeMatch(of: #/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?/#) == nil {
+            return "value \"\(value)\" must be at most 63 characters of letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+        }
+        return nil
+    }
+
+    public static func problem(key: String, value: String) -> String? {
+        keyProblem(key) ?? valueProblem(value)
+    }
+
+    /// `key[=value]:Effect`
+    public static func parseTaint(_ text: String) -> Result<Taint, Problem> {
+        guard let colon = text.lastIndex(of: ":") else {
+            return .failure(Problem(message: "taint \"\(text)\" must look like key[=value]:Effect (Effect: NoSchedule, PreferNoSchedule or NoExecute)"))
+        }
+        let effectText = String(text[text.index(after: colon)...])
+        guard let effect = Taint.Effect(rawValue: effectText) else {
+            let suggestion = closestMatch(to: effectText, in: Taint.Effect.allCases.map(\.rawValue))
+            return .failure(Problem(message: "taint \"\(text)\": effect \"\(effectText)\" must be NoSchedule, PreferNoSchedule or NoExecute"
+                + (suggestion.map { "; did you mean \"\($0)\"?" } ?? "")))
+        }
+        let pair = text[..<colon]
+        let key: String
+        var value: String?
+        if let equals = pair.firstIndex(of: "=") {
+            key = String(pair[..<equals])
+            value = String(pair[pair.index(after: equals)...])
+        } else {
+            key = String(pair)
+        }
+        if let problem = keyProblem(key) ?? value.flatMap(valueProblem) {
+            return .failure(Problem(message: "taint \"\(text)\": \(problem)"))
+        }
+        return .success(Taint(key: key, value: value, effect: effect))
+    }
+}

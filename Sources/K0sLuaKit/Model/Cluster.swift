@@ -1,0 +1,290 @@
+/// Where the nodes of a cluster live.
+public enum Provider: String, Sendable, CaseIterable, Codable {
+    /// Tart VMs on an Apple Silicon Mac through the vagrant-tart plugin.
+    case tart
+    /// libvirt/QEMU VMs on Linux through the vagrant-libvirt plugin.
+    case libvirt
+    /// Existing machines reached over SSH; no VMs.
+    case hosts
+
+    /// The smallest disk, in GB, a node may ask for on this provider.
+    public var minimumDiskGB: Int {
+        switch self {
+        case .tart: 20  // ghcr.io/cirruslabs/ubuntu images ship a 20 GB disk that cannot shrink
+        case .libvirt: 10
+        case .hosts: 1
+        }
+    }
+
+    /// The Vagrant plugin that provides it, if any.
+    public var vagrantPlugin: String? {
+        switch self {
+        case .tart: "vagrant-tart"
+        case .libvirt: "vagrant-libvirt"
+        case .hosts: nil
+        }
+    }
+}
+
+/// How Tart VMs are attached to the network (see docs/providers.md for the trade-offs).
+public enum TartNetworkMode: String, Sendable, CaseIterable, Codable {
+    /// Tart's default NAT ("shared") network, 192.168.64.0/24 on the host's bridge100.
+    case shared
+    /// Bridged onto a host interface (`--net-bridged`): VMs sit on the LAN and reach each other.
+    case bridged
+    /// Softnet (`--net-softnet`, `--net-softnet-allow=0.0.0.0/0`): isolation lifted, but only the
+    /// VM's DHCP address passes, so static IPs are not possible.
+    case softnet
+}
+
+/// The cluster's network.
+public struct ClusterNetwork: Sendable, Equatable {
+    public var cidr: IPv4CIDR
+    public var gateway: IPv4Address
+    /// Tart only.
+    public var tartMode: TartNetworkMode
+    /// Tart bridged mode: the host interface (e.g. `en0`).
+    public var bridgeInterface: String?
+    /// libvirt only: the name of the libvirt network that carries the static IPs.
+    public var libvirtNetworkName: String
+    public var line: Int?
+
+    public init(cidr: IPv4CIDR, gateway: IPv4Address, tartMode: TartNetworkMode = .shared,
+                bridgeInterface: String? = nil, libvirtNetworkName: String = "k0slua", line: Int? = nil) {
+        self.cidr = cidr
+        self.gateway = gateway
+        self.tartMode = tartMode
+        self.bridgeInterface = bridgeInterface
+        self.libvirtNetworkName = libvirtNetworkName
+        self.line = line
+    }
+}
+
+/// k0s settings.
+public struct K0sSettings: Sendable, Equatable {
+    /// A pinned version such as `v1.33.4+k0s.0`; nil means the latest stable release.
+    public var version: String?
+    /// The control-plane virtual IP (keepalived), if any.
+    public var vip: IPv4Address?
+    /// keepalived VRRP password (1–8 characters) used with the VIP.
+    public var vipAuthPass: String
+    /// Node-local load balancing; nil means on with two or more controllers.
+    public var nodeLocalLoadBalancing: Bool?
+    public var line: Int?
+
+    public init(version: String? = nil, vip: IPv4Address? = nil, vipAuthPass: String = "k0slua",
+                nodeLocalLoadBalancing: Bool? = nil, line: Int? = nil) {
+        self.version = version
+        self.vip = vip
+        self.vipAuthPass = vipAuthPass
+        self.nodeLocalLoadBalancing = nodeLocalLoadBalancing
+        self.line = line
+    }
+}
+
+/// libvirt provider settings.
+public struct LibvirtSettings: Sendable, Equatable {
+    /// `kvm` (hardware virtualisation) or `qemu` (software emulation, slow).
+    public var driver: String
+    public var managementNetworkName: String?
+    /// `nat` (default) or `none` (isolated; no route out).
+    public var managementNetworkMode: String?
+    /// Seconds Vagrant waits for a machine to boot.
+    public var bootTimeout: Int?
+
+    public init(driver: String = "kvm", managementNetworkName: String? = nil,
+                managementNetworkMode: String? = nil, bootTimeout: Int? = nil) {
+        self.driver = driver
+        self.managementNetworkName = managementNetworkName
+        self.managementNetworkMode = managementNetworkMode
+        self.bootTimeout = bootTimeout
+    }
+}
+
+/// Lua hooks attached to the whole cluster.
+public struct ClusterHooks: Sendable, Equatable {
+    /// Called once before any node's pre_join hook: `function(ctx)`.
+    public var preJoin: LuaFunctionRef?
+    /// Called once after every node's post_join hook: `function(ctx)`.
+    public var postJoin: LuaFunctionRef?
+
+    public init(preJoin: LuaFunctionRef? = nil, postJoin: LuaFunctionRef? = nil) {
+        self.preJoin = preJoin
+        self.postJoin = postJoin
+    }
+}
+
+/// The cluster described by cluster.lua, decoded and validated.
+public struct Cluster: Sendable, Equatable {
+    public var name: String
+    public var provider: Provider
+    /// Tart image (tart) or Vagrant box (libvirt); nil for hosts.
+    public var image: String?
+    public var network: ClusterNetwork
+    public var k0s: K0sSettings
+    public var libvirt: LibvirtSettings
+    /// SSH defaults for every node (hosts provider: how to reach them; VMs: the in-guest user).
+    public var ssh: SSHSettings
+    /// Controllers first, then workers, each in cluster.lua order.
+    public var nodes: [Node]
+    public var hooks: ClusterHooks
+
+    public init(name: String, provider: Provider, image: String?, network: ClusterNetwork, k0s: K0sSettings,
+                libvirt: LibvirtSettings = LibvirtSettings(), ssh: SSHSettings, nodes: [Node],
+                hooks: ClusterHooks = ClusterHooks()) {
+        self.name = name
+        self.provider = provider
+        self.image = image
+        self.network = network
+        self.k0s = k0s
+        self.libvirt = libvirt
+        self.ssh = ssh
+        self.nodes = nodes
+        self.hooks = hooks
+    }
+
+    public var controllers: [Node] { nodes.filter { $0.role == .controller } }
+    public var workers: [Node] { nodes.filter { $0.role == .worker } }
+    /// The controller k0sctl makes the leader: the first one.
+    public var leader: Node? { controllers.first }
+
+    /// Node-local load balancing as rendered: explicit setting, else on with 2+ controllers.
+    public var nodeLocalLoadBalancingEnabled: Bool {
+        k0s.nodeLocalLoadBalancing ?? (controllers.count >= 2)
+    }
+
+    public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+}
+
+/// A node's place in the cluster as cluster.lua states it.
+public enum NodeRole: String, Sendable, Codable, CaseIterable {
+    case controller
+    case worker
+}
+
+/// The role k0sctl installs (`spec.hosts[].role`).
+public enum K0sRole: String, Sendable, Codable {
+    case controller
+    case controllerWorker = "controller+worker"
+    case worker
+}
+
+/// How k0slua (and k0sctl) reach a node over SSH.
+public struct SSHSettings: Sendable, Equatable {
+    /// Address to connect to; nil means the node's IP.
+    public var address: String?
+    public var user: String
+    public var port: Int
+    /// Private key; nil means the cluster's own key in the state directory.
+    public var keyPath: String?
+
+    public init(address: String? = nil, user: String, port: Int = 22, keyPath: String? = nil) {
+        self.address = address
+        self.user = user
+        self.port = port
+        self.keyPath = keyPath
+    }
+}
+
+/// A Kubernetes node taint, `key[=value]:Effect`.
+public struct Taint: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public enum Effect: String, Sendable, CaseIterable {
+        case noSchedule = "NoSchedule"
+        case preferNoSchedule = "PreferNoSchedule"
+        case noExecute = "NoExecute"
+    }
+
+    public var key: String
+    public var value: String?
+    public var effect: Effect
+
+    public init(key: String, value: String? = nil, effect: Effect) {
+        self.key = key
+        self.value = value
+        self.effect = effect
+    }
+
+    public var description: String { "\(key)\(value.map { "=\($0)" } ?? ""):\(effect.rawValue)" }
+}
+
+/// A Kubernetes node label.
+public struct Label: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var key: String
+    public var value: String
+
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+
+    public var description: String { "\(key)=\(value)" }
+}
+
+/// Lua hooks attached to one node.
+public struct NodeHooks: Sendable, Equatable {
+    /// `function(node, ctx)` once the node is provisioned and reachable, before k0s.
+    public var preJoin: LuaFunctionRef?
+    /// `function(node, ctx)` after the node joined and the kubeconfig exists.
+    public var postJoin: LuaFunctionRef?
+
+    public init(preJoin: LuaFunctionRef? = nil, postJoin: LuaFunctionRef? = nil) {
+        self.preJoin = preJoin
+        self.postJoin = postJoin
+    }
+}
+
+/// One machine of the cluster.
+public struct Node: Sendable, Equatable {
+    public var name: String
+    public var role: NodeRole
+    public var ip: IPv4Address
+    public var cpus: Int
+    public var memoryMiB: Int
+    public var diskGB: Int
+    /// Controllers only: also runs a kubelet and schedules workloads (k0s `controller+worker`).
+    public var runsWorkloadsOnController: Bool
+    public var labels: [Label]
+    public var taints: [Taint]
+    public var ssh: SSHSettings
+    public var hooks: NodeHooks
+    /// Shell commands for k0sctl's hook points: action (`apply`, `install`, …) → stage
+    /// (`before`/`after`) → commands.
+    public var k0sctlHooks: [String: [String: [String]]]
+    /// The cluster.lua line where the node's table was created.
+    public var line: Int?
+    /// Where cluster.lua put it, e.g. `nodes[2]` (the model lists controllers first).
+    public var sourcePath: String
+
+    public init(name: String, role: NodeRole, ip: IPv4Address, cpus: Int, memoryMiB: Int, diskGB: Int,
+                runsWorkloadsOnController: Bool = false, labels: [Label] = [], taints: [Taint] = [],
+                ssh: SSHSettings, hooks: NodeHooks = NodeHooks(), k0sctlHooks: [String: [String: [String]]] = [:],
+                line: Int? = nil, sourcePath: String? = nil) {
+        self.sourcePath = sourcePath ?? "nodes[\(name)]"
+        self.name = name
+        self.role = role
+        self.ip = ip
+        self.cpus = cpus
+        self.memoryMiB = memoryMiB
+        self.diskGB = diskGB
+        self.runsWorkloadsOnController = runsWorkloadsOnController
+        self.labels = labels
+        self.taints = taints
+        self.ssh = ssh
+        self.hooks = hooks
+        self.k0sctlHooks = k0sctlHooks
+        self.line = line
+    }
+
+    public var k0sRole: K0sRole {
+        switch role {
+        case .worker: .worker
+        case .controller: runsWorkloadsOnController ? .controllerWorker : .controller
+        }
+    }
+
+    /// Workers and workload-running controllers run a kubelet and have a Kubernetes Node object.
+    public var runsWorkloads: Bool { role == .worker || runsWorkloadsOnController }
+
+    /// The address SSH (and k0sctl) connect to.
+    public var sshAddress: String { ssh.address ?? ip.description }
+}

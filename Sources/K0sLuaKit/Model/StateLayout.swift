@@ -1,0 +1,21 @@
+/// Where k0slua keeps what it generates for one cluster. Default: `<cluster.lua dir>/.k0slua/<name>/`.
+public struct StateLayout: Sendable, Equatable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    /// The default state directory for a cluster defined in `clusterFile`.
+    public static func `default`(clusterFile: String, clusterName: String) -> StateLayout {
+        let dir = clusterFile.contains("/") ? String(clusterFile[..<clusterFile.lastIndex(of: "/")!]) : "."
+        return StateLayout(directory: "\(dir.isEmpty ? "/" : dir)/.k0slua/\(clusterName)")
+    }
+
+    public var vagrantfile: String { "\(directory)/Vagrantfile" }
+    public var k0sctlConfig: String { "\(directory)/k0sctl.yaml" }
+    public var privateKey: String { "\(directory)/id_ed25519" }
+    public var publicKey: String { "\(directory)/id_ed25519.pub" }
+    public var knownHosts: String { "\(directory)/known_hosts" }
+    public var kubeconfig: String { "\(directory)/kubeconfig" }
+    public var logs: String { "\(directory)/logs" }
+    public var lockFile: String { "\(directory)/up.lock" }
+}

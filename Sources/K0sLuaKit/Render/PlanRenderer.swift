@@ -1,0 +1,134 @@
+import Foundation
+
+/// Renders the plan: a table of nodes, totals against the host, and warnings (text), or the typed
+/// model (JSON, keys documented in docs/plan-json.md).
+public enum PlanRenderer {
+    public static func text(_ cluster: Cluster, warnings: [Diagnostic], hostFacts: HostFacts) -> String {
+        let header = ["NAME", "ROLE", "K0S ROLE", "IP", "CPUS", "MEMORY", "DISK", "WORKLOADS", "LABELS/TAINTS"]
+        let rows: [[String]] = cluster.nodes.map { node in
+            let marks = node.labels.map(\.description) + node.taints.map(\.description)
+            return [node.name, node.role.rawValue, node.k0sRole.rawValue, node.ip.description, String(node.cpus),
+                    "\(node.memoryMiB) MiB", "\(node.diskGB) GB", node.runsWorkloads ? "yes" : "no",
+                    marks.isEmpty ? "-" : marks.joined(separator: ",")]
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        var out = "cluster \(cluster.name): \(cluster.controllers.count) controller\(cluster.controllers.count == 1 ? "" : "s") + "
+            + "\(cluster.workers.count) worker\(cluster.workers.count == 1 ? "" : "s") on \(cluster.provider.rawValue)"
+        out += cluster.provider == .hosts ? "\n" : ", network \(cluster.network.cidr)\n"
+        out += "k0s: \(cluster.k0s.version ?? "latest stable")"
+        if let vip = cluster.k0s.vip { out += ", VIP \(vip)" }
+        if cluster.nodeLocalLoadBalancingEnabled { out += ", node-local load balancing" }
+        out += "\n\n" + line(header) + "\n"
+        for row in rows { out += line(row) + "\n" }
+        let cpus = cluster.nodes.reduce(0) { $0 + $1.cpus }
+        let memory = cluster.nodes.reduce(0) { $0 + $1.memoryMiB }
+        let disk = cluster.nodes.reduce(0) { $0 + $1.diskGB }
+        out += "\ntotal: \(cpus) CPUs, \(memory) MiB memory, \(disk) GB disk"
+        if cluster.provider != .hosts {
+            out += " (host: \(hostFacts.cpus) CPUs, \(hostFacts.memoryMiB) MiB)"
+        }
+        out += "\n"
+        for warning in warnings {
+            out += "warning: \(warning.description)\n"
+        }
+        return out
+    }
+
+    /// The stable JSON form of the plan.
+    public static func json(_ cluster: Cluster, warnings: [Diagnostic]) -> String {
+        let plan = PlanJSON(cluster: cluster, warnings: warnings)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(plan)) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}
+
+/// The `plan --json` document. Keys are part of k0slua's interface: add, never rename.
+struct PlanJSON: Encodable {
+    struct NodeJSON: Encodable {
+        let name: String
+        let role: String
+        let k0sRole: String
+        let ip: String
+        let cpus: Int
+        let memoryMb: Int
+        let diskGb: Int
+        let runsWorkloads: Bool
+        let labels: [String: String]
+        let taints: [String]
+        let ssh: SSHJSON
+        let hooks: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case name, role, ip, cpus, labels, taints, ssh, hooks
+            case k0sRole = "k0s_role"
+            case memoryMb = "memory_mb"
+            case diskGb = "disk_gb"
+            case runsWorkloads = "runs_workloads"
+        }
+    }
+
+    struct SSHJSON: Encodable {
+        let address: String
+        let user: String
+        let port: Int
+        let keyPath: String?
+
+        enum CodingKeys: String, CodingKey {
+            case address, user, port
+            case keyPath = "key_path"
+        }
+    }
+
+    struct WarningJSON: Encodable {
+        let code: String
+        let path: String
+        let line: Int?
+        let message: String
+    }
+
+    let name: String
+    let provider: String
+    let image: String?
+    let network: [String: String]
+    let k0s: [String: String]
+    let nodes: [NodeJSON]
+    let totals: [String: Int]
+    let warnings: [WarningJSON]
+
+    init(cluster: Cluster, warnings: [Diagnostic]) {
+        name = cluster.name
+        provider = cluster.provider.rawValue
+        image = cluster.image
+        var network = ["cidr": cluster.network.cidr.description, "gateway": cluster.network.gateway.description]
+        if cluster.provider == .tart { network["mode"] = cluster.network.tartMode.rawValue }
+        if let bridge = cluster.network.bridgeInterface { network["bridge_interface"] = bridge }
+        self.network = network
+        var k0s = ["version": cluster.k0s.version ?? "stable",
+                   "node_local_load_balancing": String(cluster.nodeLocalLoadBalancingEnabled)]
+        if let vip = cluster.k0s.vip { k0s["vip"] = vip.description }
+        self.k0s = k0s
+        nodes = cluster.nodes.map { node in
+            var hooks: [String] = []
+            if node.hooks.preJoin != nil { hooks.append("pre_join") }
+            if node.hooks.postJoin != nil { hooks.append("post_join") }
+            return NodeJSON(name: node.name, role: node.role.rawValue, k0sRole: node.k0sRole.rawValue, ip: node.ip.description,
+                            cpus: node.cpus, memoryMb: node.memoryMiB, diskGb: node.diskGB, runsWorkloads: node.runsWorkloads,
+                            labels: Dictionary(node.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
+                            taints: node.taints.map(\.description),
+                            ssh: SSHJSON(address: node.sshAddress, user: node.ssh.user, port: node.ssh.port, keyPath: node.ssh.keyPath),
+                            hooks: hooks)
+        }
+        totals = ["cpus": cluster.nodes.reduce(0) { $0 + $1.cpus },
+                  "memory_mb": cluster.nodes.reduce(0) { $0 + $1.memoryMiB },
+                  "disk_gb": cluster.nodes.reduce(0) { $0 + $1.diskGB },
+                  "controllers": cluster.controllers.count, "workers": cluster.workers.count]
+        self.warnings = warnings.map { WarningJSON(code: $0.code.rawValue, path: $0.path, line: $0.line, message: $0.message) }
+    }
+}

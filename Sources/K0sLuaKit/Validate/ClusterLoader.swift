@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+
+/// A validated cluster, the warnings found on the way, and the Lua runtime that still holds its
+/// hook functions.
+public struct LoadedCluster: @unchecked Sendable {
+    public let cluster: Cluster
+    public let warnings: [Diagnostic]
+    public let runtime: LuaRuntime
+    /// The path of cluster.lua as given.
+    public let file: String
+}
+
+/// Runs the first stages of the pipeline: Lua → snapshot → decode → validate.
+public struct ClusterLoader: Sendable {
+    public var budget: LuaBudget
+    public var environment: [String: String]
+    public var hostFacts: HostFacts
+    public var logger: Logger
+
+    public init(budget: LuaBudget = .default, environment: [String: String] = ProcessInfo.processInfo.environment,
+                hostFacts: HostFacts = .current, logger: Logger = Logger(label: "k0slua")) {
+        self.budget = budget
+        self.environment = environment
+        self.hostFacts = hostFacts
+        self.logger = logger
+    }
+
+    /// Loads `file`; `require` looks in the `lib/` directory next to it.
+    public func load(file: String) throws(DiagnosticList) -> LoadedCluster {
+        let displayName = Self.displayName(for: file)
+        let directory = (file as NSString).deletingLastPathComponent
+        let lib = (directory.isEmpty ? "lib" : directory + "/lib")
+        var isDirectory: ObjCBool = false
+        let hasLib = FileManager.default.fileExists(atPath: lib, isDirectory: &isDirectory) && isDirectory.boolValue
+        let runtime = try LuaRuntime(budget: budget, environment: environment, libraryDirectory: hasLib ? lib : nil,
+                                     hostFacts: hostFacts, logger: logger)
+        let value = try runtime.evaluate(file: file, displayName: displayName)
+        let cluster = try ClusterDecoder(file: displayName).decode(value)
+        let warnings = try ClusterValidator(file: displayName, hostFacts: hostFacts).validate(cluster)
+        return LoadedCluster(cluster: cluster, warnings: warnings, runtime: runtime, file: file)
+    }
+
+    /// How messages name the file: as the user gave it, without a leading `./`.
+    static func displayName(for file: String) -> String {
+        file.hasPrefix("./") ? String(file.dropFirst(2)) : file
+    }
+}

@@ -1,0 +1,3 @@
+import K0sLuaCLI
+
+await K0sLuaCommand.runAsRoot()
