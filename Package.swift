@@ -45,11 +45,10 @@ let package = Package(
         .testTarget(
             name: "K0sLuaKitTests",
             dependencies: [
-                "K0sLuaKit", "K0sLuaCLI",
+                "K0sLuaKit", "K0sLuaCLI", "CLua",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            resources: [.copy("Fixtures"), .copy("Snapshots")]
+            ]
         ),
     ]
 )
