@@ -1,0 +1,36 @@
+/// Builds the `ssh` command k0slua uses to reach a node: the cluster's own key (unless the node
+/// names another), a cluster-local known_hosts (the user's own is never touched), no prompts.
+public struct NodeSSH: Sendable {
+    public let layout: StateLayout
+    /// The ssh executable (a name looked up on PATH, or a path).
+    public var executable: String = "ssh"
+    public var connectTimeoutSeconds: Int = 10
+
+    public init(layout: StateLayout) { self.layout = layout }
+
+    /// The private key used for `node`.
+    public func keyPath(for node: Node) -> String { node.ssh.keyPath ?? layout.privateKey }
+
+    /// The options shared by every connection (also what k0sctl is given through SSH_KNOWN_HOSTS).
+    public func options(for node: Node) -> [String] {
+        [
+            "-i", keyPath(for: node),
+            "-p", String(node.ssh.port),
+            "-o", "IdentitiesOnly=yes",
+            "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=accept-new",
+            "-o", "UserKnownHostsFile=\(layout.knownHosts)",
+            "-o", "ConnectTimeout=\(connectTimeoutSeconds)",
+            "-o", "LogLevel=ERROR",
+        ]
+    }
+
+    /// `ssh … user@address -- command` (a login shell when `command` is nil).
+    public func command(_ node: Node, run remote: String?, interactive: Bool = false) -> Command {
+        var arguments = options(for: node)
+        if interactive { arguments.append("-t") }
+        arguments.append("\(node.ssh.user)@\(node.sshAddress)")
+        if let remote { arguments += ["--", remote] }
+        return Command(executable, arguments)
+    }
+}
