@@ -48,6 +48,7 @@ let package = Package(
                 "K0sLuaKit", "K0sLuaCLI", "CLua",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
     ]

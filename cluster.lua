@@ -6,8 +6,8 @@ local nodes = require "k0slua.nodes"
 local taints = require "k0slua.taints"
 
 local env = k0s.env
-local control_plane_count = env.integer("control_plane_count", 1, { min = 1, max = 9 })
-local worker_count = env.integer("worker_count", 1, { min = 0, max = 80 })
+local control_plane_count = env.integer("control_plane_count", 1, { min = 1, max = 99 })
+local worker_count = env.integer("worker_count", 1, { min = 0, max = 200 })
 local disk_size = env.integer("disk_size", 32, { min = 1 })
 
 local controllers = nodes.class {

@@ -20,28 +20,39 @@ static size_t slot_for(const k0s_budget *b, const void *p) {
     return (size_t)(h & (b->table_capacity - 1));
 }
 
-static void record_table(k0s_budget *b, void *p, int line);
+static void record_table(k0s_budget *b, void *p, int line, int64_t sequence, unsigned char claimable);
 
 static void grow_table_map(k0s_budget *b) {
     size_t old_capacity = b->table_capacity;
     void **old_keys = b->table_keys;
     int *old_lines = b->table_lines;
+    int64_t *old_sequences = b->table_sequences;
+    unsigned char *old_claimable = b->table_claimable;
     size_t capacity = old_capacity ? old_capacity * 2 : 1024;
     void **keys = calloc(capacity, sizeof(void *));
     int *lines = calloc(capacity, sizeof(int));
-    if (keys == NULL || lines == NULL) { free(keys); free(lines); return; }
+    int64_t *sequences = calloc(capacity, sizeof(int64_t));
+    unsigned char *claimable = calloc(capacity, 1);
+    if (keys == NULL || lines == NULL || sequences == NULL || claimable == NULL) {
+        free(keys); free(lines); free(sequences); free(claimable);
+        return;
+    }
     b->table_keys = keys;
     b->table_lines = lines;
+    b->table_sequences = sequences;
+    b->table_claimable = claimable;
     b->table_capacity = capacity;
     b->table_count = 0;
     for (size_t i = 0; i < old_capacity; i++) {
-        if (old_keys[i] != NULL) record_table(b, old_keys[i], old_lines[i]);
+        if (old_keys[i] != NULL) record_table(b, old_keys[i], old_lines[i], old_sequences[i], old_claimable[i]);
     }
     free(old_keys);
     free(old_lines);
+    free(old_sequences);
+    free(old_claimable);
 }
 
-static void record_table(k0s_budget *b, void *p, int line) {
+static void record_table(k0s_budget *b, void *p, int line, int64_t sequence, unsigned char claimable) {
     if ((b->table_count + 1) * 2 > b->table_capacity) grow_table_map(b);
     if (b->table_capacity == 0) return;
     size_t i = slot_for(b, p);
@@ -49,6 +60,8 @@ static void record_table(k0s_budget *b, void *p, int line) {
     if (b->table_keys[i] == NULL) b->table_count++;
     b->table_keys[i] = p;
     b->table_lines[i] = line;
+    b->table_sequences[i] = sequence;
+    b->table_claimable[i] = claimable;
 }
 
 static int lookup_table(const k0s_budget *b, const void *p) {
@@ -81,7 +94,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (b->memory_used > b->memory_peak) b->memory_peak = b->memory_used;
     /* When ptr is NULL, osize encodes the type of the new object (Lua 5.4 manual, lua_Alloc). */
     if (ptr == NULL && osize == LUA_TTABLE && b->current_line > 0) {
-        record_table(b, block, b->current_line);
+        record_table(b, block, b->current_line, ++b->allocation_sequence, (unsigned char)b->in_tracked);
     }
     return block;
 }
@@ -95,25 +108,38 @@ void k0s_close(lua_State *L, k0s_budget *budget) {
     lua_close(L);
     free(budget->table_keys);
     free(budget->table_lines);
+    free(budget->table_sequences);
+    free(budget->table_claimable);
     budget->table_keys = NULL;
     budget->table_lines = NULL;
+    budget->table_sequences = NULL;
+    budget->table_claimable = NULL;
     budget->table_capacity = 0;
     budget->table_count = 0;
 }
 
 /* ---- hook: instruction budget + line tracking ---- */
 
+static int is_tracked(k0s_budget *b, const char *source) {
+    if (b->tracked_source == NULL || source == NULL) return 0;
+    if (source == b->tracked_source_ptr) return 1;
+    if (b->tracked_source_ptr == NULL && strcmp(source, b->tracked_source) == 0) {
+        b->tracked_source_ptr = source;
+        return 1;
+    }
+    return 0;
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     k0s_budget *b = budget_of(L);
     if (ar->event == LUA_HOOKLINE) {
-        if (b->tracked_source != NULL && lua_getinfo(L, "S", ar)) {
-            if (ar->source == b->tracked_source_ptr) {
-                b->current_line = ar->currentline;
-            } else if (b->tracked_source_ptr == NULL && strcmp(ar->source, b->tracked_source) == 0) {
-                b->tracked_source_ptr = ar->source;
-                b->current_line = ar->currentline;
-            }
-        }
+        b->in_tracked = lua_getinfo(L, "S", ar) && is_tracked(b, ar->source);
+        if (b->in_tracked) b->current_line = ar->currentline;
+    } else if (ar->event == LUA_HOOKCALL || ar->event == LUA_HOOKTAILCALL) {
+        b->in_tracked = lua_getinfo(L, "S", ar) && is_tracked(b, ar->source);
+    } else if (ar->event == LUA_HOOKRET) {
+        lua_Debug caller;
+        b->in_tracked = lua_getstack(L, 1, &caller) && lua_getinfo(L, "S", &caller) && is_tracked(b, caller.source);
     } else if (ar->event == LUA_HOOKCOUNT) {
         b->instructions_used += K0S_HOOK_COUNT;
     }
@@ -122,14 +148,14 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     }
     if (b->exhausted != K0S_NOT_EXHAUSTED && b->enforcing) {
         /* Re-arm on every instruction: a pcall that swallows this error gets it again at once. */
-        lua_sethook(L, budget_hook, LUA_MASKLINE | LUA_MASKCOUNT, 1);
+        lua_sethook(L, budget_hook, LUA_MASKLINE | LUA_MASKCOUNT | LUA_MASKCALL | LUA_MASKRET, 1);
         luaL_error(L, b->exhausted == K0S_MEMORY_EXHAUSTED ? "memory budget exhausted" : "instruction budget exhausted");
     }
 }
 
 void k0s_install_hook(lua_State *L, k0s_budget *budget) {
     (void)budget;
-    lua_sethook(L, budget_hook, LUA_MASKLINE | LUA_MASKCOUNT, K0S_HOOK_COUNT);
+    lua_sethook(L, budget_hook, LUA_MASKLINE | LUA_MASKCOUNT | LUA_MASKCALL | LUA_MASKRET, K0S_HOOK_COUNT);
 }
 
 /* ---- sandboxed libraries ---- */

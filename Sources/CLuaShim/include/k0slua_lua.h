@@ -31,9 +31,14 @@ typedef struct k0s_budget {
     const char *tracked_source;        /* e.g. "@cluster.lua" */
     const void *tracked_source_ptr;    /* cached TString content pointer once matched */
     int current_line;
-    /* pointer -> line map of tables created while tracked lines were known */
+    int in_tracked;                    /* the running function belongs to the tracked chunk */
+    int64_t allocation_sequence;
+    /* pointer -> (line, sequence, constructed-in-tracked-chunk) for tables created while tracked
+       lines were known */
     void **table_keys;
     int *table_lines;
+    int64_t *table_sequences;
+    unsigned char *table_claimable;
     size_t table_capacity;
     size_t table_count;
 } k0s_budget;
@@ -58,7 +63,8 @@ int k0s_load_text(lua_State *L, const char *buf, size_t len, const char *chunkna
 /// stack: f args → results | message
 int k0s_pcall(lua_State *L, int nargs, int nresults);
 
-/// The line at which the table at `index` was created in the tracked chunk, or 0.
+/// The line at which the table at `index` was created in the tracked chunk, or 0. NEWTABLE carries
+/// the line of the token before `{`; the host corrects that against the source text.
 int k0s_table_line(lua_State *L, k0s_budget *budget, int index);
 
 /// A Swift host function: reads its arguments, pushes results and returns their count, or pushes

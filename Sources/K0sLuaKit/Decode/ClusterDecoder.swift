@@ -18,12 +18,17 @@ public struct ClusterDecoder: Sendable {
 
     /// Decodes, or throws every shape problem at once.
     public func decode(_ value: LuaValue) throws(DiagnosticList) -> Cluster {
+        let (cluster, diagnostics) = decodePartially(value)
+        guard let cluster, diagnostics.isEmpty else { throw DiagnosticList(diagnostics) }
+        return cluster
+    }
+
+    /// What could be decoded (nodes with shape problems left out) and every shape problem, so that
+    /// validation can still report the problems of the rest.
+    public func decodePartially(_ value: LuaValue) -> (Cluster?, [Diagnostic]) {
         var reader = Reader(file: file)
         let cluster = reader.cluster(value)
-        if !reader.diagnostics.isEmpty || cluster == nil {
-            throw DiagnosticList(reader.diagnostics)
-        }
-        return cluster!
+        return (cluster, reader.diagnostics)
     }
 }
 

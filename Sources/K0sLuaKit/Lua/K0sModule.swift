@@ -62,7 +62,8 @@ function env.integer(name, default, opts)
   if not n then
     error(format("environment variable %s: expected an integer, got %q", name, host.getenv(name)), 2)
   end
-  return check_bounds(name, n, opts, 2)
+  local checked = check_bounds(name, n, opts, 2) -- not a tail call: error levels count this frame
+  return checked
 end
 
 function env.string(name, default)

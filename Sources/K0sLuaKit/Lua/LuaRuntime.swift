@@ -143,7 +143,35 @@ public final class LuaRuntime: @unchecked Sendable {
             throw DiagnosticList([loadError(status: status)])
         }
         try protectedCall(arguments: 0, results: 1, context: nil)
+        correctedLines = correctTableLines(source: source)
+        defer { correctedLines = [:] }
         return try snapshotResult()
+    }
+
+    private var correctedLines: [UnsafeRawPointer: Int] = [:]
+
+    /// The line a table really starts on. NEWTABLE carries the line of the token before `{`, which
+    /// is the previous line when `{` opens a line. Tables built by the tracked chunk itself are
+    /// matched, in creation order, to the `{` tokens of the source; the rest keep their line.
+    private func correctTableLines(source: Data) -> [UnsafeRawPointer: Int] {
+        let budget = accounting.pointee
+        var constructed: [(pointer: UnsafeRawPointer, line: Int, sequence: Int64)] = []
+        for slot in 0..<budget.table_capacity {
+            guard let key = budget.table_keys[slot], budget.table_claimable[slot] != 0 else { continue }
+            constructed.append((UnsafeRawPointer(key), Int(budget.table_lines[slot]), budget.table_sequences[slot]))
+        }
+        constructed.sort { $0.sequence < $1.sequence }
+        let braces = LuaSourceScanner.openingBraceLines(in: source)
+        var corrected: [UnsafeRawPointer: Int] = [:]
+        var next = 0
+        for table in constructed {
+            while next < braces.count, braces[next] < table.line { next += 1 }
+            // A `{` more than a few lines further on belongs to some later constructor.
+            guard next < braces.count, braces[next] <= table.line + 3 else { continue }
+            corrected[table.pointer] = braces[next]
+            next += 1
+        }
+        return corrected
     }
 
     /// Calls a Lua function kept by reference (a hook) with the given arguments.
@@ -225,7 +253,13 @@ public final class LuaRuntime: @unchecked Sendable {
 
     private func splitTraceback(_ text: String) -> (String, String?) {
         guard let range = text.range(of: "\nstack traceback:\n") else { return (text, nil) }
-        return (String(text[..<range.lowerBound]), "stack traceback:\n" + text[range.upperBound...])
+        // The host's own frames (error(), the k0s prelude) say nothing to the user.
+        let frames = text[range.upperBound...].split(separator: "\n").filter { frame in
+            let trimmed = frame.trimmingCharacters(in: .whitespaces)
+            return !trimmed.hasPrefix("[C]: in function 'error'") && !trimmed.hasPrefix("k0s:")
+                && trimmed != "(...tail calls...)" && !trimmed.hasPrefix("[C]: in ?")
+        }
+        return (String(text[..<range.lowerBound]), (["stack traceback:"] + frames).joined(separator: "\n"))
     }
 
     /// Finds `file:LINE:` at the start of a Lua message.
@@ -276,7 +310,7 @@ public final class LuaRuntime: @unchecked Sendable {
             return .function(LuaFunctionRef(reference: reference, source: shown, line: Int(debug.linedefined)))
         case LUA_TTABLE:
             guard let pointer = lua_topointer(state, absolute) else { return .nil_ }
-            let line = Int(k0s_table_line(state, accounting, absolute))
+            let line = correctedLines[pointer] ?? Int(k0s_table_line(state, accounting, absolute))
             if seen.contains(pointer) {
                 throw DiagnosticList([Diagnostic(.invalidValue, file: trackedFile, line: line > 0 ? line : nil,
                                                  path: path, message: "a table that contains itself cannot be a cluster value")])

@@ -26,19 +26,26 @@ public struct ClusterLoader: Sendable {
         self.logger = logger
     }
 
-    /// Loads `file`; `require` looks in the `lib/` directory next to it.
-    public func load(file: String) throws(DiagnosticList) -> LoadedCluster {
+    /// Loads `file`; `require` looks in `libraryDirectory`, by default the `lib/` next to it.
+    public func load(file: String, libraryDirectory: String? = nil) throws(DiagnosticList) -> LoadedCluster {
         let displayName = Self.displayName(for: file)
         let directory = (file as NSString).deletingLastPathComponent
-        let lib = (directory.isEmpty ? "lib" : directory + "/lib")
+        let lib = libraryDirectory ?? (directory.isEmpty ? "lib" : directory + "/lib")
         var isDirectory: ObjCBool = false
         let hasLib = FileManager.default.fileExists(atPath: lib, isDirectory: &isDirectory) && isDirectory.boolValue
         let runtime = try LuaRuntime(budget: budget, environment: environment, libraryDirectory: hasLib ? lib : nil,
                                      hostFacts: hostFacts, logger: logger)
         let value = try runtime.evaluate(file: file, displayName: displayName)
-        let cluster = try ClusterDecoder(file: displayName).decode(value)
-        let warnings = try ClusterValidator(file: displayName, hostFacts: hostFacts).validate(cluster)
-        return LoadedCluster(cluster: cluster, warnings: warnings, runtime: runtime, file: file)
+        let (decoded, shapeProblems) = ClusterDecoder(file: displayName).decodePartially(value)
+        guard let cluster = decoded else { throw DiagnosticList(shapeProblems) }
+        let validator = ClusterValidator(file: displayName, hostFacts: hostFacts)
+        // With nodes left out by shape problems, whole-cluster rules would only add noise.
+        let meaning = validator.diagnostics(for: cluster).filter { diagnostic in
+            shapeProblems.isEmpty || ![.noController, .noWorkloadNode, .evenControllerCount, .exceedsHostCapacity].contains(diagnostic.code)
+        }
+        let all = shapeProblems + meaning
+        if all.contains(where: { $0.severity == .error }) { throw DiagnosticList(all) }
+        return LoadedCluster(cluster: cluster, warnings: all, runtime: runtime, file: file)
     }
 
     /// How messages name the file: as the user gave it, without a leading `./`.
