@@ -70,7 +70,7 @@ struct Reader {
             }
             if !allowed.contains(key) {
                 let suggestion = closestMatch(to: key, in: allowed)
-                fail(.unknownKey, LuaRuntime.childPath(path, .string(key)), table.line,
+                fail(.unknownKey, LuaRuntime.childPath(path, .string(key)), table.line(of: key),
                      "unknown key" + (suggestion.map { "; did you mean \"\($0)\"?" } ?? ""),
                      hint: suggestion == nil ? "known keys: \(allowed.joined(separator: ", "))" : nil)
             }
@@ -81,11 +81,11 @@ struct Reader {
         let childPath = LuaRuntime.childPath(path, .string(key))
         switch table[key] {
         case nil, .nil_?:
-            if required { fail(.missingKey, childPath, table.line, "required, expected a string") }
+            if required { fail(.missingKey, childPath, table.line(of: key), "required, expected a string") }
             return nil
         case .string(let s)?: return s
         case let other?:
-            fail(.typeMismatch, childPath, table.line, "expected a string, got \(Self.got(other))")
+            fail(.typeMismatch, childPath, table.line(of: key), "expected a string, got \(Self.got(other))")
             return nil
         }
     }
@@ -95,15 +95,15 @@ struct Reader {
         let expected = "expected integer" + (unit.map { " (\($0))" } ?? "")
         switch table[key] {
         case nil, .nil_?:
-            if required { fail(.missingKey, childPath, table.line, "required, \(expected)") }
+            if required { fail(.missingKey, childPath, table.line(of: key), "required, \(expected)") }
             return nil
         case .integer(let i)?:
-            guard let value = Int(exactly: i) else { fail(.invalidValue, childPath, table.line, "\(i) is out of range"); return nil }
+            guard let value = Int(exactly: i) else { fail(.invalidValue, childPath, table.line(of: key), "\(i) is out of range"); return nil }
             return value
         case .number(let d)? where d.rounded() == d && abs(d) < 1e15:
             return Int(d)
         case let other?:
-            fail(.typeMismatch, childPath, table.line, "\(expected), got \(Self.got(other))")
+            fail(.typeMismatch, childPath, table.line(of: key), "\(expected), got \(Self.got(other))")
             return nil
         }
     }
@@ -114,7 +114,7 @@ struct Reader {
         case nil, .nil_?: return nil
         case .boolean(let b)?: return b
         case let other?:
-            fail(.typeMismatch, childPath, table.line, "expected a boolean, got \(Self.got(other))")
+            fail(.typeMismatch, childPath, table.line(of: key), "expected a boolean, got \(Self.got(other))")
             return nil
         }
     }
@@ -125,7 +125,7 @@ struct Reader {
         case nil, .nil_?: return nil
         case .function(let f)?: return f
         case let other?:
-            fail(.typeMismatch, childPath, table.line, "expected a function, got \(Self.got(other))")
+            fail(.typeMismatch, childPath, table.line(of: key), "expected a function, got \(Self.got(other))")
             return nil
         }
     }
@@ -133,7 +133,7 @@ struct Reader {
     mutating func ipv4(_ table: LuaTable, _ key: String, _ path: String, required: Bool = false) -> IPv4Address? {
         guard let text = string(table, key, path, required: required) else { return nil }
         guard let ip = IPv4Address(text) else {
-            fail(.invalidValue, LuaRuntime.childPath(path, .string(key)), table.line, "\"\(text)\" is not an IPv4 address")
+            fail(.invalidValue, LuaRuntime.childPath(path, .string(key)), table.line(of: key), "\"\(text)\" is not an IPv4 address")
             return nil
         }
         return ip
@@ -145,7 +145,7 @@ struct Reader {
         guard let value = T(rawValue: text) else {
             let names = choices.map(\.rawValue)
             let suggestion = closestMatch(to: text, in: names)
-            fail(.invalidValue, LuaRuntime.childPath(path, .string(key)), table.line,
+            fail(.invalidValue, LuaRuntime.childPath(path, .string(key)), table.line(of: key),
                  "expected one of \(names.map { "\"\($0)\"" }.joined(separator: ", ")), got \"\(text)\""
                     + (suggestion.map { "; did you mean \"\($0)\"?" } ?? ""))
             return nil
@@ -219,11 +219,11 @@ struct Reader {
             if let parsed = IPv4CIDR(text) {
                 cidr = parsed
                 if parsed.hasHostBits {
-                    fail(.invalidValue, "network.cidr", table.line, "\"\(text)\" has host bits set",
+                    fail(.invalidValue, "network.cidr", table.line(of: "cidr"), "\"\(text)\" has host bits set",
                          hint: "did you mean \"\(parsed.description)\"?")
                 }
             } else {
-                fail(.invalidValue, "network.cidr", table.line, "\"\(text)\" is not a CIDR such as \"192.168.64.0/24\"")
+                fail(.invalidValue, "network.cidr", table.line(of: "cidr"), "\"\(text)\" is not a CIDR such as \"192.168.64.0/24\"")
             }
         }
         let gateway = ipv4(table, "gateway", "network") ?? cidr.network.adding(1)!
@@ -241,7 +241,7 @@ struct Reader {
         if let version = string(table, "version", "k0s") {
             let pattern = #/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?\+k0s\.\d+$/#
             if version.wholeMatch(of: pattern) == nil {
-                fail(.invalidValue, "k0s.version", table.line, "\"\(version)\" is not a k0s version such as \"v1.33.4+k0s.0\"",
+                fail(.invalidValue, "k0s.version", table.line(of: "version"), "\"\(version)\" is not a k0s version such as \"v1.33.4+k0s.0\"",
                      hint: "k0s versions carry a +k0s.N suffix; leave version out for the latest stable release")
             } else {
                 settings.version = version.hasPrefix("v") ? version : "v" + version
@@ -259,13 +259,13 @@ struct Reader {
         var settings = LibvirtSettings()
         if let driver = string(table, "driver", "libvirt") {
             if ["kvm", "qemu"].contains(driver) { settings.driver = driver } else {
-                fail(.invalidValue, "libvirt.driver", table.line, "expected \"kvm\" or \"qemu\", got \"\(driver)\"")
+                fail(.invalidValue, "libvirt.driver", table.line(of: "driver"), "expected \"kvm\" or \"qemu\", got \"\(driver)\"")
             }
         }
         settings.managementNetworkName = string(table, "management_network_name", "libvirt")
         if let mode = string(table, "management_network_mode", "libvirt") {
             if ["nat", "none", "route", "open", "veryisolated"].contains(mode) { settings.managementNetworkMode = mode } else {
-                fail(.invalidValue, "libvirt.management_network_mode", table.line,
+                fail(.invalidValue, "libvirt.management_network_mode", table.line(of: "management_network_mode"),
                      "expected one of \"nat\", \"none\", \"route\", \"open\", \"veryisolated\", got \"\(mode)\"")
             }
         }
@@ -282,7 +282,7 @@ struct Reader {
         settings.port = integer(table, "port", path) ?? defaults.port
         settings.keyPath = string(table, "key_path", path) ?? defaults.keyPath
         if !(1...65535).contains(settings.port) {
-            fail(.invalidValue, LuaRuntime.childPath(path, .string("port")), table.line, "port \(settings.port) is not between 1 and 65535")
+            fail(.invalidValue, LuaRuntime.childPath(path, .string("port")), table.line(of: "port"), "port \(settings.port) is not between 1 and 65535")
         }
         return settings
     }
@@ -317,14 +317,16 @@ struct Reader {
         }
         let k0sctlHooks = k0sctlHooks(table["k0sctl_hooks"], "\(path).k0sctl_hooks", line: table.line)
         if role == .worker, workloads != nil {
-            fail(.workloadsOnWorker, "\(path).workloads", table.line,
+            fail(.workloadsOnWorker, "\(path).workloads", table.line(of: "workloads"),
                  "only controllers take `workloads`; workers always run workloads",
                  hint: "remove `workloads` from this worker")
         }
         guard let name, let role, let ip, let cpus, let memory, let disk else { return nil }
-        return Node(name: name, role: role, ip: ip, cpus: cpus, memoryMiB: memory, diskGB: disk,
+        var node = Node(name: name, role: role, ip: ip, cpus: cpus, memoryMiB: memory, diskGB: disk,
                     runsWorkloadsOnController: role == .controller && (workloads ?? false),
                     labels: labels, taints: taints, ssh: ssh, hooks: hooks, k0sctlHooks: k0sctlHooks, line: table.line, sourcePath: path)
+        node.fieldLines = table.fieldLines
+        return node
     }
 
     mutating func labels(_ value: LuaValue?, _ path: String, line: Int?) -> [Label] {

@@ -144,11 +144,26 @@ public final class LuaRuntime: @unchecked Sendable {
         }
         try protectedCall(arguments: 0, results: 1, context: nil)
         correctedLines = correctTableLines(source: source)
-        defer { correctedLines = [:] }
+        trackedSource = [UInt8](source)
+        defer {
+            correctedLines = [:]
+            trackedSource = []
+            fieldLineCache = [:]
+        }
         return try snapshotResult()
     }
 
     private var correctedLines: [UnsafeRawPointer: Int] = [:]
+    private var trackedSource: [UInt8] = []
+    private var fieldLineCache: [Int: [String: Int]] = [:]
+
+    private func fieldLines(tableLine: Int) -> [String: Int] {
+        guard tableLine > 0, !trackedSource.isEmpty else { return [:] }
+        if let cached = fieldLineCache[tableLine] { return cached }
+        let lines = LuaSourceScanner.fieldLines(in: trackedSource, tableLine: tableLine)
+        fieldLineCache[tableLine] = lines
+        return lines
+    }
 
     /// The line a table really starts on. NEWTABLE carries the line of the token before `{`, which
     /// is the previous line when `{` opens a line. Tables built by the tracked chunk itself are
@@ -334,7 +349,10 @@ public final class LuaRuntime: @unchecked Sendable {
             }
             sequence.sort { if case .integer(let a) = $0.0, case .integer(let b) = $1.0 { a < b } else { false } }
             others.sort { Self.keyOrder($0.0) < Self.keyOrder($1.0) }
-            return .table(LuaTable(entries: (sequence + others).map { (key: $0.0, value: $0.1) }, line: line > 0 ? line : nil))
+            // Only tables the tracked chunk constructed itself have their fields in its source.
+            let fields = correctedLines[pointer] != nil ? fieldLines(tableLine: line) : [:]
+            return .table(LuaTable(entries: (sequence + others).map { (key: $0.0, value: $0.1) }, line: line > 0 ? line : nil,
+                                   fieldLines: fields))
         default:
             let typeName = String(cString: lua_typename(state, lua_type(state, absolute)))
             throw DiagnosticList([Diagnostic(.typeMismatch, file: trackedFile, line: nil, path: path,

@@ -254,6 +254,11 @@ public struct Node: Sendable, Equatable {
     public var line: Int?
     /// Where cluster.lua put it, e.g. `nodes[2]` (the model lists controllers first).
     public var sourcePath: String
+    /// Lines of the node's fields when its constructor spans several lines.
+    public var fieldLines: [String: Int] = [:]
+
+    /// The line of one of the node's fields, else the node's line.
+    public func line(of field: String) -> Int? { fieldLines[field] ?? line }
 
     public init(name: String, role: NodeRole, ip: IPv4Address, cpus: Int, memoryMiB: Int, diskGB: Int,
                 runsWorkloadsOnController: Bool = false, labels: [Label] = [], taints: [Taint] = [],

@@ -40,11 +40,17 @@ public indirect enum LuaValue: Sendable, Equatable {
 public struct LuaTable: Sendable, Equatable {
     public var entries: [(key: LuaValue, value: LuaValue)]
     public var line: Int?
+    /// Lines of fields written in a multi-line constructor (`name = …` on its own line).
+    public var fieldLines: [String: Int]
 
-    public init(entries: [(key: LuaValue, value: LuaValue)], line: Int? = nil) {
+    public init(entries: [(key: LuaValue, value: LuaValue)], line: Int? = nil, fieldLines: [String: Int] = [:]) {
         self.entries = entries
         self.line = line
+        self.fieldLines = fieldLines
     }
+
+    /// The line of `key`'s field when known, else the table's line.
+    public func line(of key: String) -> Int? { fieldLines[key] ?? line }
 
     public static func == (lhs: LuaTable, rhs: LuaTable) -> Bool {
         lhs.line == rhs.line && lhs.entries.count == rhs.entries.count

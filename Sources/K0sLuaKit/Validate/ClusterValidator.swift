@@ -65,28 +65,28 @@ public struct ClusterValidator: Sendable {
         for node in cluster.nodes {
             let p = path(node)
             if !Self.isHostname(node.name) {
-                error(.invalidHostname, "\(p).name", node.line,
+                error(.invalidHostname, "\(p).name", node.line(of: "name"),
                       "\"\(node.name)\" is not a valid hostname (lower-case letters, digits and '-', at most 63, not starting or ending with '-')")
             }
             if let other = byName[node.name] {
-                error(.duplicateName, "\(p).name", node.line, "\"\(node.name)\" is used twice (also at line \(other.line.map(String.init) ?? "?"))")
+                error(.duplicateName, "\(p).name", node.line(of: "name"), "\"\(node.name)\" is used twice (also at line \(other.line.map(String.init) ?? "?"))")
             } else {
                 byName[node.name] = node
             }
             if cluster.provider != .hosts {
                 if !network.cidr.contains(node.ip) {
-                    error(.addressOutsideNetwork, "\(p).ip", node.line, "\(node.ip) is outside the cluster network \(network.cidr)")
+                    error(.addressOutsideNetwork, "\(p).ip", node.line(of: "ip"), "\(node.ip) is outside the cluster network \(network.cidr)")
                 } else if node.ip == network.cidr.network {
-                    error(.reservedAddress, "\(p).ip", node.line, "\(node.ip) is the network address of \(network.cidr)")
+                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(node.ip) is the network address of \(network.cidr)")
                 } else if node.ip == network.cidr.broadcast {
-                    error(.reservedAddress, "\(p).ip", node.line, "\(node.ip) is the broadcast address of \(network.cidr)")
+                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(node.ip) is the broadcast address of \(network.cidr)")
                 } else if node.ip == network.gateway {
-                    error(.reservedAddress, "\(p).ip", node.line, "\(node.ip) is the gateway address")
+                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(node.ip) is the gateway address")
                 }
             }
             if let other = byAddress[node.ip] {
                 let code: DiagnosticCode = other.role == node.role ? .duplicateAddress : .addressCollision
-                error(code, "\(p).ip", node.line,
+                error(code, "\(p).ip", node.line(of: "ip"),
                       "\(node.ip) is taken by both \(other.name) and \(node.name)",
                       hint: code == .addressCollision
                           ? "the \(other.role.rawValue) and \(node.role.rawValue) address ranges overlap: move one range's first address"
@@ -98,20 +98,20 @@ public struct ClusterValidator: Sendable {
                 error(.invalidVIP, "k0s.vip", cluster.k0s.line, "the VIP \(vip) is also \(node.name)'s address")
             }
             if node.cpus < 1 {
-                error(.tooFewCPUs, "\(p).cpus", node.line, "needs at least 1 CPU, got \(node.cpus)")
+                error(.tooFewCPUs, "\(p).cpus", node.line(of: "cpus"), "needs at least 1 CPU, got \(node.cpus)")
             }
             let minimumMemory = node.role == .controller ? Self.minimumControllerMemoryMiB : Self.minimumWorkerMemoryMiB
             if node.memoryMiB < minimumMemory {
-                error(.tooLittleMemory, "\(p).memory", node.line,
+                error(.tooLittleMemory, "\(p).memory", node.line(of: "memory"),
                       "\(node.memoryMiB) MiB is below k0s's minimum of \(minimumMemory) MiB for a \(node.role.rawValue)")
             }
             if node.diskGB < cluster.provider.minimumDiskGB {
                 let why = cluster.provider == .tart ? " (Tart's Ubuntu images ship a 20 GB disk that cannot shrink)" : ""
-                error(.tooLittleDisk, "\(p).disk", node.line,
+                error(.tooLittleDisk, "\(p).disk", node.line(of: "disk"),
                       "\(node.diskGB) GB is below the \(cluster.provider.rawValue) minimum of \(cluster.provider.minimumDiskGB) GB\(why)")
             }
             if !node.runsWorkloads, !node.labels.isEmpty || !node.taints.isEmpty {
-                error(.unsupportedSetting, "\(p).labels", node.line,
+                error(.unsupportedSetting, "\(p).labels", node.line(of: "labels"),
                       "\(node.name) is a pure controller: it runs no kubelet, so labels and taints cannot apply",
                       hint: "set workloads = true on it, or move the labels to a worker")
             }
