@@ -8,6 +8,9 @@ struct ClusterOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "The cluster description.")
     var file: String = "cluster.lua"
 
+    @Option(help: ArgumentHelp("Where `require` finds Lua modules (default: lib/ next to the cluster file).", valueName: "dir"))
+    var lib: String?
+
     @Option(help: ArgumentHelp("Lua instruction budget (default 200000000).", valueName: "count"))
     var maxInstructions: Int64 = LuaBudget.default.instructions
 
@@ -32,7 +35,7 @@ struct ClusterOptions: ParsableArguments {
         Console.bootstrapLogging(quiet: quiet, verbose: verbose)
         let loader = ClusterLoader(budget: budget)
         do {
-            let loaded = try loader.load(file: file)
+            let loaded = try loader.load(file: file, libraryDirectory: lib)
             return loaded
         } catch {
             Console.print(diagnostics: error.diagnostics)

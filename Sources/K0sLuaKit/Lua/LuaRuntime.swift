@@ -144,23 +144,23 @@ public final class LuaRuntime: @unchecked Sendable {
         }
         try protectedCall(arguments: 0, results: 1, context: nil)
         correctedLines = correctTableLines(source: source)
-        trackedSource = [UInt8](source)
+        if !correctedLines.isEmpty { sourceIndex = LuaSourceScanner.Index([UInt8](source)) }
         defer {
             correctedLines = [:]
-            trackedSource = []
+            sourceIndex = nil
             fieldLineCache = [:]
         }
         return try snapshotResult()
     }
 
     private var correctedLines: [UnsafeRawPointer: Int] = [:]
-    private var trackedSource: [UInt8] = []
+    private var sourceIndex: LuaSourceScanner.Index?
     private var fieldLineCache: [Int: [String: Int]] = [:]
 
     private func fieldLines(tableLine: Int) -> [String: Int] {
-        guard tableLine > 0, !trackedSource.isEmpty else { return [:] }
+        guard tableLine > 0, let sourceIndex else { return [:] }
         if let cached = fieldLineCache[tableLine] { return cached }
-        let lines = LuaSourceScanner.fieldLines(in: trackedSource, tableLine: tableLine)
+        let lines = LuaSourceScanner.fieldLines(in: sourceIndex, tableLine: tableLine)
         fieldLineCache[tableLine] = lines
         return lines
     }

@@ -72,26 +72,44 @@ enum LuaSourceScanner {
     /// For a table constructor opening on `line`, the line of each `name =` / `["name"] =` field
     /// directly inside it. Uses the last `{` of that line that is still open at its end (a
     /// one-line constructor needs no per-key lines).
-    static func fieldLines(in source: [UInt8], tableLine: Int) -> [String: Int] {
-        var tokens: [(kind: Character, text: String, line: Int)] = []
-        tokenize(source) { tokens.append($0) }
-        // Find the opening brace: last `{` on tableLine whose matching `}` is on a later line.
-        var openIndex: Int?
-        var stack: [Int] = []
-        var matched: [Int: Int] = [:]
-        for (index, token) in tokens.enumerated() {
-            if token.kind == "{" { stack.append(index) }
-            if token.kind == "}", let open = stack.popLast() { matched[open] = index }
+    /// The tokens of one source and its matched braces, computed once per evaluation.
+    struct Index {
+        let tokens: [(kind: Character, text: String, line: Int)]
+        let matched: [Int: Int]
+        let bracesByLine: [Int: [Int]]
+
+        init(_ source: [UInt8]) {
+            var tokens: [(kind: Character, text: String, line: Int)] = []
+            tokenize(source) { tokens.append($0) }
+            var stack: [Int] = []
+            var matched: [Int: Int] = [:]
+            var bracesByLine: [Int: [Int]] = [:]
+            for (index, token) in tokens.enumerated() {
+                if token.kind == "{" {
+                    stack.append(index)
+                    bracesByLine[token.line, default: []].append(index)
+                }
+                if token.kind == "}", let open = stack.popLast() { matched[open] = index }
+            }
+            self.tokens = tokens
+            self.matched = matched
+            self.bracesByLine = bracesByLine
         }
-        for (index, token) in tokens.enumerated() where token.kind == "{" && token.line == tableLine {
-            if let close = matched[index], tokens[close].line > tableLine { openIndex = index }
+    }
+
+    static func fieldLines(in index: Index, tableLine: Int) -> [String: Int] {
+        let tokens = index.tokens
+        // The opening brace: the last `{` on tableLine whose matching `}` is on a later line.
+        var openIndex: Int?
+        for brace in index.bracesByLine[tableLine] ?? [] {
+            if let close = index.matched[brace], tokens[close].line > tableLine { openIndex = brace }
         }
         guard let open = openIndex else { return [:] }
         var result: [String: Int] = [:]
         var depth = 0
-        var index = open
-        while index < tokens.count {
-            let token = tokens[index]
+        var position = open
+        while position < tokens.count {
+            let token = tokens[position]
             switch token.kind {
             case "{", "(", "[": depth += 1
             case "}", ")", "]":
@@ -99,15 +117,15 @@ enum LuaSourceScanner {
                 if depth == 0 { return result }
             default: break
             }
-            if depth == 1, index + 1 < tokens.count {
-                if token.kind == "n", tokens[index + 1].kind == "=" {
+            if depth == 1, position + 1 < tokens.count {
+                if token.kind == "n", tokens[position + 1].kind == "=" {
                     result[token.text] = result[token.text] ?? token.line
-                } else if token.kind == "[", index + 3 < tokens.count, tokens[index + 1].kind == "s",
-                          tokens[index + 2].kind == "]", tokens[index + 3].kind == "=" {
-                    result[tokens[index + 1].text] = result[tokens[index + 1].text] ?? token.line
+                } else if token.kind == "[", position + 3 < tokens.count, tokens[position + 1].kind == "s",
+                          tokens[position + 2].kind == "]", tokens[position + 3].kind == "=" {
+                    result[tokens[position + 1].text] = result[tokens[position + 1].text] ?? token.line
                 }
             }
-            index += 1
+            position += 1
         }
         return result
     }
