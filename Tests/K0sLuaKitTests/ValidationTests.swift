@@ -38,7 +38,7 @@ import Testing
         let unknown = try #require(problems.first { $0.path == "nodes[3].lables" })
         #expect(unknown.message == "unknown key; did you mean \"labels\"?")
         let memory = try #require(problems.first { $0.path == "nodes[1].memory" })
-        #expect(memory.description == "\(Repo.fixtures)/validation/shape.lua:10: nodes[1].memory: expected integer (MiB), got string \"4G\"")
+        #expect(memory.description == "Tests/K0sLuaKitTests/Fixtures/validation/shape.lua:10: nodes[1].memory: expected integer (MiB), got string \"4G\"")
     }
 
     @Test func scaledRangesThatCollideNameBothNodes() throws {

@@ -65,7 +65,8 @@ struct Reader {
     mutating func checkKeys(_ table: LuaTable, _ path: String, allowed: [String]) {
         for entry in table.entries {
             guard case .string(let key) = entry.key else {
-                fail(.unknownKey, path, table.line, "unexpected list entry \(entry.key.shortDescription); expected named keys (\(allowed.joined(separator: ", ")))")
+                fail(.unknownKey, LuaRuntime.childPath(path, entry.key), table.line,
+                     "unexpected list entry; expected named keys (\(allowed.joined(separator: ", ")))")
                 continue
             }
             if !allowed.contains(key) {
@@ -335,7 +336,8 @@ struct Reader {
         var labels: [Label] = []
         for entry in table.entries {
             guard case .string(let key) = entry.key else {
-                fail(.invalidLabel, path, table.line, "labels are key = value pairs, got a list entry \(entry.value.shortDescription)")
+                fail(.invalidLabel, LuaRuntime.childPath(path, entry.key), table.line,
+                     "labels are key = value pairs, got a list entry \(entry.value.shortDescription)")
                 continue
             }
             let childPath = LuaRuntime.childPath(path, .string(key))

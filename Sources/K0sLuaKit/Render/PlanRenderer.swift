@@ -96,8 +96,19 @@ struct PlanJSON: Encodable {
     let name: String
     let provider: String
     let image: String?
+    struct K0sJSON: Encodable {
+        let version: String?
+        let vip: String?
+        let nodeLocalLoadBalancing: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case version, vip
+            case nodeLocalLoadBalancing = "node_local_load_balancing"
+        }
+    }
+
     let network: [String: String]
-    let k0s: [String: String]
+    let k0s: K0sJSON
     let nodes: [NodeJSON]
     let totals: [String: Int]
     let warnings: [WarningJSON]
@@ -110,10 +121,8 @@ struct PlanJSON: Encodable {
         if cluster.provider == .tart { network["mode"] = cluster.network.tartMode.rawValue }
         if let bridge = cluster.network.bridgeInterface { network["bridge_interface"] = bridge }
         self.network = network
-        var k0s = ["version": cluster.k0s.version ?? "stable",
-                   "node_local_load_balancing": String(cluster.nodeLocalLoadBalancingEnabled)]
-        if let vip = cluster.k0s.vip { k0s["vip"] = vip.description }
-        self.k0s = k0s
+        k0s = K0sJSON(version: cluster.k0s.version, vip: cluster.k0s.vip?.description,
+                      nodeLocalLoadBalancing: cluster.nodeLocalLoadBalancingEnabled)
         nodes = cluster.nodes.map { node in
             var hooks: [String] = []
             if node.hooks.preJoin != nil { hooks.append("pre_join") }

@@ -27,8 +27,9 @@ public struct ClusterLoader: Sendable {
     }
 
     /// Loads `file`; `require` looks in `libraryDirectory`, by default the `lib/` next to it.
-    public func load(file: String, libraryDirectory: String? = nil) throws(DiagnosticList) -> LoadedCluster {
-        let displayName = Self.displayName(for: file)
+    /// - Parameter displayName: how messages name the file (default: the path as given).
+    public func load(file: String, libraryDirectory: String? = nil, displayName: String? = nil) throws(DiagnosticList) -> LoadedCluster {
+        let displayName = displayName ?? Self.displayName(for: file)
         let directory = (file as NSString).deletingLastPathComponent
         let lib = libraryDirectory ?? (directory.isEmpty ? "lib" : directory + "/lib")
         var isDirectory: ObjCBool = false

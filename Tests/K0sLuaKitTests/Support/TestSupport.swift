@@ -20,7 +20,13 @@ let fixedHost = HostFacts(cpus: 8, memoryMiB: 16384, os: "macos", arch: "arm64")
 
 /// Loads a cluster file with the repository's lib/ and the given environment only.
 func loadCluster(_ file: String, environment: [String: String] = [:], budget: LuaBudget = .default) throws(DiagnosticList) -> LoadedCluster {
-    try ClusterLoader(budget: budget, environment: environment, hostFacts: fixedHost).load(file: file, libraryDirectory: Repo.lib)
+    try ClusterLoader(budget: budget, environment: environment, hostFacts: fixedHost)
+        .load(file: file, libraryDirectory: Repo.lib, displayName: relativeToRepo(file))
+}
+
+/// `Tests/…/cluster.lua` rather than a path of this machine, so goldens hold on any clone.
+func relativeToRepo(_ file: String) -> String {
+    file.hasPrefix(Repo.root + "/") ? String(file.dropFirst(Repo.root.count + 1)) : file
 }
 
 /// Loads Lua source written by a test.
@@ -31,7 +37,7 @@ func loadSource(_ source: String, environment: [String: String] = [:], budget: L
     let file = directory.appendingPathComponent("cluster.lua").path
     FileManager.default.createFile(atPath: file, contents: Data(source.utf8))
     return try ClusterLoader(budget: budget, environment: environment, hostFacts: fixedHost)
-        .load(file: file, libraryDirectory: Repo.lib)
+        .load(file: file, libraryDirectory: Repo.lib, displayName: "cluster.lua")
 }
 
 /// The diagnostics a load produced (empty when it succeeded without warnings).
