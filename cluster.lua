@@ -32,10 +32,13 @@ local workers = nodes.class {
   disk = disk_size,
 }
 
-return {
+---@type k0slua.Cluster
+local cluster = {
   name = env.string("cluster_name", "k0slua"),
   provider = env.one_of("vagrant_provider", "tart", { "tart", "libvirt", "hosts" }),
   network = { cidr = "192.168.64.0/24", gateway = "192.168.64.1" },
   k0s = { version = env.string("k0s_version", nil) },
   nodes = nodes.concat(controllers, workers),
 }
+
+return cluster

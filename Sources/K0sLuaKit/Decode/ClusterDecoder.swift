@@ -16,6 +16,12 @@ public struct ClusterDecoder: Sendable {
     static let k0sctlHookActions = ["connect", "apply", "install", "upgrade", "reset", "backup"]
     static let k0sctlHookStages = ["before", "after"]
 
+    /// Every key cluster.lua may use, as docs/cluster-lua.md names them.
+    public static var documentedKeys: [String] {
+        topLevelKeys + networkKeys.map { "network.\($0)" } + k0sKeys.map { "k0s.\($0)" } + libvirtKeys.map { "libvirt.\($0)" }
+            + nodeKeys + sshKeys.map { "ssh.\($0)" } + hookKeys.map { "hooks.\($0)" }
+    }
+
     /// Decodes, or throws every shape problem at once.
     public func decode(_ value: LuaValue) throws(DiagnosticList) -> Cluster {
         let (cluster, diagnostics) = decodePartially(value)

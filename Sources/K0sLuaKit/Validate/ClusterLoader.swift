@@ -16,10 +16,11 @@ public struct ClusterLoader: Sendable {
     public var budget: LuaBudget
     public var environment: [String: String]
     public var hostFacts: HostFacts
+    /// Where cluster.lua's print() and k0s.log go.
     public var logger: Logger
 
     public init(budget: LuaBudget = .default, environment: [String: String] = ProcessInfo.processInfo.environment,
-                hostFacts: HostFacts = .current, logger: Logger = Logger(label: "k0slua")) {
+                hostFacts: HostFacts = .current, logger: Logger = Logger(label: "k0slua.lua")) {
         self.budget = budget
         self.environment = environment
         self.hostFacts = hostFacts
