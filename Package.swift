@@ -46,6 +46,7 @@ let package = Package(
             name: "K0sLuaKitTests",
             dependencies: [
                 "K0sLuaKit", "K0sLuaCLI", "CLua",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

@@ -1,14 +1,34 @@
 import ArgumentParser
+import Foundation
 import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Render: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write the Vagrantfile and k0sctl.yaml that cluster.lua describes.",
+            discussion: "Files are written atomically and left alone when unchanged. The cluster's SSH key is created next to them on first use.")
 
         @OptionGroup var options: ClusterOptions
 
+        @Option(help: ArgumentHelp("Directory for the generated files (default: the state directory .k0slua/<name>/ next to cluster.lua).", valueName: "dir"))
+        var out: String?
+
         func run() async throws {
-            throw ValidationError("Render is not implemented yet")
+            let loaded = try options.load()
+            let layout = out.map { StateLayout(directory: $0) }
+                ?? StateLayout.default(clusterFile: options.file, clusterName: loaded.cluster.name)
+            let publicKey: String
+            do {
+                publicKey = try await ClusterKey.ensure(layout, clusterName: loaded.cluster.name, runner: SubprocessRunner())
+            } catch {
+                Console.writeError("error: cluster SSH key: \(error)\n")
+                throw ExitCode(1)
+            }
+            let files = ClusterRenderer.render(loaded.cluster, publicKey: publicKey, layout: layout)
+            let changed = try ClusterRenderer.write(files, to: layout)
+            for path in [files.vagrantfile == nil ? nil : layout.vagrantfile, layout.k0sctlConfig].compactMap({ $0 }) {
+                print("\(changed.contains(path) ? "wrote" : "unchanged") \(path)")
+            }
         }
     }
 }

@@ -110,6 +110,11 @@ public struct ClusterValidator: Sendable {
                 error(.tooLittleDisk, "\(p).disk", node.line(of: "disk"),
                       "\(node.diskGB) GB is below the \(cluster.provider.rawValue) minimum of \(cluster.provider.minimumDiskGB) GB\(why)")
             }
+            if cluster.provider == .tart, node.cpus > hostFacts.cpus {
+                // vagrant-tart refuses more CPUs than the host has (lib/vagrant-tart/config.rb).
+                error(.exceedsHostCapacity, "\(p).cpus", node.line(of: "cpus"),
+                      "\(node.cpus) CPUs is more than this host's \(hostFacts.cpus); vagrant-tart refuses that")
+            }
             if !node.runsWorkloads, !node.labels.isEmpty || !node.taints.isEmpty {
                 error(.unsupportedSetting, "\(p).labels", node.line(of: "labels"),
                       "\(node.name) is a pure controller: it runs no kubelet, so labels and taints cannot apply",

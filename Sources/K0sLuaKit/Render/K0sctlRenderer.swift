@@ -1,0 +1,103 @@
+import Foundation
+
+/// k0sctl.yaml (apiVersion k0sctl.k0sproject.io/v1beta1, kind Cluster). k0sctl decodes it strictly,
+/// so only keys k0sctl v0.32 knows are written.
+public enum K0sctlRenderer {
+    public static func render(_ cluster: Cluster, layout: StateLayout) -> String {
+        var out = """
+        # \(generatedHeader)
+        apiVersion: k0sctl.k0sproject.io/v1beta1
+        kind: Cluster
+        metadata:
+          name: \(Quote.k0sctl(cluster.name))
+        spec:
+          hosts:
+
+        """
+        // The first controller leads (k0sctl installs it first); then controllers, then workers.
+        for node in cluster.controllers + cluster.workers {
+            out += host(node, layout: layout)
+        }
+        out += "  k0s:\n"
+        if let version = cluster.k0s.version { out += "    version: \(Quote.k0sctl(version))\n" }
+        out += config(cluster).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
+        return out
+    }
+
+    static func host(_ node: Node, layout: StateLayout) -> String {
+        var out = "  - role: \(node.k0sRole.rawValue)\n"
+        if node.k0sRole == .controllerWorker { out += "    noTaints: true\n" }
+        out += "    ssh:\n"
+        out += "      address: \(Quote.k0sctl(node.sshAddress))\n"
+        out += "      user: \(Quote.k0sctl(node.ssh.user))\n"
+        out += "      port: \(node.ssh.port)\n"
+        out += "      keyPath: \(Quote.k0sctl(absolute(node.ssh.keyPath ?? layout.privateKey)))\n"
+        out += "    privateAddress: \(Quote.k0sctl(node.ip.description))\n"
+        var flags: [String] = []
+        if node.runsWorkloads {
+            if !node.labels.isEmpty { flags.append("--labels=" + node.labels.map(\.description).joined(separator: ",")) }
+            if !node.taints.isEmpty { flags.append("--taints=" + node.taints.map(\.description).joined(separator: ",")) }
+        }
+        if !flags.isEmpty {
+            out += "    installFlags:\n" + flags.map { "    - \(Quote.k0sctl($0))\n" }.joined()
+        }
+        if !node.k0sctlHooks.isEmpty {
+            out += "    hooks:\n"
+            for action in ClusterDecoder.k0sctlHookActions {
+                guard let stages = node.k0sctlHooks[action], !stages.isEmpty else { continue }
+                out += "      \(action):\n"
+                for stage in ClusterDecoder.k0sctlHookStages {
+                    guard let commands = stages[stage] else { continue }
+                    out += "        \(stage):\n" + commands.map { "        - \(Quote.k0sctl($0))\n" }.joined()
+                }
+            }
+        }
+        return out
+    }
+
+    /// The k0s ClusterConfig, always written out: without it k0sctl would take `k0s config create`
+    /// from the leader, whose `spec.api.address` pins every controller to the leader's address.
+    static func config(_ cluster: Cluster) -> String {
+        var sans = cluster.controllers.map(\.ip.description)
+        if let vip = cluster.k0s.vip { sans.append(vip.description) }
+        var out = """
+        config:
+          apiVersion: k0s.k0sproject.io/v1beta1
+          kind: ClusterConfig
+          metadata:
+            name: \(Quote.k0sctl(cluster.name))
+          spec:
+            api:
+              sans:
+
+        """
+        out += sans.map { "      - \(Quote.k0sctl($0))\n" }.joined()
+        let nllb = cluster.nodeLocalLoadBalancingEnabled
+        if nllb || cluster.k0s.vip != nil {
+            out += "    network:\n"
+            if nllb {
+                out += "      nodeLocalLoadBalancing:\n        enabled: true\n        type: EnvoyProxy\n"
+            }
+            if let vip = cluster.k0s.vip {
+                out += """
+                      controlPlaneLoadBalancing:
+                        enabled: true
+                        type: Keepalived
+                        keepalived:
+                          vrrpInstances:
+                          - virtualIPs:
+                            - \(Quote.k0sctl("\(vip)/\(cluster.network.cidr.prefixLength)"))
+                            authPass: \(Quote.k0sctl(cluster.k0s.vipAuthPass))
+
+                """
+            }
+        }
+        return out
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        if path.hasPrefix("~/") { return path }
+        return FileManager.default.currentDirectoryPath + "/" + path
+    }
+}

@@ -1,0 +1,98 @@
+/// The Vagrantfile for the tart and libvirt providers: one machine per node, controllers first.
+public enum VagrantfileRenderer {
+    /// The keys the Vagrantfile sets inside `config.vm.provider "tart"`; all are vagrant-tart 1.0.0
+    /// settings (lib/vagrant-tart/config.rb).
+    public static let tartKeys: Set<String> = ["image", "name", "cpus", "memory", "disk", "gui", "ip_resolver", "extra_run_args"]
+
+    /// The Tart VM name of a node: Tart names are global on the host, so the cluster name prefixes it.
+    public static func tartName(cluster: Cluster, node: Node) -> String { "\(cluster.name)-\(node.name)" }
+
+    /// nil for the `hosts` provider.
+    public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout) -> String? {
+        guard cluster.provider != .hosts else { return nil }
+        let network = cluster.network
+        var out = """
+        # \(generatedHeader)
+        # cluster \(cluster.name): \(cluster.controllers.count) controller(s) + \(cluster.workers.count) worker(s) on \(cluster.provider.rawValue), network \(network.cidr)
+
+        PROVISION = <<~'SH'
+        \(GuestProvisioning.script.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n"))
+        SH
+
+        HOSTS = \(Quote.ruby(cluster.nodes.map { "\($0.ip) \($0.name)" }.joined(separator: "\n")))
+        CLUSTER_KEY = \(Quote.ruby(publicKey))
+
+        Vagrant.configure("2") do |config|
+          config.vm.synced_folder ".", "/vagrant", disabled: true
+
+        """
+        switch cluster.provider {
+        case .tart:
+            out += """
+              # First boot uses the image's admin/admin account (ghcr.io/cirruslabs images).
+              config.ssh.username = "admin"
+              config.ssh.password = "admin"
+
+            """ + "\n"
+        case .libvirt:
+            out += "  config.vm.box = \(Quote.ruby(cluster.image ?? "generic/ubuntu2204"))\n"
+            out += "  config.vm.box_check_update = false\n"
+            if let timeout = cluster.libvirt.bootTimeout { out += "  config.vm.boot_timeout = \(timeout)\n" }
+            out += "\n"
+        case .hosts:
+            break
+        }
+        for (index, node) in cluster.nodes.enumerated() {
+            if index > 0 { out += "\n" }
+            out += "  config.vm.define \(Quote.ruby(node.name)) do |node|\n"
+            switch cluster.provider {
+            case .tart:
+                out += "    node.vm.provider \"tart\" do |tart|\n"
+                out += "      tart.image = \(Quote.ruby(cluster.image ?? "ghcr.io/cirruslabs/ubuntu:latest"))\n"
+                out += "      tart.name = \(Quote.ruby(tartName(cluster: cluster, node: node)))\n"
+                out += "      tart.cpus = \(node.cpus)\n"
+                out += "      tart.memory = \(node.memoryMiB)\n"
+                out += "      tart.disk = \(max(node.diskGB, Provider.tart.minimumDiskGB))\n"
+                out += "      tart.gui = false\n"
+                if network.tartMode == .bridged, let interface = network.bridgeInterface {
+                    out += "      tart.extra_run_args = [\(Quote.ruby("--net-bridged=\(interface)"))]\n"
+                    out += "      tart.ip_resolver = \"arp\"\n"
+                }
+                out += "    end\n"
+            case .libvirt:
+                var options = [
+                    "ip: \(Quote.ruby(node.ip.description))",
+                    "netmask: \(Quote.ruby(network.cidr.netmask.description))",
+                    "libvirt__network_name: \(Quote.ruby(network.libvirtNetworkName))",
+                    "libvirt__dhcp_enabled: false",
+                    "libvirt__forward_mode: \"none\"",
+                ]
+                if network.cidr.prefixLength != 24 { options.append("libvirt__netmask: \(Quote.ruby(network.cidr.netmask.description))") }
+                out += "    node.vm.network :private_network,\n      " + options.joined(separator: ",\n      ") + "\n"
+                out += "    node.vm.provider :libvirt do |lv|\n"
+                out += "      lv.driver = \(Quote.ruby(cluster.libvirt.driver))\n"
+                out += "      lv.cpus = \(node.cpus)\n"
+                out += "      lv.memory = \(node.memoryMiB)\n"
+                out += "      lv.machine_virtual_size = \(node.diskGB)\n"
+                if let name = cluster.libvirt.managementNetworkName {
+                    out += "      lv.management_network_name = \(Quote.ruby(name))\n"
+                }
+                if let mode = cluster.libvirt.managementNetworkMode {
+                    out += "      lv.management_network_mode = \(Quote.ruby(mode))\n"
+                }
+                out += "      lv.graphics_type = \"none\"\n"
+                out += "    end\n"
+            case .hosts:
+                break
+            }
+            let staticMode = cluster.provider == .tart ? "netplan" : "none"
+            let arguments = [Quote.ruby(node.name), Quote.ruby(node.ip.description), String(network.cidr.prefixLength),
+                             Quote.ruby(node.ssh.user), "CLUSTER_KEY", Quote.ruby(staticMode), "HOSTS"]
+            out += "    node.vm.provision \"k0slua\", type: \"shell\", inline: PROVISION,\n"
+            out += "      args: [\(arguments.joined(separator: ", "))]\n"
+            out += "  end\n"
+        }
+        out += "end\n"
+        return out
+    }
+}
