@@ -1,14 +1,25 @@
 import ArgumentParser
+import Foundation
 import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Destroy: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
+        static let configuration = CommandConfiguration(abstract: "Destroy this cluster's machines and remove its generated state.")
 
         @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
 
         func run() async throws {
-            throw ValidationError("Destroy is not implemented yet")
+            let loaded = try options.load()
+            let layout = state.layout(for: loaded, file: options.file)
+            do {
+                try await runInterruptibly {
+                    try await Teardown(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner()).run { Console.writeError("\($0)\n") }
+                }
+            } catch let failure as TeardownFailure {
+                Console.writeError("error: \(failure)\n")
+                throw ExitCode(1)
+            }
         }
     }
 }

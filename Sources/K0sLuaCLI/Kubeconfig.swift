@@ -1,14 +1,29 @@
 import ArgumentParser
+import Foundation
 import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Kubeconfig: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
+        static let configuration = CommandConfiguration(abstract: "Fetch or refresh the cluster's kubeconfig (k0sctl kubeconfig).")
 
         @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
+
+        @Flag(help: "Also merge it into your kubeconfig under the context k0slua-<name>.")
+        var merge = false
 
         func run() async throws {
-            throw ValidationError("Kubeconfig is not implemented yet")
+            let loaded = try options.load()
+            let layout = state.layout(for: loaded, file: options.file)
+            let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
+                                      options: BootstrapOptions(mergeKubeconfig: merge), progress: StderrProgress(quiet: true))
+            do {
+                _ = try await runInterruptibly { try await bootstrap.kubeconfig() }
+            } catch let failure as BootstrapFailure {
+                Console.print(failure: failure)
+                throw ExitCode(1)
+            }
+            print("export KUBECONFIG=\(layout.kubeconfig)")
         }
     }
 }

@@ -1,14 +1,34 @@
 import ArgumentParser
+import Foundation
 import K0sLuaKit
 
 extension K0sLuaCommand {
     struct SSH: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
+        static let configuration = CommandConfiguration(abstract: "Open a shell on a node, or run a command there: k0slua ssh worker-1 -- uptime")
 
         @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
+
+        @Argument(help: "The node's name.")
+        var node: String
+
+        @Argument(parsing: .postTerminator, help: "A command to run instead of a shell.")
+        var command: [String] = []
 
         func run() async throws {
-            throw ValidationError("SSH is not implemented yet")
+            let loaded = try options.load()
+            guard let target = loaded.cluster.node(named: node) else {
+                throw ValidationError("no node named \"\(node)\"; nodes: \(loaded.cluster.nodes.map(\.name).joined(separator: ", "))")
+            }
+            let layout = state.layout(for: loaded, file: options.file)
+            let ssh = NodeSSH(layout: layout).command(target, run: command.isEmpty ? nil : command.joined(separator: " "),
+                                                      interactive: command.isEmpty)
+            // Replace this process: the terminal, signals and the exit code belong to ssh.
+            let argv = [ssh.executable] + ssh.arguments
+            var cArguments = argv.map { strdup($0) } + [nil]
+            execvp(ssh.executable, &cArguments)
+            Console.writeError("error: cannot run ssh: \(String(cString: strerror(errno)))\n")
+            throw ExitCode(1)
         }
     }
 }

@@ -1,14 +1,22 @@
 import ArgumentParser
+import Foundation
 import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
+        static let configuration = CommandConfiguration(abstract: "Each machine's state and, with a kubeconfig, each node's Ready condition.")
 
         @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
+
+        @Flag(help: "Print JSON.")
+        var json = false
 
         func run() async throws {
-            throw ValidationError("Status is not implemented yet")
+            let loaded = try options.load()
+            let layout = state.layout(for: loaded, file: options.file)
+            let report = await ClusterStatus(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner()).read()
+            print(json ? report.json : report.text)
         }
     }
 }

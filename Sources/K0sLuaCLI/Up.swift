@@ -1,14 +1,95 @@
 import ArgumentParser
+import Foundation
 import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Up: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create or update the cluster: machines, provisioning, k0s, kubeconfig, hooks, health.",
+            discussion: "Phases: \(BootstrapPhase.allCases.map(\.rawValue).joined(separator: ", ")). A failing phase stops everything (exit 1) and keeps the logs under <state>/logs/. Running up again on a healthy cluster is safe.")
 
         @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
+
+        @Option(help: ArgumentHelp("Phases to skip, comma-separated (reported as skipped, never as passed).", valueName: "phase,…"))
+        var skip: String?
+
+        @Option(help: ArgumentHelp("Health checks to skip in the last phase, comma-separated.", valueName: "check,…"))
+        var skipChecks: String?
+
+        @Flag(help: "Merge the kubeconfig into yours under the context k0slua-<name>.")
+        var mergeKubeconfig = false
+
+        @Flag(help: .hidden)
+        var noParallel = false
 
         func run() async throws {
-            throw ValidationError("Up is not implemented yet")
+            let skipped = try BootstrapOptionsParser.phases(skip)
+            let loaded = try options.load()
+            let layout = state.layout(for: loaded, file: options.file)
+            let lock = UpLock(path: layout.lockFile)
+            do {
+                try lock.acquire()
+            } catch {
+                Console.writeError("error: \(error)\n")
+                throw ExitCode(1)
+            }
+            defer { lock.release() }
+            let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
+                                      options: BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
+                                                                skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init))),
+                                      progress: StderrProgress(quiet: options.quiet))
+            do {
+                let summary = try await runInterruptibly { try await bootstrap.run() }
+                print(Summary.text(loaded.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
+            } catch let failure as BootstrapFailure {
+                Console.print(failure: failure)
+                throw ExitCode(1)
+            }
         }
+    }
+}
+
+enum BootstrapOptionsParser {
+    static func phases(_ text: String?) throws -> Set<BootstrapPhase> {
+        var phases = Set<BootstrapPhase>()
+        for word in (text ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+            guard let phase = BootstrapPhase(rawValue: word) else {
+                throw ValidationError("unknown phase \"\(word)\" for --skip; phases: \(BootstrapPhase.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            phases.insert(phase)
+        }
+        return phases
+    }
+}
+
+/// What `up` prints when it is done.
+enum Summary {
+    static func text(_ cluster: Cluster, summary: BootstrapSummary, layout: StateLayout, merged: Bool) -> String {
+        var out = "cluster \(cluster.name) is up\n\n"
+        for node in cluster.nodes {
+            out += "  \(node.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(node.ip.description.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node.k0sRole.rawValue)\n"
+        }
+        out += "\n"
+        for timing in summary.timings {
+            out += "  \(timing.phase.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) " + (timing.skipped ? "skipped" : String(format: "%6.1fs", timing.seconds)) + "\n"
+        }
+        out += "  total          \(String(format: "%6.1fs", summary.totalSeconds))\n"
+        if let kubeconfig = summary.kubeconfig {
+            out += "\nkubeconfig: \(kubeconfig)\n"
+            out += merged ? "context k0slua-\(cluster.name) merged into your kubeconfig\n" : "export KUBECONFIG=\(kubeconfig)\n"
+        }
+        return out
+    }
+}
+
+extension Console {
+    static func print(failure: BootstrapFailure) {
+        var out = "error: up failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)\n"
+        for line in failure.outputTail { out += "  | \(line)\n" }
+        if let hint = failure.hint { out += "  hint: \(hint)\n" }
+        if let log = failure.logFile { out += "  full log: \(log)\n" }
+        out += "  nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up\n"
+        writeError(out)
     }
 }

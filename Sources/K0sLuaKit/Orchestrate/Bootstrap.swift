@@ -1,0 +1,273 @@
+import Foundation
+
+/// What `k0slua up` does differently from the defaults.
+public struct BootstrapOptions: Sendable {
+    /// Phases reported as skipped by name (never as passed).
+    public var skip: Set<BootstrapPhase>
+    /// Merge the kubeconfig into the user's under the context `k0slua-<name>`.
+    public var mergeKubeconfig: Bool
+    /// `vagrant up --parallel`; false forces machines up one at a time (benchmarks).
+    public var parallel: Bool
+    /// Health checks to skip in the last phase.
+    public var skipHealthChecks: Set<String>
+
+    public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = []) {
+        self.skip = skip
+        self.mergeKubeconfig = mergeKubeconfig
+        self.parallel = parallel
+        self.skipHealthChecks = skipHealthChecks
+    }
+}
+
+/// Why `up` stopped: the phase, the tool, the last lines it printed and where the full log is.
+public struct BootstrapFailure: Error, Sendable, CustomStringConvertible {
+    public var phase: BootstrapPhase
+    public var tool: String?
+    public var message: String
+    public var outputTail: [String]
+    public var logFile: String?
+    /// Set for problems in cluster.lua hooks (exit 65 is not used: the cluster is half built).
+    public var hint: String?
+
+    public var description: String {
+        "\(phase.rawValue) failed" + (tool.map { " (\($0))" } ?? "") + ": \(message)"
+    }
+}
+
+/// How long each phase took, and what the cluster looks like.
+public struct BootstrapSummary: Sendable {
+    public var timings: [(phase: BootstrapPhase, seconds: Double, skipped: Bool)]
+    public var totalSeconds: Double
+    public var kubeconfig: String?
+    public var health: HealthReport?
+}
+
+/// Runs the bootstrap of one cluster. Lua hooks run on a dedicated thread; everything else is async.
+public final class Bootstrap: @unchecked Sendable {
+    public let loaded: LoadedCluster
+    public let layout: StateLayout
+    public let runner: any ProcessRunning
+    public let options: BootstrapOptions
+    public let progress: any ProgressReporting
+    let tools: Tools
+    let ssh: NodeSSH
+    var cluster: Cluster { loaded.cluster }
+
+    public init(loaded: LoadedCluster, layout: StateLayout, runner: any ProcessRunning, options: BootstrapOptions = BootstrapOptions(),
+                progress: any ProgressReporting) {
+        self.loaded = loaded
+        self.layout = layout
+        self.runner = runner
+        self.options = options
+        self.progress = progress
+        self.tools = Tools(layout: layout)
+        self.ssh = NodeSSH(layout: layout)
+    }
+
+    /// The phases this cluster goes through (no machines for `hosts`).
+    public var phases: [BootstrapPhase] {
+        BootstrapPhase.allCases.filter { cluster.provider != .hosts || $0 != .machines }
+    }
+
+    public func run() async throws -> BootstrapSummary {
+        let started = Date()
+        try FileManager.default.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
+        var timings: [(phase: BootstrapPhase, seconds: Double, skipped: Bool)] = []
+        var healthReport: HealthReport?
+        let phases = self.phases
+        for (index, phase) in phases.enumerated() {
+            try Task.checkCancellation()
+            if options.skip.contains(phase) {
+                progress.phaseSkipped(phase, reason: "--skip")
+                timings.append((phase, 0, true))
+                continue
+            }
+            progress.phaseStarted(phase, index: index + 1, of: phases.count)
+            let phaseStart = Date()
+            let note: String?
+            switch phase {
+            case .preflight: note = try await preflight()
+            case .sshKey: note = try await sshKey()
+            case .render: note = try render()
+            case .machines: note = try await machines()
+            case .connectivity: note = try await connectivity()
+            case .preJoin: note = try await hooks(.preJoin)
+            case .k0sctl: note = try await k0sctlApply()
+            case .kubeconfig: note = try await kubeconfig()
+            case .postJoin: note = try await hooks(.postJoin)
+            case .health:
+                let report = await HealthChecker(cluster: cluster, layout: layout, runner: runner)
+                    .run(HealthOptions(skip: options.skipHealthChecks))
+                healthReport = report
+                let failed = report.checks.filter { $0.status == .failed }
+                guard failed.isEmpty else {
+                    throw BootstrapFailure(phase: .health, tool: nil, message: "failed checks: " + failed.map(\.name).joined(separator: ", "),
+                                           outputTail: failed.flatMap { [$0.name + ": " + ($0.evidence.last ?? "")] + ($0.hint.map { ["  " + $0] } ?? []) },
+                                           logFile: nil)
+                }
+                note = "\(report.checks.filter { $0.status == .ok }.count) ok, \(report.checks.filter { $0.status == .skipped }.count) skipped"
+            }
+            let seconds = Date().timeIntervalSince(phaseStart)
+            progress.phaseFinished(phase, seconds: seconds, note: note)
+            timings.append((phase, seconds, false))
+        }
+        let kubeconfig = FileManager.default.fileExists(atPath: layout.kubeconfig) ? layout.kubeconfig : nil
+        return BootstrapSummary(timings: timings, totalSeconds: Date().timeIntervalSince(started), kubeconfig: kubeconfig, health: healthReport)
+    }
+
+    // MARK: - Running tools
+
+    /// Runs a tool, streaming its output into `<state>/logs/<name>.log`; fails the phase on a
+    /// non-zero exit with the last lines.
+    @discardableResult
+    func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil) async throws -> CommandResult {
+        let log = LogFile(path: "\(layout.logs)/\(name).log")
+        log.write("$ \(command)")
+        let result: CommandResult
+        do {
+            result = try await runner.run(command) { line in
+                switch line {
+                case .standardOutput(let text): log.write(text)
+                case .standardError(let text): log.write(text)
+                }
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw BootstrapFailure(phase: phase, tool: tool ?? command.executable, message: "could not run `\(command.executable)`: \(error)",
+                                   outputTail: [], logFile: log.path, hint: "run `k0slua doctor` to see what is missing")
+        }
+        log.write("exit \(result.exitCode)")
+        if Task.isCancelled { throw CancellationError() }
+        guard result.succeeded else {
+            let lines = (result.standardOutput + result.standardError).split(separator: "\n").map(String.init)
+            throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
+                                   message: "`\(command)` exited with \(result.exitCode)",
+                                   outputTail: Array(lines.suffix(15)), logFile: log.path)
+        }
+        return result
+    }
+
+    // MARK: - Phases
+
+    func preflight() async throws -> String? {
+        let checks = await Preflight(cluster: cluster, layout: layout, runner: runner).run()
+        let failed = checks.filter { !$0.ok && !$0.warningOnly }
+        guard failed.isEmpty else {
+            throw BootstrapFailure(phase: .preflight, tool: nil, message: "missing: " + failed.map(\.name).joined(separator: ", "),
+                                   outputTail: failed.map { "\($0.name): \($0.detail)" + ($0.fix.map { " — \($0)" } ?? "") }, logFile: nil)
+        }
+        return checks.filter { $0.ok && !$0.warningOnly }.map { "\($0.name) \($0.detail)" }.prefix(3).joined(separator: ", ")
+    }
+
+    var publicKey: String = ""
+
+    func sshKey() async throws -> String? {
+        do {
+            publicKey = try await ClusterKey.ensure(layout, clusterName: cluster.name, runner: runner)
+        } catch {
+            throw BootstrapFailure(phase: .sshKey, tool: "ssh-keygen", message: "\(error)", outputTail: [], logFile: nil)
+        }
+        return layout.privateKey
+    }
+
+    func render() throws -> String? {
+        if publicKey.isEmpty, let data = FileManager.default.contents(atPath: layout.publicKey) {
+            publicKey = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let files = ClusterRenderer.render(cluster, publicKey: publicKey, layout: layout)
+        let changed = try ClusterRenderer.write(files, to: layout)
+        return changed.isEmpty ? "unchanged" : "wrote " + changed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+    }
+
+    func machines() async throws -> String? {
+        if cluster.provider == .tart, let image = cluster.image {
+            // One pull before the parallel clones, so the machines do not race for the image.
+            try await step(.machines, tools.tart(["pull", image]), log: "tart-pull")
+        }
+        var arguments = ["up", "--provider", cluster.provider.rawValue, options.parallel ? "--parallel" : "--no-parallel"]
+        if !options.parallel { arguments += cluster.nodes.map(\.name) }
+        try await step(.machines, tools.vagrant(arguments), log: "vagrant-up")
+        return "\(cluster.nodes.count) machines running"
+    }
+
+    /// From every node, every other node's static IP answers (ping, else TCP 22).
+    func connectivity() async throws -> String? {
+        let nodes = cluster.nodes
+        let script = nodes.map(\.ip.description).map { ip in
+            "if ping -c 1 -W 2 \(ip) >/dev/null 2>&1 || timeout 3 bash -c 'exec 3<>/dev/tcp/\(ip)/22' 2>/dev/null; then echo \"ok \(ip)\"; else echo \"unreachable \(ip)\"; fi"
+        }.joined(separator: "; ")
+        let log = LogFile(path: "\(layout.logs)/connectivity.log")
+        var failures: [String] = []
+        try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
+            for node in nodes {
+                group.addTask { [ssh, runner] in
+                    let command = ssh.command(node, run: script)
+                    var lastError: String?
+                    for attempt in 0..<3 {
+                        if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                        do {
+                            let result = try await runner.run(command)
+                            if result.exitCode == 0 { return (node, result, nil) }
+                            lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+                        } catch is CancellationError {
+                            throw CancellationError()
+                        } catch {
+                            lastError = "\(error)"
+                        }
+                    }
+                    return (node, nil, lastError)
+                }
+            }
+            for try await (node, result, error) in group {
+                guard let result else {
+                    failures.append("\(node.name): k0slua cannot reach it over SSH at \(node.sshAddress): \(error ?? "?")")
+                    log.write("\(node.name): \(error ?? "?")")
+                    continue
+                }
+                log.write("\(node.name):\n\(result.standardOutput)")
+                for line in result.standardOutput.split(separator: "\n") where line.hasPrefix("unreachable ") {
+                    let ip = String(line.dropFirst("unreachable ".count))
+                    let target = nodes.first { $0.ip.description == ip }?.name ?? ip
+                    if target != node.name { failures.append("\(node.name) → \(target) (\(ip))") }
+                }
+            }
+        }
+        guard failures.isEmpty else {
+            var hint = "check that every node has its static IP (`k0slua ssh NODE -- ip -4 addr`)"
+            if cluster.provider == .tart, cluster.network.tartMode == .shared {
+                hint = "Tart's shared (NAT) network isolates VMs from each other on macOS 13 and later. "
+                    + "Use bridged networking: network = { mode = \"bridged\", bridge_interface = \"en0\" } in cluster.lua, "
+                    + "then task vagrant:destroy && task vagrant:up"
+            }
+            throw BootstrapFailure(phase: .connectivity, tool: "ssh", message: "\(failures.count) node pair(s) cannot talk",
+                                   outputTail: failures.sorted(), logFile: log.path, hint: hint)
+        }
+        return "\(nodes.count * (nodes.count - 1)) pairs answer"
+    }
+
+    func k0sctlApply() async throws -> String? {
+        try await step(.k0sctl, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
+        return "k0s installed on \(cluster.nodes.count) nodes"
+    }
+
+    /// `k0sctl kubeconfig` printed to stdout and written whole (never `--kubeconfig-out`, which
+    /// does not truncate an existing file).
+    /// Fetches the kubeconfig into the state directory (and merges it when asked).
+    @discardableResult
+    public func kubeconfig() async throws -> String? {
+        var arguments = ["kubeconfig", "--config", layout.k0sctlConfig]
+        if let vip = cluster.k0s.vip { arguments += ["--address", "https://\(vip):6443"] }
+        let result = try await step(.kubeconfig, tools.k0sctl(arguments), log: "k0sctl-kubeconfig")
+        guard result.standardOutput.contains("apiVersion:") else {
+            throw BootstrapFailure(phase: .kubeconfig, tool: "k0sctl", message: "`k0sctl kubeconfig` printed no kubeconfig",
+                                   outputTail: Array(result.standardOutput.split(separator: "\n").suffix(5).map(String.init)), logFile: nil)
+        }
+        try FileWriter.write(result.standardOutput, to: layout.kubeconfig, permissions: 0o600)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: layout.kubeconfig)
+        if options.mergeKubeconfig {
+            try await KubeconfigMerge(runner: runner, layout: layout, clusterName: cluster.name).merge()
+        }
+        return layout.kubeconfig
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+
+/// Machine states from `vagrant status --machine-readable` (lines `timestamp,target,type,data…`).
+public enum VagrantStatusParser {
+    /// machine name → state (`running`, `not_created`, `shutoff`, …).
+    public static func states(_ output: String) -> [String: String] {
+        var states: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count >= 4, fields[2] == "state", !fields[1].isEmpty else { continue }
+            states[String(fields[1])] = String(fields[3])
+        }
+        return states
+    }
+}
+
+/// What `k0slua status` shows.
+public struct StatusReport: Sendable, Equatable {
+    public struct Row: Sendable, Equatable, Encodable {
+        public var name: String
+        public var ip: String
+        public var machine: String
+        /// `True`, `False`, `Unknown`, or nil when there is no Node (pure controller, no kubeconfig).
+        public var ready: String?
+    }
+
+    public var rows: [Row]
+
+    public var text: String {
+        var out = "NAME                 IP               MACHINE        READY\n"
+        for row in rows {
+            out += row.name.padding(toLength: 21, withPad: " ", startingAt: 0) + row.ip.padding(toLength: 17, withPad: " ", startingAt: 0)
+                + row.machine.padding(toLength: 15, withPad: " ", startingAt: 0) + (row.ready ?? "-") + "\n"
+        }
+        return out
+    }
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: (try? encoder.encode(["nodes": rows])) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// Reads machine and node state without changing anything.
+public struct ClusterStatus: Sendable {
+    public let cluster: Cluster
+    public let layout: StateLayout
+    public let runner: any ProcessRunning
+
+    public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning) {
+        self.cluster = cluster
+        self.layout = layout
+        self.runner = runner
+    }
+
+    public func read() async -> StatusReport {
+        let tools = Tools(layout: layout)
+        var machines: [String: String] = [:]
+        if cluster.provider == .hosts {
+            machines = Dictionary(uniqueKeysWithValues: cluster.nodes.map { ($0.name, "host") })
+        } else if FileManager.default.fileExists(atPath: layout.vagrantfile),
+                  let result = try? await runner.run(tools.vagrant(["status", "--machine-readable"])) {
+            machines = VagrantStatusParser.states(result.standardOutput)
+        }
+        var ready: [String: String] = [:]
+        if FileManager.default.fileExists(atPath: layout.kubeconfig),
+           let result = try? await runner.run(tools.kubectl(["get", "nodes", "-o", "json"])), result.succeeded {
+            ready = KubernetesNodes.readiness(result.standardOutput)
+        }
+        return StatusReport(rows: cluster.nodes.map { node in
+            StatusReport.Row(name: node.name, ip: node.ip.description, machine: machines[node.name] ?? "not_created", ready: ready[node.name])
+        })
+    }
+}
+
+/// Reading `kubectl get nodes -o json`.
+public enum KubernetesNodes {
+    /// node name → status of its Ready condition.
+    public static func readiness(_ json: String) -> [String: String] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let items = object["items"] as? [[String: Any]] else { return [:] }
+        var result: [String: String] = [:]
+        for item in items {
+            guard let name = (item["metadata"] as? [String: Any])?["name"] as? String else { continue }
+            let conditions = (item["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
+            result[name] = conditions.first { $0["type"] as? String == "Ready" }?["status"] as? String ?? "Unknown"
+        }
+        return result
+    }
+}
