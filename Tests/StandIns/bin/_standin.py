@@ -1,0 +1,537 @@
+"""Stand-ins for vagrant, tart, k0sctl, kubectl and ssh, for tests on machines without Tart,
+vagrant-tart, k0s or k0sctl. They accept the real argument shapes (shared/reference/contracts.md),
+answer with the real output shapes and exit codes, keep a little state so that later calls agree
+with earlier ones, and append every call to $K0SLUA_STANDIN_LOG as one JSON line.
+
+Environment:
+  K0SLUA_STANDIN_STATE   directory for state (required)
+  K0SLUA_STANDIN_LOG     transcript file (JSON lines)
+  K0SLUA_STANDIN_FAIL    comma list of TOOL:SUBCOMMAND (e.g. vagrant:up, k0sctl:apply, ssh:hook)
+                         making that call fail the way the real tool fails
+  K0SLUA_STANDIN_DELAY   comma list of TOOL:SUBCOMMAND[:MACHINE]=SECONDS
+  K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME-NAME, unreachable:NAME
+"""
+import fcntl
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+STATE = os.environ.get("K0SLUA_STANDIN_STATE", "/tmp/k0slua-standin-state")
+TOOL = ""
+ARGV = []
+
+
+def record(extra=None):
+    path = os.environ.get("K0SLUA_STANDIN_LOG")
+    if not path:
+        return
+    entry = {"tool": TOOL, "argv": ARGV, "cwd": os.getcwd()}
+    env = {k: os.environ[k] for k in ("SSH_KNOWN_HOSTS", "VAGRANT_CWD", "VAGRANT_CHECKPOINT_DISABLE",
+                                      "VAGRANT_BOX_UPDATE_CHECK_DISABLE", "KUBECONFIG") if k in os.environ}
+    if env:
+        entry["env"] = env
+    if extra:
+        entry.update(extra)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write(json.dumps(entry) + "\n")
+        fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def on_signal(number, _frame):
+    record({"signal": "INT" if number == signal.SIGINT else "TERM"})
+    sys.exit(130)
+
+
+def listed(variable):
+    return [item.strip() for item in os.environ.get(variable, "").split(",") if item.strip()]
+
+
+def should_fail(subcommand):
+    return f"{TOOL}:{subcommand}" in listed("K0SLUA_STANDIN_FAIL")
+
+
+def delay(subcommand, machine=None):
+    seconds = 0.0
+    for item in listed("K0SLUA_STANDIN_DELAY"):
+        key, _, value = item.partition("=")
+        if key == f"{TOOL}:{subcommand}" or (machine and key == f"{TOOL}:{subcommand}:{machine}"):
+            seconds = max(seconds, float(value))
+    return seconds
+
+
+def faults():
+    return listed("K0SLUA_STANDIN_FAULTS")
+
+
+def load(name, default):
+    path = os.path.join(STATE, name)
+    if not os.path.exists(path):
+        return default
+    with open(path) as f:
+        return json.load(f)
+
+
+def save(name, value):
+    os.makedirs(STATE, exist_ok=True)
+    tmp = os.path.join(STATE, name + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(value, f, indent=1, sort_keys=True)
+    os.replace(tmp, os.path.join(STATE, name))
+
+
+def out(text):
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def err(text):
+    sys.stderr.write(text)
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------------------------- vagrant
+
+def vagrantfile_machines():
+    directory = os.environ.get("VAGRANT_CWD") or os.getcwd()
+    path = os.path.join(directory, "Vagrantfile")
+    if not os.path.exists(path):
+        err("A Vagrant environment or target machine is required to run this\ncommand. Run `vagrant init` to create a new Vagrant environment.\n")
+        sys.exit(1)
+    text = open(path).read()
+    machines = []
+    for match in re.finditer(r'config\.vm\.define "([^"]+)" do \|node\|(.*?)\n  end', text, re.S):
+        name, body = match.group(1), match.group(2)
+        args = re.search(r'args: \["([^"]+)", "([^"]+)"', body)
+        machines.append({"name": name, "ip": args.group(2) if args else None,
+                         "provider": "tart" if 'provider "tart"' in body else "libvirt"})
+    return directory, machines
+
+
+def vagrant(args):
+    if args[:1] == ["--version"]:
+        out("Vagrant 2.3.4\n")
+        return 0
+    if args[:2] == ["plugin", "list"]:
+        plugins = os.environ.get("K0SLUA_STANDIN_PLUGINS", "vagrant-tart (1.0.0, global),vagrant-libvirt (0.11.2, system)")
+        out("".join(p.strip() + "\n" for p in plugins.split(",") if p.strip()))
+        return 0
+    if not args:
+        err("Usage: vagrant [options] <command> [<args>]\n")
+        return 1
+    command, rest = args[0], args[1:]
+    directory, machines = vagrantfile_machines()
+    state = load("vagrant.json", {})
+    env_state = state.setdefault(directory, {})
+    if command == "up":
+        provider, parallel, targets = None, True, []
+        i = 0
+        while i < len(rest):
+            a = rest[i]
+            if a == "--provider":
+                provider = rest[i + 1]
+                i += 2
+                continue
+            if a == "--parallel":
+                parallel = True
+            elif a == "--no-parallel":
+                parallel = False
+            elif a in ("--provision", "--no-provision"):
+                pass
+            elif a.startswith("-"):
+                err(f"An invalid option was specified. The help for this command\nis available below.\n\n    {a}\n")
+                return 1
+            else:
+                targets.append(a)
+            i += 1
+        chosen = [m for m in machines if not targets or m["name"] in targets]
+        unknown = set(targets) - {m["name"] for m in machines}
+        if unknown:
+            err(f"The machine with the name '{sorted(unknown)[0]}' was not found configured for\nthis Vagrant environment.\n")
+            return 1
+        for m in chosen:
+            out(f"Bringing machine '{m['name']}' up with '{provider or m['provider']}' provider...\n")
+        delays = [delay("up", m["name"]) for m in chosen if env_state.get(m["name"], {}).get("state") != "running"]
+        time.sleep((max(delays) if parallel else sum(delays)) if delays else 0)
+        if should_fail("up"):
+            err(f"An error occurred while executing the action on the '{chosen[0]['name']}'\nmachine. Please handle this error then try again:\n\nThe VM failed to boot (stand-in failure injected).\n")
+            return 1
+        for m in chosen:
+            if env_state.get(m["name"], {}).get("state") == "running":
+                out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
+                continue
+            env_state[m["name"]] = {"state": "running", "ip": m["ip"], "provider": provider or m["provider"]}
+            out(f"==> {m['name']}: Running provisioner: k0slua (shell)...\n")
+        save("vagrant.json", state)
+        return 0
+    if command == "status":
+        ts = int(time.time())
+        for m in machines:
+            st = env_state.get(m["name"], {}).get("state", "not_created")
+            if "--machine-readable" in rest:
+                out(f"{ts},{m['name']},metadata,provider,{m['provider']}\n{ts},{m['name']},provider-name,{m['provider']}\n"
+                    f"{ts},{m['name']},state,{st}\n{ts},{m['name']},state-human-short,{st.replace('_', ' ')}\n"
+                    f"{ts},{m['name']},state-human-long,The machine is {st.replace('_', ' ')}.\n")
+            else:
+                out(f"{m['name']:<25} {st.replace('_', ' ')} ({m['provider']})\n")
+        if "--machine-readable" in rest:
+            out(f"{ts},,ui,info,Current machine states:\n")
+        return 0
+    if command == "destroy":
+        if "-f" not in rest and "--force" not in rest:
+            err("Vagrant is attempting to interface with the UI in a way that requires\na TTY.\n")
+            return 1
+        if should_fail("destroy"):
+            err("An error occurred while destroying (stand-in failure injected).\n")
+            return 1
+        for m in machines:
+            if env_state.get(m["name"], {}).get("state", "not_created") == "not_created":
+                out(f"==> {m['name']}: VM not created. Moving on...\n")
+            else:
+                out(f"==> {m['name']}: Destroying VM and associated drives...\n")
+                env_state[m["name"]] = {"state": "not_created"}
+        save("vagrant.json", state)
+        return 0
+    if command in ("ssh-config", "provision", "validate", "halt", "reload"):
+        return 0
+    err(f"Vagrant stand-in: unsupported command `{command}`\n")
+    return 1
+
+
+def running_nodes():
+    """ip -> name of every running machine, over all Vagrant environments."""
+    nodes = {}
+    for env_state in load("vagrant.json", {}).values():
+        for name, m in env_state.items():
+            if m.get("state") == "running" and m.get("ip"):
+                nodes[m["ip"]] = name
+    return nodes
+
+
+# ------------------------------------------------------------------------------------------- tart
+
+def tart(args):
+    if args[:1] == ["--version"]:
+        out("2.32.1\n")
+        return 0
+    if args[:1] == ["pull"] and len(args) == 2:
+        time.sleep(delay("pull"))
+        if should_fail("pull"):
+            err(f"Error: failed to pull {args[1]}: stand-in failure injected\n")
+            return 1
+        out(f"pulling {args[1]}...\n")
+        return 0
+    if args[:1] == ["list"]:
+        out("Source Name Disk Size State\n")
+        return 0
+    err(f"Error: unknown tart command {' '.join(args)}\n")
+    return 1
+
+
+# ----------------------------------------------------------------------------------------- k0sctl
+
+def k0sctl_log(message):
+    out(f'time="2026-11-25T04:00:00Z" level=info msg="{message}"\n')
+
+
+def read_cluster_yaml(path):
+    import yaml  # PyYAML; .ci/run installs it
+    text = open(path).read()
+    text = re.sub(r"\$\$", "$", text)
+    return yaml.safe_load(text)
+
+
+HOST_KEYS = {"role", "noTaints", "ssh", "openSSH", "winRM", "localhost", "privateAddress", "privateInterface", "installFlags",
+             "environment", "files", "hooks", "uploadBinary", "useExistingK0s", "k0sBinaryPath", "k0sInstallPath",
+             "k0sDownloadURL", "hostname", "dataDir", "kubeletRootDir", "os", "reset"}
+
+
+def k0sctl(args):
+    if args[:1] == ["version"]:
+        out("version: v0.32.2\ncommit: f4005b6\n")
+        return 0
+    if not args or args[0] not in ("apply", "kubeconfig", "reset"):
+        err(f"Incorrect Usage: unknown command {args[:1]}\n")
+        return 1
+    command, rest = args[0], args[1:]
+    config, address, force = "k0sctl.yaml", None, False
+    i = 0
+    while i < len(rest):
+        a = rest[i]
+        if a in ("--config", "-c"):
+            config = rest[i + 1]
+            i += 2
+            continue
+        if a in ("--address", "--kubeconfig-out", "--concurrency", "--timeout", "--kubeconfig-api-address"):
+            if a in ("--address", "--kubeconfig-api-address"):
+                address = rest[i + 1]
+            i += 2
+            continue
+        if a in ("--force",):
+            force = True
+        elif a in ("--debug", "-d", "--no-wait", "--dry-run", "--trace"):
+            pass
+        else:
+            err(f"Incorrect Usage: flag provided but not defined: {a}\n")
+            return 1
+        i += 1
+    try:
+        document = read_cluster_yaml(config)
+    except FileNotFoundError:
+        out(f'time="2026-11-25T04:00:00Z" level=fatal msg="failed to read config: open {config}: no such file or directory"\n')
+        return 1
+    hosts = document["spec"]["hosts"]
+    name = document.get("metadata", {}).get("name", "k0s-cluster")
+    if command == "kubeconfig":
+        leader = hosts[0]
+        server = address or f"https://{leader['ssh']['address']}:6443"
+        out(f"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: c3RhbmQtaW4=\n    server: {server}\n  name: {name}\n"
+            f"contexts:\n- context:\n    cluster: {name}\n    user: admin\n  name: {name}\ncurrent-context: {name}\nkind: Config\n"
+            f"preferences: {{}}\nusers:\n- name: admin\n  user:\n    client-certificate-data: c3RhbmQtaW4=\n    client-key-data: c3RhbmQtaW4=\n")
+        return 0
+    if command == "reset":
+        if not force and not sys.stdout.isatty():
+            out('time="2026-11-25T04:00:00Z" level=fatal msg="reset requires --force"\n')
+            return 1
+        save("k0s.json", {})
+        return 0
+    # apply
+    problems = []
+    for index, host in enumerate(hosts):
+        for key in host:
+            if key not in HOST_KEYS:
+                problems.append(f"field {key} not found in type cluster.Host")
+        if host.get("noTaints") and host.get("role") != "controller+worker":
+            problems.append(f"host #{index + 1}: noTaints: noTaints can only be true for controller+worker role")
+        key_path = os.path.expanduser(host["ssh"].get("keyPath", "~/.ssh/id_rsa"))
+        if not os.path.exists(key_path):
+            problems.append(f"host #{index + 1}: ssh key {key_path} not found")
+    if problems:
+        out(f'time="2026-11-25T04:00:00Z" level=fatal msg="cluster config validation failed: {"; ".join(problems)}"\n')
+        return 1
+    k0sctl_log("==> Running phase: Set k0s version")
+    k0sctl_log("==> Running phase: Connect to hosts")
+    running = running_nodes()
+    nodes = load("k0s.json", {})
+    for host in hosts:
+        address = host["ssh"]["address"]
+        hostname = running.get(address, address)
+        if address not in running and os.path.exists(os.path.join(STATE, "vagrant.json")) and not os.environ.get("K0SLUA_STANDIN_HOSTS"):
+            out(f'time="2026-11-25T04:00:00Z" level=error msg="[ssh] {address}:22: dial tcp {address}:22: connect: connection refused"\n')
+            out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to /root/.cache/k0sctl/k0sctl.log: failed on 1 hosts:\\n - [ssh] {address}:22: connection refused"\n')
+            return 1
+        k0sctl_log(f"[ssh] {address}:22: connected")
+        nodes[address] = {"hostname": hostname, "role": host["role"], "noTaints": bool(host.get("noTaints")),
+                          "installFlags": host.get("installFlags", []), "version": document["spec"]["k0s"].get("version", "v1.34.2+k0s.0")}
+    for phase in ("Detect host operating systems", "Prepare hosts", "Gather host facts", "Validate hosts", "Configure k0s",
+                  "Initialize the k0s cluster", "Install controllers", "Install workers"):
+        k0sctl_log(f"==> Running phase: {phase}")
+    time.sleep(delay("apply"))
+    if should_fail("apply"):
+        out('time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to /root/.cache/k0sctl/k0sctl.log: '
+            'failed on 1 hosts:\\n - [ssh] 192.168.64.20:22: k0s worker failed to start (stand-in failure injected)"\n')
+        return 1
+    save("k0s.json", nodes)
+    k0sctl_log(f"==> Finished in {delay('apply'):.0f}s")
+    k0sctl_log("k0s cluster version v1.34.2+k0s.0 is now installed")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- kubectl
+
+def flags_of(install_flags, name):
+    for flag in install_flags:
+        if flag.startswith(f"--{name}="):
+            return [item for item in flag.split("=", 1)[1].split(",") if item]
+    return []
+
+
+def node_objects():
+    items = []
+    bad = faults()
+    for address, node in sorted(load("k0s.json", {}).items()):
+        if node["role"] == "controller" or f"node-missing:{node['hostname']}" in bad:
+            continue
+        labels = {"beta.kubernetes.io/arch": "arm64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "arm64",
+                  "kubernetes.io/hostname": node["hostname"], "kubernetes.io/os": "linux"}
+        for label in flags_of(node["installFlags"], "labels"):
+            key, _, value = label.partition("=")
+            labels[key] = value
+        taints = []
+        if node["role"] == "controller+worker":
+            labels["node.k0sproject.io/role"] = "control-plane"
+            labels["node-role.kubernetes.io/control-plane"] = "true"
+            if not node["noTaints"]:
+                taints.append({"effect": "NoSchedule", "key": "node-role.kubernetes.io/control-plane"})
+        for taint in flags_of(node["installFlags"], "taints"):
+            pair, _, effect = taint.rpartition(":")
+            key, _, value = pair.partition("=")
+            entry = {"effect": effect, "key": key}
+            if value:
+                entry["value"] = value
+            taints.append(entry)
+        if f"extra-taint:{node['hostname']}" in bad:
+            taints.append({"effect": "NoSchedule", "key": "example.com/unexpected"})
+        ready = "False" if f"node-notready:{node['hostname']}" in bad else "True"
+        ip = "10.0.2.15" if f"node-wrong-ip:{node['hostname']}" in bad else address
+        spec = {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}
+        if taints:
+            spec["taints"] = taints
+        items.append({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node["hostname"], "labels": labels, "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
+                         "creationTimestamp": "2026-11-25T04:00:00Z", "resourceVersion": "1", "uid": "00000000-0000-0000-0000-000000000000"},
+            "spec": spec,
+            "status": {
+                "addresses": [{"address": ip, "type": "InternalIP"}, {"address": node["hostname"], "type": "Hostname"}],
+                "conditions": [
+                    {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
+                    {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure"},
+                    {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID"},
+                    {"type": "Ready", "status": ready, "reason": "KubeletReady" if ready == "True" else "KubeletNotReady",
+                     "message": "kubelet is posting ready status" if ready == "True" else "container runtime network not ready"},
+                ],
+                "nodeInfo": {"kubeletVersion": "v1.34.2+k0s", "containerRuntimeVersion": "containerd://1.7.28",
+                             "operatingSystem": "linux", "architecture": "arm64", "osImage": "Ubuntu 24.04.3 LTS"},
+            },
+        })
+    return items
+
+
+def pod(name, node, ready=True, restarts=0, waiting=None):
+    state = {"running": {"startedAt": "2026-11-25T04:00:00Z"}} if waiting is None else {"waiting": {"reason": waiting, "message": "back-off restarting failed container"}}
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "kube-system", "labels": {}},
+        "spec": {"nodeName": node},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}, {"type": "ContainersReady", "status": "True" if ready else "False"}],
+            "containerStatuses": [{"name": name.split("-")[0], "ready": ready, "restartCount": restarts, "state": state}],
+        },
+    }
+
+
+def kubectl(args):
+    real = "/usr/bin/kubectl"
+    if "config" in args and os.path.exists(real):
+        # Kubeconfig editing is offline and real: hand it to the real kubectl.
+        return subprocess.call([real] + args)
+    if args[:1] == ["version"]:
+        out("Client Version: v1.34.2\nKustomize Version: v5.7.1\n")
+        return 0
+    words = []
+    i = 0
+    while i < len(args):
+        if args[i] in ("--kubeconfig", "-n", "--namespace", "-o", "--output", "--server", "-l", "--selector", "--request-timeout"):
+            i += 2
+            continue
+        words.append(args[i])
+        i += 1
+    if "api-down" in faults() or should_fail("get"):
+        err("The connection to the server 192.168.64.10:6443 was refused - did you specify the right host or port?\n")
+        return 1
+    if words[:2] == ["get", "--raw"] or (words[:1] == ["get"] and any(a.startswith("--raw") for a in args)):
+        out("ok")
+        return 0
+    if words[:2] == ["get", "nodes"]:
+        out(json.dumps({"apiVersion": "v1", "kind": "List", "items": node_objects(), "metadata": {"resourceVersion": ""}}, indent=4) + "\n")
+        return 0
+    if words[:2] == ["get", "pods"]:
+        nodes = [n["metadata"]["name"] for n in node_objects()]
+        crash = "coredns-crashloop" in faults()
+        items = [pod("coredns-6c77d6f8b7-abcde", nodes[0] if nodes else "", ready=not crash, restarts=7 if crash else 0,
+                     waiting="CrashLoopBackOff" if crash else None),
+                 pod("metrics-server-7db8586f5-xyz12", nodes[0] if nodes else "")]
+        for n in nodes:
+            items += [pod(f"kube-proxy-{n}", n), pod(f"kube-router-{n}", n), pod(f"konnectivity-agent-{n}", n)]
+        out(json.dumps({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}, indent=4) + "\n")
+        return 0
+    if words[:1] in (["apply"], ["delete"], ["create"], ["label"], ["annotate"], ["wait"], ["rollout"]):
+        out(f"{words[0]} ok\n")
+        return 0
+    err(f"error: unknown command \"{' '.join(words[:2])}\" for \"kubectl\"\n")
+    return 1
+
+
+# -------------------------------------------------------------------------------------------- ssh
+
+def ssh(args):
+    options, identity, port, target, remote = {}, None, "22", None, []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if target is not None:
+            remote = args[i + 1:] if a == "--" else args[i:]
+            break
+        if a in ("-i", "-p", "-o", "-F", "-l"):
+            value = args[i + 1]
+            if a == "-i":
+                identity = value
+            elif a == "-p":
+                port = value
+            elif a == "-o":
+                key, _, v = value.partition("=")
+                options[key] = v
+            i += 2
+            continue
+        if a in ("-t", "-T", "-q", "-n", "-A", "-V"):
+            if a == "-V":
+                err("OpenSSH_9.2p1 Debian-2+deb12u3, OpenSSL 3.0.15 3 Sep 2024\n")
+                return 0
+            i += 1
+            continue
+        target = a
+        i += 1
+    if target is None:
+        err("usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination [command [argument ...]]\n")
+        return 255
+    user, _, host = target.rpartition("@")
+    if identity and not os.path.exists(identity):
+        err(f"Warning: Identity file {identity} not accessible: No such file or directory.\n")
+    nodes = running_nodes()
+    hosts_mode = bool(os.environ.get("K0SLUA_STANDIN_HOSTS"))
+    name = nodes.get(host) or (host if hosts_mode else None)
+    if name is None or f"unreachable:{name}" in faults():
+        err(f"ssh: connect to host {host} port {port}: Connection refused\n")
+        return 255
+    command = " ".join(remote)
+    if should_fail("hook") and "ping -c 1" not in command and command not in ("hostname", "true", "sudo -n true"):
+        err("stand-in: hook command failed\n")
+        return 1
+    if "ping -c 1" in command:
+        partitions = [f[len("partition:"):].split("-", 1) for f in faults() if f.startswith("partition:")]
+        by_name = {v: k for k, v in nodes.items()}
+        for ip in re.findall(r"ping -c 1 -W 2 ([0-9.]+)", command):
+            other = nodes.get(ip, ip)
+            cut = any({name, other} == set(p) for p in partitions)
+            out(f"{'unreachable' if cut or ip not in nodes else 'ok'} {ip}\n")
+        return 0
+    if command == "hostname":
+        out(f"{name}\n")
+        return 0
+    if command.startswith("sudo k0s status"):
+        node = load("k0s.json", {}).get(host)
+        if node is None or f"k0s-down:{name}" in faults():
+            err("Error: failed to get the status of k0s: dial unix /run/k0s/status.sock: connect: no such file or directory\n")
+            return 1
+        role = "worker" if node["role"] == "worker" else "controller"
+        out(f"Version: {node['version']}\nProcess ID: 1234\nRole: {role}\nWorkloads: {'true' if node['role'] != 'controller' else 'false'}\n"
+            f"SingleNode: false\nKube-api probing successful: true\nKube-api probing last error: \n")
+        return 0
+    return 0
+
+
+def main(tool):
+    global TOOL, ARGV
+    TOOL = tool
+    ARGV = sys.argv[1:]
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    record()
+    handler = {"vagrant": vagrant, "tart": tart, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh}[tool]
+    sys.exit(handler(ARGV))
