@@ -1,14 +1,51 @@
 import ArgumentParser
+import Foundation
 import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Health: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Not built yet.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check that the cluster matches cluster.lua and works.",
+            discussion: "Checks: \(HealthChecker.checkNames.joined(separator: ", ")). Exit 0 when all pass, 1 otherwise.")
 
         @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
+
+        @Flag(help: "Print JSON (keys in docs/health.md).")
+        var json = false
+
+        @Flag(help: "Also schedule a small Deployment on every schedulable node and test pod networking and DNS.")
+        var smoke = false
+
+        @Option(help: ArgumentHelp("Retry until the checks pass or this much time is up, e.g. 30s, 5m.", valueName: "duration"))
+        var wait: String?
+
+        @Option(help: ArgumentHelp("Checks to skip, comma-separated (reported as skipped).", valueName: "check,…"))
+        var skip: String?
 
         func run() async throws {
-            throw ValidationError("Health is not implemented yet")
+            let skipped = Set((skip ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            for name in skipped where !HealthChecker.checkNames.contains(name) {
+                throw ValidationError("unknown check \"\(name)\" for --skip; checks: \(HealthChecker.checkNames.joined(separator: ", "))")
+            }
+            let seconds = try wait.map(Self.seconds)
+            let loaded = try options.load()
+            let layout = state.layout(for: loaded, file: options.file)
+            let checker = HealthChecker(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner())
+            let report = try await runInterruptibly {
+                await checker.run(HealthOptions(skip: skipped, smoke: smoke, waitSeconds: seconds))
+            }
+            print(json ? report.json : report.text, terminator: "")
+            if !report.passed { throw ExitCode(1) }
+        }
+
+        static func seconds(_ text: String) throws -> Double {
+            let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+            for (suffix, factor) in units where text.hasSuffix(suffix) {
+                if let value = Double(text.dropLast(suffix.count)), value >= 0 { return value * factor }
+            }
+            if let value = Double(text), value >= 0 { return value }
+            throw ValidationError("--wait takes a duration such as 90s or 5m, got \"\(text)\"")
         }
     }
 }

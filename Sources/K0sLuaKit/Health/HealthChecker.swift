@@ -1,3 +1,5 @@
+import Foundation
+
 /// Options for a health run.
 public struct HealthOptions: Sendable, Equatable {
     /// Check names to report as skipped (e.g. `k0s-status`).
@@ -38,21 +40,27 @@ public struct HealthReport: Sendable, Equatable {
     public var checks: [HealthCheckResult]
     public init(checks: [HealthCheckResult]) { self.checks = checks }
     public var passed: Bool { !checks.contains { $0.status == .failed } }
-}
 
-/// Checks that the running cluster matches cluster.lua and works. TODO(health): not written yet.
-public struct HealthChecker: Sendable {
-    public let cluster: Cluster
-    public let layout: StateLayout
-    public let runner: any ProcessRunning
-
-    public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning) {
-        self.cluster = cluster
-        self.layout = layout
-        self.runner = runner
+    /// One line per check: `ok      api            /readyz answered ok`.
+    public var text: String {
+        checks.map { check in
+            var line = check.status.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
+                + check.name.padding(toLength: 15, withPad: " ", startingAt: 0)
+                + (check.evidence.first ?? "")
+            for extra in check.evidence.dropFirst() { line += "\n" + String(repeating: " ", count: 23) + extra }
+            if let hint = check.hint { line += "\n" + String(repeating: " ", count: 23) + "→ " + hint }
+            return line
+        }.joined(separator: "\n") + "\n"
     }
 
-    public func run(_ options: HealthOptions) async -> HealthReport {
-        HealthReport(checks: [])
+    /// `{"passed": bool, "checks": [{"name", "status", "evidence", "hint"}]}` (docs/health.md).
+    public var json: String {
+        struct Check: Encodable { let name: String; let status: String; let evidence: [String]; let hint: String? }
+        struct Document: Encodable { let passed: Bool; let checks: [Check] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let document = Document(passed: passed, checks: checks.map { Check(name: $0.name, status: $0.status.rawValue, evidence: $0.evidence, hint: $0.hint) })
+        return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self) + "\n"
     }
 }
+
