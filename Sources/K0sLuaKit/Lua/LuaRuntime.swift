@@ -244,7 +244,10 @@ public final class LuaRuntime: @unchecked Sendable {
             let (message, traceback) = splitTraceback(full)
             let (line, file) = locate(message)
             var text = stripLocation(message)
-            if let context { text = "\(context) failed: \(text)" }
+            if let context {
+                let location = line.map { "\(file ?? trackedFile):\($0): " } ?? ""
+                text = "\(context) failed: \(location)\(text)"
+            }
             throw DiagnosticList([Diagnostic(.runtimeError, file: file ?? trackedFile, line: line, path: "",
                                              message: text, traceback: traceback)])
         }

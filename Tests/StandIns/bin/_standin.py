@@ -9,7 +9,9 @@ Environment:
   K0SLUA_STANDIN_FAIL    comma list of TOOL:SUBCOMMAND (e.g. vagrant:up, k0sctl:apply, ssh:hook)
                          making that call fail the way the real tool fails
   K0SLUA_STANDIN_DELAY   comma list of TOOL:SUBCOMMAND[:MACHINE]=SECONDS
-  K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME-NAME, unreachable:NAME
+  K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME/NAME, unreachable:NAME,
+                         node-notready:NAME, node-missing:NAME, node-wrong-ip:NAME, extra-taint:NAME,
+                         k0s-down:NAME, coredns-crashloop, api-down
 """
 import fcntl
 import json
@@ -504,7 +506,7 @@ def ssh(args):
         err("stand-in: hook command failed\n")
         return 1
     if "ping -c 1" in command:
-        partitions = [f[len("partition:"):].split("-", 1) for f in faults() if f.startswith("partition:")]
+        partitions = [f[len("partition:"):].split("/", 1) for f in faults() if f.startswith("partition:")]
         by_name = {v: k for k, v in nodes.items()}
         for ip in re.findall(r"ping -c 1 -W 2 ([0-9.]+)", command):
             other = nodes.get(ip, ip)

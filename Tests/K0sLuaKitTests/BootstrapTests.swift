@@ -1,0 +1,270 @@
+import Foundation
+import K0sLuaKit
+import Testing
+
+/// `k0slua up` and friends, end to end, with stand-ins for the tools that cannot run here.
+@Suite(.serialized) struct BootstrapTests {
+    static let preflight = ["vagrant --version", "vagrant plugin list", "tart --version", "k0sctl version", "kubectl version --client", "ssh -V"]
+
+    /// The expected calls for a tart cluster without hooks.
+    static func upTranscript(nodes: [String]) -> [String] {
+        preflight + ["tart pull ghcr.io/cirruslabs/ubuntu:latest", "vagrant up --provider"]
+            + nodes.map { _ in "ssh connectivity" }
+            + ["k0sctl apply --config", "k0sctl kubeconfig --config", "vagrant status --machine-readable"]
+            + nodes.map { _ in "ssh reachability" } + nodes.map { _ in "ssh sudo k0s status" }
+            + ["kubectl --kubeconfig <kubeconfig>", "kubectl --kubeconfig <kubeconfig>", "kubectl --kubeconfig <kubeconfig>", "kubectl --kubeconfig <kubeconfig>"]
+    }
+
+    static func normalize(_ calls: [StandInWorld.Call], world: StandInWorld) -> [String] {
+        let apply = calls.firstIndex { $0.tool == "k0sctl" && $0.argv.first == "apply" } ?? Int.max
+        return calls.enumerated().map { index, call -> String in
+            if call.tool == "ssh", let remote = call.argv.last {
+                if remote.contains("ping -c 1") { return index < apply ? "ssh connectivity" : "ssh reachability" }
+                return "ssh \(remote)"
+            }
+            return call.summary.replacingOccurrences(of: world.layout.kubeconfig, with: "<kubeconfig>")
+        }
+    }
+
+    @Test func upOnePlusOne() async throws {
+        let world = try StandInWorld()
+        let result = try await world.run(["up"])
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        #expect(Self.normalize(world.calls, world: world) == Self.upTranscript(nodes: ["control-plane-1", "worker-1"]))
+        let calls = world.calls
+        // vagrant never phones home and works in the state directory.
+        for call in calls where call.tool == "vagrant" {
+            #expect(call.env["VAGRANT_CHECKPOINT_DISABLE"] == "1")
+            #expect(call.env["VAGRANT_BOX_UPDATE_CHECK_DISABLE"] == "1")
+            #expect(call.env["VAGRANT_CWD"] == world.layout.directory)
+        }
+        #expect(calls.first { $0.tool == "vagrant" && $0.argv.first == "up" }?.argv == ["up", "--provider", "tart", "--parallel"])
+        // k0sctl uses the cluster-local known_hosts.
+        for call in calls where call.tool == "k0sctl" && call.argv.first != "version" {
+            #expect(call.env["SSH_KNOWN_HOSTS"] == world.layout.knownHosts)
+        }
+        // Every node is reached with the cluster's own key and known_hosts, never the user's.
+        for call in calls where call.tool == "ssh" && call.argv != ["-V"] {
+            #expect(call.argv.contains(world.layout.privateKey))
+            #expect(call.argv.contains("UserKnownHostsFile=\(world.layout.knownHosts)"))
+        }
+        let attributes = try FileManager.default.attributesOfItem(atPath: world.layout.kubeconfig)
+        #expect((attributes[.posixPermissions] as! NSNumber).intValue == 0o600)
+        #expect((try FileManager.default.attributesOfItem(atPath: world.layout.privateKey)[.posixPermissions] as! NSNumber).intValue == 0o600)
+        #expect(result.standardOutput.contains("export KUBECONFIG=\(world.layout.kubeconfig)"))
+        #expect(result.standardOutput.contains("control-plane-1      192.168.64.10    controller+worker"))
+        for phase in BootstrapPhase.allCases {
+            #expect(result.standardError.contains("] \(phase.rawValue): "), "no progress line for \(phase)")
+        }
+    }
+
+    @Test func upThreePlusTwo() async throws {
+        let world = try StandInWorld()
+        let result = try await world.run(["up"], environment: ["control_plane_count": "3", "worker_count": "2"])
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        let nodes = ["control-plane-1", "control-plane-2", "control-plane-3", "worker-1", "worker-2"]
+        #expect(Self.normalize(world.calls, world: world) == Self.upTranscript(nodes: nodes))
+        // One vagrant up for all machines: Vagrant and the provider parallelise; k0sctl orders the joins.
+        #expect(world.calls.filter { $0.tool == "vagrant" && $0.argv.first == "up" }.count == 1)
+        #expect(world.calls.filter { $0.tool == "k0sctl" && $0.argv.first == "apply" }.count == 1)
+    }
+
+    @Test func aSecondUpIsSafeAndQuick() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up"]).exitCode == 0)
+        let rendered = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
+        let second = try await world.run(["up"])
+        #expect(second.exitCode == 0)
+        #expect(second.standardError.contains("render done in") && second.standardError.contains("unchanged"))
+        #expect(try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8) == rendered)
+    }
+
+    @Test func hooksRunInOrderWithTheirNodes() async throws {
+        let source = """
+        local nodes = require "k0slua.nodes"
+        local function record(node, ctx) ctx.run("echo " .. ctx.phase .. " " .. node.name .. " " .. node.k0s_role .. " " .. node.ip) end
+        return {
+          nodes = nodes.concat(
+            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32,
+                          workloads = function() return true end, hooks = { pre_join = record, post_join = record } },
+            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "192.168.64.20", cpus = 2, memory = 4096, disk = 32,
+                          hooks = { pre_join = record, post_join = function(node, ctx) record(node, ctx); ctx.kubectl("get", "nodes") end } }),
+          hooks = {
+            pre_join = function(ctx) ctx.run_on("worker-2", "echo cluster pre_join " .. #ctx.nodes) end,
+            post_join = function(ctx) ctx.run_on("control-plane-1", "echo cluster post_join " .. ctx.cluster) end,
+          },
+        }
+        """
+        let world = try StandInWorld(cluster: source)
+        let result = try await world.run(["up", "--skip", "health"])
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        let hookCalls = world.calls.compactMap { call -> String? in
+            if call.tool == "ssh", let remote = call.argv.last, remote.hasPrefix("echo ") {
+                return "\(call.argv[call.argv.count - 3]) \(remote)"
+            }
+            if call.tool == "kubectl", call.argv.contains("nodes") { return "kubectl get nodes" }
+            return nil
+        }
+        #expect(hookCalls == [
+            "admin@192.168.64.21 echo cluster pre_join 3",
+            "admin@192.168.64.10 echo pre_join control-plane-1 controller+worker 192.168.64.10",
+            "admin@192.168.64.20 echo pre_join worker-1 worker 192.168.64.20",
+            "admin@192.168.64.21 echo pre_join worker-2 worker 192.168.64.21",
+            "admin@192.168.64.10 echo post_join control-plane-1 controller+worker 192.168.64.10",
+            "admin@192.168.64.20 echo post_join worker-1 worker 192.168.64.20",
+            "kubectl get nodes",
+            "admin@192.168.64.21 echo post_join worker-2 worker 192.168.64.21",
+            "kubectl get nodes",
+            "admin@192.168.64.10 echo cluster post_join k0slua",
+        ])
+        // pre_join before k0sctl apply, post_join after the kubeconfig.
+        let order = world.calls.map(\.summary)
+        let apply = try #require(order.firstIndex { $0.hasPrefix("k0sctl apply") })
+        #expect(order.firstIndex { $0.contains("echo pre_join") }! < apply)
+        #expect(order.firstIndex { $0.contains("echo post_join") }! > apply)
+    }
+
+    @Test func aFailingHookStopsUpWithItsNodeAndLine() async throws {
+        let source = """
+        local nodes = require "k0slua.nodes"
+        return {
+          nodes = nodes.concat(
+            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32,
+                          workloads = function() return true end },
+            nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "192.168.64.20", cpus = 2, memory = 4096, disk = 32,
+                          hooks = { post_join = function(node, ctx)
+                            error("the widget is missing on " .. node.name)
+                          end } }),
+        }
+        """
+        let world = try StandInWorld(cluster: source)
+        let result = try await world.run(["up"])
+        #expect(result.exitCode == 1)
+        #expect(result.standardError.contains("error: up failed in phase post-join: hook \"post_join\" for worker-1 (cluster.lua:7) failed: cluster.lua:8: the widget is missing on worker-1"),
+                "\(result.standardError)")
+        #expect(!world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "status" }, "health ran after a failed hook")
+    }
+
+    /// A failure injected at every phase: exit 1, the phase named, the log kept, nothing after it.
+    @Test(arguments: [
+        ("preflight", ["K0SLUA_STANDIN_PLUGINS": "vagrant-libvirt (0.11.2, system)"], "vagrant-tart", "vagrant plugin list"),
+        ("machines", ["K0SLUA_STANDIN_FAIL": "vagrant:up"], "The VM failed to boot", "vagrant up"),
+        ("connectivity", ["K0SLUA_STANDIN_FAULTS": "partition:control-plane-1/worker-1"], "control-plane-1 → worker-1 (192.168.64.20)", "ssh"),
+        ("k0sctl", ["K0SLUA_STANDIN_FAIL": "k0sctl:apply"], "k0s worker failed to start", "k0sctl apply"),
+        ("health", ["K0SLUA_STANDIN_FAULTS": "coredns-crashloop"], "system-pods", "kubectl"),
+    ])
+    func failuresStopAtTheirPhase(phase: String, environment: [String: String], evidence: String, lastTool: String) async throws {
+        let world = try StandInWorld()
+        let result = try await world.run(["up"], environment: environment)
+        #expect(result.exitCode == 1)
+        #expect(result.standardError.contains("error: up failed in phase \(phase)"), "\(result.standardError)")
+        #expect(result.standardError.contains(evidence), "\(result.standardError)")
+        #expect(result.standardError.contains("task vagrant:destroy && task vagrant:up"))
+        let phases = BootstrapPhase.allCases.map(\.rawValue)
+        let later = phases[(phases.firstIndex(of: phase)! + 1)...]
+        for next in later { #expect(!result.standardError.contains("] \(next): "), "\(next) ran after \(phase) failed") }
+        if phase == "machines" || phase == "k0sctl" {
+            let log = try #require(result.standardError.split(separator: "\n").first { $0.contains("full log: ") }).split(separator: " ").last!
+            #expect(FileManager.default.fileExists(atPath: String(log)))
+        }
+        if phase == "connectivity" {
+            #expect(result.standardError.contains("bridged"), "the hint names the fix for Tart's isolated NAT")
+        }
+        #expect(!FileManager.default.fileExists(atPath: world.layout.lockFile), "the lock is released")
+    }
+
+    @Test func interruptStopsChildrenAndExits130() async throws {
+        let world = try StandInWorld()
+        var env = world.environment
+        env["K0SLUA_STANDIN_DELAY"] = "vagrant:up=20"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["-i"] + env.map { "\($0.key)=\($0.value)" } + [StandInWorld.binary, "up"]
+        process.currentDirectoryURL = URL(fileURLWithPath: world.directory)
+        process.standardError = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<100 where !world.calls.contains(where: { $0.tool == "vagrant" && $0.argv.first == "up" }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        #expect(world.calls.contains { $0.tool == "vagrant" && $0.signal == "INT" }, "vagrant was told to stop")
+        #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
+        #expect(!FileManager.default.fileExists(atPath: world.layout.lockFile))
+    }
+
+    @Test func aSecondConcurrentUpIsRefused() async throws {
+        let world = try StandInWorld()
+        try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: world.layout.lockFile, contents: Data("\(getpid())\n".utf8))
+        let result = try await world.run(["up"])
+        #expect(result.exitCode == 1)
+        #expect(result.standardError.contains("another `k0slua up` (pid \(getpid())) is running"))
+        #expect(world.calls.isEmpty)
+        // A lock left by a dead process is taken over.
+        FileManager.default.createFile(atPath: world.layout.lockFile, contents: Data("999999\n".utf8))
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+    }
+
+    @Test func destroyWithAndWithoutMachines() async throws {
+        let world = try StandInWorld()
+        let nothing = try await world.run(["destroy"])
+        #expect(nothing.exitCode == 0)
+        #expect(nothing.standardError.contains("nothing to destroy"))
+        #expect(world.calls.isEmpty)
+        #expect(try await world.run(["up"]).exitCode == 0)
+        world.clearTranscript()
+        let destroyed = try await world.run(["destroy"])
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(world.calls.map(\.summary).filter { !$0.hasPrefix("kubectl") } == ["vagrant destroy -f"])
+        #expect(!FileManager.default.fileExists(atPath: world.layout.directory))
+        let status = try await world.run(["status", "--json"])
+        #expect(status.standardOutput.contains("\"machine\" : \"not_created\""))
+    }
+
+    @Test func statusShowsMachinesAndReadiness() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up"]).exitCode == 0)
+        let status = try await world.run(["status"])
+        #expect(status.exitCode == 0)
+        #expect(status.standardOutput.contains("control-plane-1      192.168.64.10    running        True"))
+        #expect(status.standardOutput.contains("worker-1             192.168.64.20    running        True"))
+    }
+
+    @Test func skippedPhasesAreReportedAsSkipped() async throws {
+        let world = try StandInWorld()
+        let result = try await world.run(["up", "--skip", "k0sctl,kubeconfig,post-join,health"])
+        #expect(result.exitCode == 0)
+        for phase in ["k0sctl", "kubeconfig", "post-join", "health"] {
+            #expect(result.standardError.contains("==> \(phase): skipped (--skip)"))
+            #expect(result.standardOutput.contains("\(phase.padding(toLength: 14, withPad: " ", startingAt: 0)) skipped"))
+        }
+        #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
+        let bad = try await world.run(["up", "--skip", "nonsense"])
+        #expect(bad.exitCode == 64)
+    }
+
+    @Test func taskRunsUpAndDestroyThroughTheTaskfile() async throws {
+        let world = try StandInWorld()
+        let task = try #require(["/root/.pyenv/shims/task", "/usr/local/bin/task", "/usr/bin/task"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/task" }.first { FileManager.default.isExecutableFile(atPath: $0) })
+        var env = world.environment
+        env["PATH"] = env["PATH"]! + ":" + (task as NSString).deletingLastPathComponent
+        env["control_plane_count"] = "3"
+        env["worker_count"] = "2"
+        let base = ["--taskfile", Repo.root + "/Taskfile.yml"]
+        let up = try await SubprocessRunner().run(Command(task, base + ["vagrant:up", "CLUSTER=\(world.directory)/cluster.lua"], environment: env,
+                                                          workingDirectory: world.directory))
+        #expect(up.exitCode == 0, "\(up.standardOutput)\(up.standardError)")
+        let vagrantUp = try #require(world.calls.first { $0.tool == "vagrant" && $0.argv.first == "up" })
+        #expect(vagrantUp.env["VAGRANT_CWD"] == world.layout.directory)
+        #expect(try String(contentsOfFile: world.layout.vagrantfile, encoding: .utf8).contains("config.vm.define \"worker-2\""), "variables passed through")
+        let down = try await SubprocessRunner().run(Command(task, base + ["vagrant:destroy", "CLUSTER=\(world.directory)/cluster.lua"], environment: env,
+                                                            workingDirectory: world.directory))
+        #expect(down.exitCode == 0, "\(down.standardError)")
+        #expect(world.calls.contains { $0.tool == "vagrant" && $0.argv == ["destroy", "-f"] })
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import K0sLuaKit
+import Testing
+
+/// A scratch directory with a cluster.lua, the repository's lib/, and the stand-in vagrant, tart,
+/// k0sctl, kubectl and ssh first on PATH (Tests/StandIns/bin); runs the built k0slua there and reads
+/// back what the stand-ins were asked.
+final class StandInWorld: @unchecked Sendable {
+    static let binary = Repo.root + "/.build/debug/k0slua"
+    let directory: String
+    var environment: [String: String]
+
+    struct Call: Equatable, CustomStringConvertible {
+        let tool: String
+        let argv: [String]
+        let env: [String: String]
+        let signal: String?
+        var description: String { ([tool] + argv).joined(separator: " ") }
+        /// `vagrant up`, `k0sctl apply`, `ssh <remote command>`…
+        var summary: String {
+            if tool == "ssh" {
+                if let separator = argv.firstIndex(of: "--") { return "ssh " + argv[argv.index(after: separator)...].joined(separator: " ").prefix(40) }
+                return "ssh " + (argv.last ?? "")
+            }
+            return ([tool] + argv.prefix(2)).joined(separator: " ")
+        }
+    }
+
+    init(cluster source: String? = nil) throws {
+        directory = NSTemporaryDirectory() + "k0slua-world-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let text = try source ?? String(contentsOfFile: Repo.defaultClusterFile, encoding: .utf8)
+        FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data(text.utf8))
+        try FileManager.default.createSymbolicLink(atPath: directory + "/lib", withDestinationPath: Repo.lib)
+        environment = [
+            "PATH": Repo.root + "/Tests/StandIns/bin:/usr/bin:/bin",
+            "HOME": directory + "/home",
+            "NO_COLOR": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "K0SLUA_STANDIN_STATE": directory + "/standin",
+            "K0SLUA_STANDIN_LOG": directory + "/transcript.jsonl",
+        ]
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    var layout: StateLayout { StateLayout(directory: directory + "/.k0slua/k0slua") }
+
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CommandResult {
+        var env = environment
+        env.merge(extra) { $1 }
+        return try await SubprocessRunner().run(Command("/usr/bin/env", ["-i"] + env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                                                        + [Self.binary] + arguments, workingDirectory: directory))
+    }
+
+    /// Every stand-in call so far, in order.
+    var calls: [Call] {
+        guard let text = try? String(contentsOfFile: directory + "/transcript.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return Call(tool: object["tool"] as! String, argv: object["argv"] as! [String], env: object["env"] as? [String: String] ?? [:],
+                        signal: object["signal"] as? String)
+        }
+    }
+
+    func clearTranscript() { try? FileManager.default.removeItem(atPath: directory + "/transcript.jsonl") }
+}
