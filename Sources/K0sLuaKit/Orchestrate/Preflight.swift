@@ -52,6 +52,12 @@ public struct Preflight: Sendable {
         }
     }
 
+    /// The path of an executable found on PATH.
+    static func onPath(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     static func firstLine(_ text: String) -> String? {
         text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
     }
@@ -77,7 +83,8 @@ public struct Preflight: Sendable {
         })
         checks.append(await version("kubectl", Command("kubectl", ["version", "--client"])))
         checks.append(await version("ssh", Command("ssh", ["-V"])))
-        checks.append(await version("ssh-keygen", Command("ssh-keygen", ["-h"])) { _ in "present" })
+        let keygen = Self.onPath("ssh-keygen")
+        checks.append(PreflightCheck(name: "ssh-keygen", ok: keygen != nil, detail: keygen ?? "not found", fix: keygen == nil ? install("ssh-keygen") : nil))
         if cluster.provider != .hosts {
             let cpus = cluster.nodes.reduce(0) { $0 + $1.cpus }
             let memory = cluster.nodes.reduce(0) { $0 + $1.memoryMiB }

@@ -13,6 +13,7 @@ Environment:
                          node-notready:NAME, node-missing:NAME, node-wrong-ip:NAME, extra-taint:NAME,
                          k0s-down:NAME, coredns-crashloop, api-down
 """
+import atexit
 import fcntl
 import json
 import os
@@ -27,11 +28,22 @@ TOOL = ""
 ARGV = []
 
 
+def spawned_at():
+    """When this process was created (epoch seconds), from /proc: includes interpreter start-up."""
+    try:
+        ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
+        boot = next(float(line.split()[1]) for line in open("/proc/stat") if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
+
+
 def record(extra=None):
     path = os.environ.get("K0SLUA_STANDIN_LOG")
     if not path:
         return
-    entry = {"tool": TOOL, "argv": ARGV, "cwd": os.getcwd()}
+    entry = {"tool": TOOL, "argv": ARGV, "cwd": os.getcwd(), "pid": os.getpid(),
+             "time": time.time() if extra and extra.get("end") else spawned_at()}
     env = {k: os.environ[k] for k in ("SSH_KNOWN_HOSTS", "VAGRANT_CWD", "VAGRANT_CHECKPOINT_DISABLE",
                                       "VAGRANT_BOX_UPDATE_CHECK_DISABLE", "KUBECONFIG") if k in os.environ}
     if env:
@@ -535,5 +547,6 @@ def main(tool):
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     record()
+    atexit.register(lambda: record({"end": True}))
     handler = {"vagrant": vagrant, "tart": tart, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh}[tool]
     sys.exit(handler(ARGV))
