@@ -178,9 +178,12 @@ function ipv4.network(cidr) end
 ---@field stderr string
 
 ---@class k0slua.HookContext
----@field run fun(command: string, options?: { check?: boolean }): k0slua.RunResult  run on the node over SSH; raises on failure unless check = false
+---@field run fun(command: string, options?: { check?: boolean }): k0slua.RunResult  node hooks: run on the node over SSH; raises on failure unless check = false
+---@field run_on fun(node_name: string, command: string, options?: { check?: boolean }): k0slua.RunResult  run on any node
 ---@field kubectl fun(...: string): k0slua.RunResult  post_join only: kubectl against the new cluster
 ---@field log fun(...: any)
 ---@field phase "pre_join"|"post_join"
+---@field cluster string             the cluster name
+---@field nodes k0slua.HookNode[]     every node
 
 return k0s

@@ -248,7 +248,7 @@ public final class Bootstrap: @unchecked Sendable {
 
     func k0sctlApply() async throws -> String? {
         try await step(.k0sctl, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
-        return "k0s installed on \(cluster.nodes.count) nodes"
+        return "k0sctl apply succeeded for \(cluster.nodes.count) hosts"
     }
 
     /// `k0sctl kubeconfig` printed to stdout and written whole (never `--kubeconfig-out`, which
