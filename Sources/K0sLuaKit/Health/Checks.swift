@@ -110,9 +110,7 @@ public struct HealthChecker: Sendable {
     }
 
     func reachability() async -> HealthCheckResult {
-        let script = cluster.nodes.map(\.ip.description).map { ip in
-            "if ping -c 1 -W 2 \(ip) >/dev/null 2>&1 || timeout 3 bash -c 'exec 3<>/dev/tcp/\(ip)/22' 2>/dev/null; then echo \"ok \(ip)\"; else echo \"unreachable \(ip)\"; fi"
-        }.joined(separator: "; ")
+        let script = ReachabilityProbe.script(for: cluster.nodes.map(\.ip))
         var problems: [String] = []
         var pairs = 0
         for node in cluster.nodes {
@@ -121,10 +119,9 @@ public struct HealthChecker: Sendable {
                 problems.append("host → \(node.name) (\(node.sshAddress)): \(Self.lastLine(result))")
                 continue
             }
-            for line in result.standardOutput.split(separator: "\n") {
-                let ip = line.split(separator: " ").last.map(String.init) ?? ""
+            for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) {
                 guard let other = cluster.nodes.first(where: { $0.ip.description == ip }), other.name != node.name else { continue }
-                if line.hasPrefix("unreachable ") { problems.append("\(node.name) → \(other.name) (\(ip))") } else { pairs += 1 }
+                if reached { pairs += 1 } else { problems.append("\(node.name) → \(other.name) (\(ip))") }
             }
         }
         return problems.isEmpty

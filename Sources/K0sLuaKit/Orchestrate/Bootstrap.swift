@@ -194,9 +194,7 @@ public final class Bootstrap: @unchecked Sendable {
     /// From every node, every other node's static IP answers (ping, else TCP 22).
     func connectivity() async throws -> String? {
         let nodes = cluster.nodes
-        let script = nodes.map(\.ip.description).map { ip in
-            "if ping -c 1 -W 2 \(ip) >/dev/null 2>&1 || timeout 3 bash -c 'exec 3<>/dev/tcp/\(ip)/22' 2>/dev/null; then echo \"ok \(ip)\"; else echo \"unreachable \(ip)\"; fi"
-        }.joined(separator: "; ")
+        let script = ReachabilityProbe.script(for: nodes.map(\.ip))
         let log = LogFile(path: "\(layout.logs)/connectivity.log")
         var failures: [String] = []
         try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
@@ -226,8 +224,7 @@ public final class Bootstrap: @unchecked Sendable {
                     continue
                 }
                 log.write("\(node.name):\n\(result.standardOutput)")
-                for line in result.standardOutput.split(separator: "\n") where line.hasPrefix("unreachable ") {
-                    let ip = String(line.dropFirst("unreachable ".count))
+                for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) where !reached {
                     let target = nodes.first { $0.ip.description == ip }?.name ?? ip
                     if target != node.name { failures.append("\(node.name) → \(target) (\(ip))") }
                 }

@@ -1,21 +1,7 @@
 /// Literal quoting for the generated files.
 enum Quote {
     /// A double-quoted Ruby string literal with no interpolation.
-    static func ruby(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "#": out += "\\#"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func ruby(_ text: String) -> String { doubleQuoted(text, escapingHash: true) }
 
     /// A string for k0sctl.yaml: k0sctl runs the file through envsubst before parsing, so `$` is
     /// doubled to reach k0sctl (and the hosts) unchanged.
@@ -24,12 +10,17 @@ enum Quote {
     }
 
     /// A double-quoted YAML scalar (JSON string syntax, which YAML accepts).
-    static func yaml(_ text: String) -> String {
+    static func yaml(_ text: String) -> String { doubleQuoted(text, escapingHash: false) }
+
+    /// Backslash escapes shared by Ruby and YAML double-quoted strings; Ruby also needs `#` escaped
+    /// so that `#{…}` is not interpolated.
+    private static func doubleQuoted(_ text: String, escapingHash: Bool) -> String {
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\\": out += "\\\\"
             case "\"": out += "\\\""
+            case "#" where escapingHash: out += "\\#"
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             default:
