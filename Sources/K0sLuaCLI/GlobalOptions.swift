@@ -30,12 +30,14 @@ struct ClusterOptions: ParsableArguments {
         guard maxMemory > 0 else { throw ValidationError("--max-memory must be positive") }
     }
 
-    /// Loads and validates cluster.lua, printing warnings; exits 65 with every problem otherwise.
-    func load() throws -> LoadedCluster {
+    /// Loads and validates cluster.lua, printing warnings (unless the command shows them itself or
+    /// --quiet); exits 65 with every problem otherwise.
+    func load(printWarnings: Bool = true) throws -> LoadedCluster {
         Console.bootstrapLogging(quiet: quiet, verbose: verbose)
         let loader = ClusterLoader(budget: budget)
         do {
             let loaded = try loader.load(file: file, libraryDirectory: lib)
+            if printWarnings, !quiet, !loaded.warnings.isEmpty { Console.print(diagnostics: loaded.warnings) }
             return loaded
         } catch {
             Console.print(diagnostics: error.diagnostics)

@@ -12,7 +12,7 @@ extension K0sLuaCommand {
         var json = false
 
         func run() async throws {
-            let loaded = try options.load()
+            let loaded = try options.load(printWarnings: false)
             let output = json
                 ? PlanRenderer.json(loaded.cluster, warnings: loaded.warnings)
                 : PlanRenderer.text(loaded.cluster, warnings: loaded.warnings, hostFacts: .current)

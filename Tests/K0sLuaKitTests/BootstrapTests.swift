@@ -234,6 +234,58 @@ import Testing
         #expect(status.standardOutput.contains("worker-1             192.168.64.20    running        True"))
     }
 
+    @Test func sshRunsACommandOnANodeWithTheClusterKey() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        world.clearTranscript()
+        let result = try await world.run(["ssh", "worker-1", "--", "hostname"])
+        #expect(result.exitCode == 0)
+        #expect(result.standardOutput == "worker-1\n")
+        let call = try #require(world.calls.first)
+        #expect(call.tool == "ssh")
+        #expect(call.argv.suffix(3) == ["admin@192.168.64.20", "--", "hostname"])
+        #expect(call.argv.contains(world.layout.privateKey))
+        let unknown = try await world.run(["ssh", "worker-9"])
+        #expect(unknown.exitCode == 64)
+        #expect(unknown.standardError.contains("no node named \"worker-9\""))
+    }
+
+    @Test func kubeconfigMergesUnderItsOwnContextAndDestroyTakesItOut() async throws {
+        let world = try StandInWorld()
+        let userConfig = world.directory + "/home/.kube/config"
+        try FileManager.default.createDirectory(atPath: world.directory + "/home/.kube", withIntermediateDirectories: true)
+        let existing = """
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - cluster: {server: "https://127.0.0.1:1"}
+          name: work
+        contexts:
+        - context: {cluster: work, user: admin}
+          name: work
+        current-context: work
+        users:
+        - name: admin
+          user: {token: keep-me}
+
+        """
+        FileManager.default.createFile(atPath: userConfig, contents: Data(existing.utf8))
+        let up = try await world.run(["up", "--merge-kubeconfig", "--skip", "health"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(up.standardOutput.contains("context k0slua-k0slua merged into your kubeconfig"))
+        let kubectl = Command("/usr/bin/kubectl", ["--kubeconfig", userConfig, "config", "get-contexts", "-o", "name"])
+        let contexts = try await SubprocessRunner().run(kubectl)
+        #expect(Set(contexts.standardOutput.split(separator: "\n")) == ["work", "k0slua-k0slua"])
+        let current = try await SubprocessRunner().run(Command("/usr/bin/kubectl", ["--kubeconfig", userConfig, "config", "current-context"]))
+        #expect(current.standardOutput == "work\n", "the user's current context is left alone")
+        let merged = try String(contentsOfFile: userConfig, encoding: .utf8)
+        #expect(merged.contains("keep-me"), "the user's own admin entry is untouched")
+        #expect((try FileManager.default.attributesOfItem(atPath: userConfig)[.posixPermissions] as! NSNumber).intValue == 0o600)
+        #expect(try await world.run(["destroy"]).exitCode == 0)
+        let after = try await SubprocessRunner().run(kubectl)
+        #expect(after.standardOutput == "work\n")
+    }
+
     @Test func skippedPhasesAreReportedAsSkipped() async throws {
         let world = try StandInWorld()
         let result = try await world.run(["up", "--skip", "k0sctl,kubeconfig,post-join,health"])

@@ -253,7 +253,9 @@ public final class Bootstrap: @unchecked Sendable {
     /// Fetches the kubeconfig into the state directory (and merges it when asked).
     @discardableResult
     public func kubeconfig() async throws -> String? {
-        var arguments = ["kubeconfig", "--config", layout.k0sctlConfig]
+        // Unique cluster, user and context names, so the kubeconfig merges into the user's cleanly.
+        let name = KubeconfigMerge.entryName(cluster: cluster.name)
+        var arguments = ["kubeconfig", "--config", layout.k0sctlConfig, "--cluster", name, "--user", name]
         if let vip = cluster.k0s.vip { arguments += ["--address", "https://\(vip):6443"] }
         let result = try await step(.kubeconfig, tools.k0sctl(arguments), log: "k0sctl-kubeconfig")
         guard result.standardOutput.contains("apiVersion:") else {

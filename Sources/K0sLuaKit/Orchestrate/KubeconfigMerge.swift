@@ -14,37 +14,36 @@ public struct KubeconfigMerge: Sendable {
         self.clusterName = clusterName
     }
 
-    public var contextName: String { "k0slua-\(clusterName)" }
+    /// The name of the cluster, user and context entries: `k0slua-<name>`.
+    public static func entryName(cluster: String) -> String { "k0slua-\(cluster)" }
+
+    public var contextName: String { Self.entryName(cluster: clusterName) }
 
     public var userKubeconfig: String {
         if let first = environment["KUBECONFIG"]?.split(separator: ":").first, !first.isEmpty { return String(first) }
         return (environment["HOME"] ?? NSHomeDirectory()) + "/.kube/config"
     }
 
-    /// Renames cluster, user and context of a copy to `k0slua-<name>` and merges it in.
+    /// Merges the cluster's kubeconfig (whose entries are all named `k0slua-<name>`) into the
+    /// user's; the user's current context stays as it was. Entries of an earlier merge are replaced.
     public func merge() async throws {
-        let copy = layout.directory + "/kubeconfig.merge"
-        defer { try? FileManager.default.removeItem(atPath: copy) }
-        try? FileManager.default.removeItem(atPath: copy)
-        try FileManager.default.copyItem(atPath: layout.kubeconfig, toPath: copy)
-        let view = try await runner.run(Command("kubectl", ["--kubeconfig", copy, "config", "view", "--raw", "-o", "jsonpath={.current-context}"]))
-        let current = view.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !current.isEmpty, current != contextName {
-            _ = try await runner.run(Command("kubectl", ["--kubeconfig", copy, "config", "rename-context", current, contextName]))
-        }
+        try await remove()
         try? FileManager.default.createDirectory(atPath: (userKubeconfig as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let existing = FileManager.default.fileExists(atPath: userKubeconfig)
-        let paths = existing ? "\(userKubeconfig):\(copy)" : copy
+        let paths = existing ? "\(userKubeconfig):\(layout.kubeconfig)" : layout.kubeconfig
         let merged = try await runner.run(Command("kubectl", ["config", "view", "--flatten"], environment: ["KUBECONFIG": paths]))
         guard merged.succeeded else { throw KubeconfigMergeError(message: merged.standardError) }
         try FileWriter.write(merged.standardOutput, to: userKubeconfig, permissions: 0o600)
     }
 
-    /// Removes the context (and its cluster and user entries) from the user's kubeconfig.
+    /// Removes the context, cluster and user entries from the user's kubeconfig.
     public func remove() async throws {
         guard FileManager.default.fileExists(atPath: userKubeconfig) else { return }
-        for (kind, name) in [("delete-context", contextName)] {
-            _ = try await runner.run(Command("kubectl", ["--kubeconfig", userKubeconfig, "config", kind, name]))
+        let kubeconfig = ["--kubeconfig", userKubeconfig, "config"]
+        let present = try await runner.run(Command("kubectl", kubeconfig + ["get-contexts", "-o", "name"]))
+        guard present.standardOutput.split(separator: "\n").contains(Substring(contextName)) else { return }
+        for command in [["delete-context", contextName], ["delete-cluster", contextName], ["delete-user", contextName]] {
+            _ = try await runner.run(Command("kubectl", kubeconfig + command))
         }
     }
 }

@@ -272,7 +272,7 @@ def k0sctl(args):
         err(f"Incorrect Usage: unknown command {args[:1]}\n")
         return 1
     command, rest = args[0], args[1:]
-    config, address, force = "k0sctl.yaml", None, False
+    config, address, force, cluster_name, user_name = "k0sctl.yaml", None, False, None, None
     i = 0
     while i < len(rest):
         a = rest[i]
@@ -280,9 +280,14 @@ def k0sctl(args):
             config = rest[i + 1]
             i += 2
             continue
-        if a in ("--address", "--kubeconfig-out", "--concurrency", "--timeout", "--kubeconfig-api-address"):
+        if a in ("--address", "--kubeconfig-out", "--concurrency", "--timeout", "--kubeconfig-api-address",
+                 "--cluster", "-n", "--user", "-u"):
             if a in ("--address", "--kubeconfig-api-address"):
                 address = rest[i + 1]
+            elif a in ("--cluster", "-n"):
+                cluster_name = rest[i + 1]
+            elif a in ("--user", "-u"):
+                user_name = rest[i + 1]
             i += 2
             continue
         if a in ("--force",):
@@ -301,11 +306,15 @@ def k0sctl(args):
     hosts = document["spec"]["hosts"]
     name = document.get("metadata", {}).get("name", "k0s-cluster")
     if command == "kubeconfig":
+        if should_fail("kubeconfig"):
+            out('time="2026-11-25T04:00:00Z" level=fatal msg="failed to connect to 192.168.64.10:22 (stand-in failure injected)"\n')
+            return 1
         leader = hosts[0]
         server = address or f"https://{leader['ssh']['address']}:6443"
-        out(f"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: c3RhbmQtaW4=\n    server: {server}\n  name: {name}\n"
-            f"contexts:\n- context:\n    cluster: {name}\n    user: admin\n  name: {name}\ncurrent-context: {name}\nkind: Config\n"
-            f"preferences: {{}}\nusers:\n- name: admin\n  user:\n    client-certificate-data: c3RhbmQtaW4=\n    client-key-data: c3RhbmQtaW4=\n")
+        cname, uname = cluster_name or name, user_name or "admin"
+        out(f"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: c3RhbmQtaW4=\n    server: {server}\n  name: {cname}\n"
+            f"contexts:\n- context:\n    cluster: {cname}\n    user: {uname}\n  name: {cname}\ncurrent-context: {cname}\nkind: Config\n"
+            f"preferences: {{}}\nusers:\n- name: {uname}\n  user:\n    client-certificate-data: c3RhbmQtaW4=\n    client-key-data: c3RhbmQtaW4=\n")
         return 0
     if command == "reset":
         if not force and not sys.stdout.isatty():
