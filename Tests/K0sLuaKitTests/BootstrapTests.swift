@@ -301,8 +301,8 @@ import Testing
 
     @Test func taskRunsUpAndDestroyThroughTheTaskfile() async throws {
         let world = try StandInWorld()
-        let task = try #require(["/root/.pyenv/shims/task", "/usr/local/bin/task", "/usr/bin/task"].first { FileManager.default.isExecutableFile(atPath: $0) }
-            ?? ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/task" }.first { FileManager.default.isExecutableFile(atPath: $0) })
+        let task = try #require(ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/task" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }, "go-task must be on PATH (pip install go-task-bin)")
         var env = world.environment
         env["PATH"] = env["PATH"]! + ":" + (task as NSString).deletingLastPathComponent
         env["control_plane_count"] = "3"

@@ -24,6 +24,7 @@ import sys
 import time
 
 STATE = os.environ.get("K0SLUA_STANDIN_STATE", "/tmp/k0slua-standin-state")
+K0SCTL_LOG = os.path.expanduser("~/.cache/k0sctl/k0sctl.log")
 TOOL = ""
 ARGV = []
 
@@ -345,7 +346,7 @@ def k0sctl(args):
         hostname = running.get(address, address)
         if address not in running and os.path.exists(os.path.join(STATE, "vagrant.json")) and not os.environ.get("K0SLUA_STANDIN_HOSTS"):
             out(f'time="2026-11-25T04:00:00Z" level=error msg="[ssh] {address}:22: dial tcp {address}:22: connect: connection refused"\n')
-            out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to /root/.cache/k0sctl/k0sctl.log: failed on 1 hosts:\\n - [ssh] {address}:22: connection refused"\n')
+            out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: failed on 1 hosts:\\n - [ssh] {address}:22: connection refused"\n')
             return 1
         k0sctl_log(f"[ssh] {address}:22: connected")
         nodes[address] = {"hostname": hostname, "role": host["role"], "noTaints": bool(host.get("noTaints")),
@@ -355,7 +356,7 @@ def k0sctl(args):
         k0sctl_log(f"==> Running phase: {phase}")
     time.sleep(delay("apply"))
     if should_fail("apply"):
-        out('time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to /root/.cache/k0sctl/k0sctl.log: '
+        out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: '
             'failed on 1 hosts:\\n - [ssh] 192.168.64.20:22: k0s worker failed to start (stand-in failure injected)"\n')
         return 1
     save("k0s.json", nodes)
