@@ -99,6 +99,22 @@ import Yams
         #expect(calls.count >= 4, "nodes read again on each attempt")
     }
 
+    @Test func theVIPAnswersAndSitsOnOneController() async throws {
+        let source = try String(contentsOfFile: Repo.fixtures + "/render-vip/cluster.lua", encoding: .utf8)
+        let world = try StandInWorld(cluster: source)
+        let up = try await world.run(["up", "--state-dir", ".k0slua/k0slua"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        let kubeconfig = try String(contentsOfFile: world.layout.kubeconfig, encoding: .utf8)
+        #expect(kubeconfig.contains("server: https://192.168.64.100:6443"), "the kubeconfig points at the VIP")
+        let (_, checks) = try await Self.report(world, arguments: ["--state-dir", ".k0slua/k0slua"])
+        #expect(checks["vip"]?["status"] as? String == "ok")
+        #expect((checks["vip"]?["evidence"] as? [String])?.first == "192.168.64.100 answers the API and sits on control-plane-1")
+        let (failed, broken) = try await Self.report(world, faults: "vip-missing", arguments: ["--state-dir", ".k0slua/k0slua"])
+        #expect(failed.exitCode == 1)
+        #expect(broken.filter { $0.value["status"] as? String == "failed" }.map(\.key) == ["vip"])
+        #expect((broken["vip"]?["evidence"] as? [String])?.contains("the VIP sits on 0 controllers") == true)
+    }
+
     // MARK: - Smoke test
 
     @Test func smokeManifestsAreWellFormed() throws {

@@ -103,9 +103,9 @@ public struct Preflight: Sendable {
 
     /// Tart on macOS: the static IPs must not be handed out by bootpd to other VMs (contracts §D.7),
     /// and the shared network blocks VM-to-VM traffic on recent macOS.
-    func tartNetworkChecks() -> [PreflightCheck] {
+    func tartNetworkChecks(leasesFile: String = "/var/db/dhcpd_leases") -> [PreflightCheck] {
         var checks: [PreflightCheck] = []
-        let leases = (try? String(contentsOfFile: "/var/db/dhcpd_leases", encoding: .utf8)) ?? ""
+        let leases = (try? String(contentsOfFile: leasesFile, encoding: .utf8)) ?? ""
         let planned = Set(cluster.nodes.map(\.ip.description))
         let leased = leases.split(separator: "\n").compactMap { line -> String? in
             let trimmed = line.trimmingCharacters(in: .whitespaces)

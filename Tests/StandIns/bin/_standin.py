@@ -360,6 +360,10 @@ def k0sctl(args):
             'failed on 1 hosts:\\n - [ssh] 192.168.64.20:22: k0s worker failed to start (stand-in failure injected)"\n')
         return 1
     save("k0s.json", nodes)
+    network = ((document["spec"]["k0s"].get("config") or {}).get("spec") or {}).get("network") or {}
+    instances = ((network.get("controlPlaneLoadBalancing") or {}).get("keepalived") or {}).get("vrrpInstances") or []
+    save("vip.json", {"vip": instances[0]["virtualIPs"][0].split("/")[0] if instances else None,
+                      "holder": hosts[0]["ssh"]["address"]})
     k0sctl_log(f"==> Finished in {delay('apply'):.0f}s")
     k0sctl_log("k0s cluster version v1.34.2+k0s.0 is now installed")
     return 0
@@ -460,6 +464,12 @@ def kubectl(args):
         err("The connection to the server 192.168.64.10:6443 was refused - did you specify the right host or port?\n")
         return 1
     if words[:2] == ["get", "--raw"] or (words[:1] == ["get"] and any(a.startswith("--raw") for a in args)):
+        if "--server" in args:
+            vip = load("vip.json", {}).get("vip")
+            server = args[args.index("--server") + 1]
+            if vip is None or server != f"https://{vip}:6443" or "vip-missing" in faults():
+                err(f"Unable to connect to the server: dial tcp {server[8:]}: connect: no route to host\n")
+                return 1
         out("ok")
         return 0
     if words[:2] == ["get", "nodes"]:
@@ -537,6 +547,13 @@ def ssh(args):
         return 0
     if command == "hostname":
         out(f"{name}\n")
+        return 0
+    if command.startswith("ip -o -4 addr show"):
+        out(f"1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
+            f"2: eth0    inet {host}/24 brd 192.168.64.255 scope global eth0\\       valid_lft forever preferred_lft forever\n")
+        vip = load("vip.json", {})
+        if vip.get("vip") and vip.get("holder") == host and "vip-missing" not in faults():
+            out(f"2: eth0    inet {vip['vip']}/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever\n")
         return 0
     if command.startswith("sudo k0s status"):
         node = load("k0s.json", {}).get(host)
