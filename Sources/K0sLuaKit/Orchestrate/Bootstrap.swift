@@ -85,27 +85,11 @@ public final class Bootstrap: @unchecked Sendable {
             progress.phaseStarted(phase, index: index + 1, of: phases.count)
             let phaseStart = Date()
             let note: String?
-            switch phase {
-            case .preflight: note = try await preflight()
-            case .sshKey: note = try await sshKey()
-            case .render: note = try render()
-            case .machines: note = try await machines()
-            case .connectivity: note = try await connectivity()
-            case .preJoin: note = try await hooks(.preJoin)
-            case .k0sctl: note = try await k0sctlApply()
-            case .kubeconfig: note = try await kubeconfig()
-            case .postJoin: note = try await hooks(.postJoin)
-            case .health:
-                let report = await HealthChecker(cluster: cluster, layout: layout, runner: runner)
-                    .run(HealthOptions(skip: options.skipHealthChecks))
-                healthReport = report
-                let failed = report.checks.filter { $0.status == .failed }
-                guard failed.isEmpty else {
-                    throw BootstrapFailure(phase: .health, tool: nil, message: "failed checks: " + failed.map(\.name).joined(separator: ", "),
-                                           outputTail: failed.flatMap { [$0.name + ": " + ($0.evidence.last ?? "")] + ($0.hint.map { ["  " + $0] } ?? []) },
-                                           logFile: nil)
-                }
-                note = "\(report.checks.filter { $0.status == .ok }.count) ok, \(report.checks.filter { $0.status == .skipped }.count) skipped"
+            do {
+                note = try await runPhase(phase, health: &healthReport)
+            } catch {
+                progress.phaseFailed(phase, seconds: Date().timeIntervalSince(phaseStart))
+                throw error
             }
             let seconds = Date().timeIntervalSince(phaseStart)
             progress.phaseFinished(phase, seconds: seconds, note: note)
@@ -113,6 +97,34 @@ public final class Bootstrap: @unchecked Sendable {
         }
         let kubeconfig = FileManager.default.fileExists(atPath: layout.kubeconfig) ? layout.kubeconfig : nil
         return BootstrapSummary(timings: timings, totalSeconds: Date().timeIntervalSince(started), kubeconfig: kubeconfig, health: healthReport)
+    }
+
+    /// Runs one phase; returns a short note for the progress line.
+    func runPhase(_ phase: BootstrapPhase, health healthReport: inout HealthReport?) async throws -> String? {
+        let note: String?
+        switch phase {
+        case .preflight: note = try await preflight()
+        case .sshKey: note = try await sshKey()
+        case .render: note = try render()
+        case .machines: note = try await machines()
+        case .connectivity: note = try await connectivity()
+        case .preJoin: note = try await hooks(.preJoin)
+        case .k0sctl: note = try await k0sctlApply()
+        case .kubeconfig: note = try await kubeconfig()
+        case .postJoin: note = try await hooks(.postJoin)
+        case .health:
+            let report = await HealthChecker(cluster: cluster, layout: layout, runner: runner)
+                .run(HealthOptions(skip: options.skipHealthChecks))
+            healthReport = report
+            let failed = report.checks.filter { $0.status == .failed }
+            guard failed.isEmpty else {
+                throw BootstrapFailure(phase: .health, tool: nil, message: "failed checks: " + failed.map(\.name).joined(separator: ", "),
+                                       outputTail: failed.flatMap { [$0.name + ": " + ($0.evidence.last ?? "")] + ($0.hint.map { ["  " + $0] } ?? []) },
+                                       logFile: nil)
+            }
+            note = "\(report.checks.filter { $0.status == .ok }.count) ok, \(report.checks.filter { $0.status == .skipped }.count) skipped"
+        }
+        return note
     }
 
     // MARK: - Running tools
@@ -157,7 +169,7 @@ public final class Bootstrap: @unchecked Sendable {
             throw BootstrapFailure(phase: .preflight, tool: nil, message: "missing: " + failed.map(\.name).joined(separator: ", "),
                                    outputTail: failed.map { "\($0.name): \($0.detail)" + ($0.fix.map { " — \($0)" } ?? "") }, logFile: nil)
         }
-        return checks.filter { $0.ok && !$0.warningOnly }.map { "\($0.name) \($0.detail)" }.prefix(3).joined(separator: ", ")
+        return "\(checks.filter { $0.ok && !$0.warningOnly }.count) checks passed"
     }
 
     var publicKey: String = ""

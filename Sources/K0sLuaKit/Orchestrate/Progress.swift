@@ -5,33 +5,94 @@ public protocol ProgressReporting: Sendable {
     func phaseStarted(_ phase: BootstrapPhase, index: Int, of count: Int)
     func phaseFinished(_ phase: BootstrapPhase, seconds: Double, note: String?)
     func phaseSkipped(_ phase: BootstrapPhase, reason: String)
+    func phaseFailed(_ phase: BootstrapPhase, seconds: Double)
     func info(_ line: String)
 }
 
-/// Plain lines on stderr (`--quiet` passes `quiet: true`; errors are printed elsewhere).
-public struct StderrProgress: ProgressReporting {
+/// Progress on stderr: on a terminal one updating line per phase with its elapsed time, plain
+/// lines otherwise. `quiet` hides it all (errors are printed elsewhere).
+public final class StderrProgress: ProgressReporting, @unchecked Sendable {
     public let quiet: Bool
+    let terminal: Bool
+    private let lock = NSLock()
+    private var current: (line: String, started: Date)?
+    private var ticker: DispatchSourceTimer?
 
-    public init(quiet: Bool) { self.quiet = quiet }
+    public init(quiet: Bool, terminal: Bool = isatty(2) != 0) {
+        self.quiet = quiet
+        self.terminal = terminal
+    }
 
-    func write(_ text: String) {
-        guard !quiet else { return }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+    deinit { ticker?.cancel() }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
     }
 
     public func phaseStarted(_ phase: BootstrapPhase, index: Int, of count: Int) {
-        write("==> [\(index)/\(count)] \(phase.rawValue): \(phase.title)")
+        guard !quiet else { return }
+        let line = "==> [\(index)/\(count)] \(phase.rawValue): \(phase.title)"
+        lock.lock()
+        defer { lock.unlock() }
+        guard terminal else { return write(line + "\n") }
+        current = (line, Date())
+        write("\r\u{1B}[K" + line)
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        timer.setEventHandler { [weak self] in self?.tick() }
+        timer.resume()
+        ticker = timer
+    }
+
+    private func tick() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let current else { return }
+        write("\r\u{1B}[K\(current.line) (\(Int(Date().timeIntervalSince(current.started)))s)")
     }
 
     public func phaseFinished(_ phase: BootstrapPhase, seconds: Double, note: String?) {
-        write("    \(phase.rawValue) done in \(String(format: "%.1f", seconds))s" + (note.map { ": \($0)" } ?? ""))
+        guard !quiet else { return }
+        let done = "\(phase.rawValue) done in \(String(format: "%.1f", seconds))s" + (note.map { ": \($0)" } ?? "")
+        lock.lock()
+        defer { lock.unlock() }
+        if terminal, let current {
+            ticker?.cancel()
+            ticker = nil
+            self.current = nil
+            write("\r\u{1B}[K\(current.line) — \(done)\n")
+        } else {
+            write("    \(done)\n")
+        }
+    }
+
+    public func phaseFailed(_ phase: BootstrapPhase, seconds: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        ticker?.cancel()
+        ticker = nil
+        guard !quiet else { return }
+        if terminal, let current {
+            write("\r\u{1B}[K\(current.line) — failed after \(String(format: "%.1f", seconds))s\n")
+        }
+        self.current = nil
     }
 
     public func phaseSkipped(_ phase: BootstrapPhase, reason: String) {
-        write("==> \(phase.rawValue): skipped (\(reason))")
+        guard !quiet else { return }
+        write("==> \(phase.rawValue): skipped (\(reason))\n")
     }
 
-    public func info(_ line: String) { write("    \(line)") }
+    public func info(_ line: String) {
+        guard !quiet else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if terminal, let current {
+            write("\r\u{1B}[K    \(line)\n\(current.line)")
+        } else {
+            write("    \(line)\n")
+        }
+    }
 }
 
 /// A log file under `<state>/logs/`, appended line by line.
