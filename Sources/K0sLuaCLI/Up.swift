@@ -17,6 +17,9 @@ extension K0sLuaCommand {
         @Option(help: ArgumentHelp("Health checks to skip in the last phase, comma-separated.", valueName: "check,…"))
         var skipChecks: String?
 
+        @Option(help: ArgumentHelp("How long the health phase retries before it fails, e.g. 300s, 5m, 0 for once.", valueName: "duration"))
+        var healthWait: String = "5m"
+
         @Flag(help: "Merge the kubeconfig into yours under the context k0slua-<name>.")
         var mergeKubeconfig = false
 
@@ -25,6 +28,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let skipped = try BootstrapOptionsParser.phases(skip)
+            let healthWaitSeconds = try Health.seconds(healthWait)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
             let lock = UpLock(path: layout.lockFile)
@@ -37,7 +41,8 @@ extension K0sLuaCommand {
             defer { lock.release() }
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
-                                                                skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init))),
+                                                                skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
+                                                                healthWaitSeconds: healthWaitSeconds),
                                       progress: StderrProgress(quiet: options.quiet))
             do {
                 let summary = try await runInterruptibly { try await bootstrap.run() }

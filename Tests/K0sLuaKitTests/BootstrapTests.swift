@@ -155,7 +155,7 @@ import Testing
     ])
     func failuresStopAtTheirPhase(phase: String, environment: [String: String], evidence: String, lastTool: String) async throws {
         let world = try StandInWorld()
-        let result = try await world.run(["up"], environment: environment)
+        let result = try await world.run(["up", "--health-wait", "0"], environment: environment)
         #expect(result.exitCode == 1)
         #expect(result.standardError.contains("error: up failed in phase \(phase)"), "\(result.standardError)")
         #expect(result.standardError.contains(evidence), "\(result.standardError)")
@@ -284,6 +284,22 @@ import Testing
         #expect(try await world.run(["destroy"]).exitCode == 0)
         let after = try await SubprocessRunner().run(kubectl)
         #expect(after.standardOutput == "work\n")
+    }
+
+    @Test func theHostsProviderNeedsNoVagrant() async throws {
+        let source = try String(contentsOfFile: Repo.fixtures + "/render-hosts/cluster.lua", encoding: .utf8)
+            .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"id_test\"")
+        let world = try StandInWorld(cluster: source)
+        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        let up = try await world.run(["up", "--state-dir", ".k0slua/k0slua", "--skip", "health"], environment: ["K0SLUA_STANDIN_HOSTS": "1"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        let tools = world.calls.map(\.tool)
+        #expect(!tools.contains("vagrant") && !tools.contains("tart"))
+        #expect(!FileManager.default.fileExists(atPath: world.layout.vagrantfile))
+        let ssh = world.calls.filter { $0.tool == "ssh" && $0.argv.last?.contains("ping") == true }
+        #expect(Set(ssh.map { $0.argv[$0.argv.count - 3] }) == ["ops@10.0.10.11", "ops@10.0.10.12", "ops@10.0.10.13", "root@w1.metal.example.com"])
+        #expect(ssh.first { $0.argv.contains("root@w1.metal.example.com") }?.argv.contains("2222") == true)
+        #expect(world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
     }
 
     @Test func skippedPhasesAreReportedAsSkipped() async throws {

@@ -10,12 +10,17 @@ public struct BootstrapOptions: Sendable {
     public var parallel: Bool
     /// Health checks to skip in the last phase.
     public var skipHealthChecks: Set<String>
+    /// How long the health phase retries before it fails: a new cluster's system pods take a
+    /// minute or two to settle after k0sctl returns.
+    public var healthWaitSeconds: Double
 
-    public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = []) {
+    public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = [],
+                healthWaitSeconds: Double = 300) {
         self.skip = skip
         self.mergeKubeconfig = mergeKubeconfig
         self.parallel = parallel
         self.skipHealthChecks = skipHealthChecks
+        self.healthWaitSeconds = healthWaitSeconds
     }
 }
 
@@ -114,7 +119,7 @@ public final class Bootstrap: @unchecked Sendable {
         case .postJoin: note = try await hooks(.postJoin)
         case .health:
             let report = await HealthChecker(cluster: cluster, layout: layout, runner: runner)
-                .run(HealthOptions(skip: options.skipHealthChecks))
+                .run(HealthOptions(skip: options.skipHealthChecks, waitSeconds: options.healthWaitSeconds))
             healthReport = report
             let failed = report.checks.filter { $0.status == .failed }
             guard failed.isEmpty else {

@@ -543,7 +543,7 @@ def ssh(args):
         for ip in re.findall(r"ping -c 1 -W 2 ([0-9.]+)", command):
             other = nodes.get(ip, ip)
             cut = any({name, other} == set(p) for p in partitions)
-            out(f"{'unreachable' if cut or ip not in nodes else 'ok'} {ip}\n")
+            out(f"{'unreachable' if cut or (ip not in nodes and not hosts_mode) else 'ok'} {ip}\n")
         return 0
     if command == "hostname":
         out(f"{name}\n")
