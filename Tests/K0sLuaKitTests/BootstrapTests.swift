@@ -145,15 +145,36 @@ import Testing
         #expect(!world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "status" }, "health ran after a failed hook")
     }
 
+    @Test func aFailingCommandInAPreJoinHookStopsBeforeK0sctl() async throws {
+        let source = """
+        local nodes = require "k0slua.nodes"
+        return {
+          nodes = nodes.concat(
+            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32,
+                          workloads = function() return true end,
+                          hooks = { pre_join = function(node, ctx) ctx.run("sudo apt-get install -y nfs-common") end } },
+            nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "192.168.64.20", cpus = 2, memory = 4096, disk = 32 }),
+        }
+        """
+        let world = try StandInWorld(cluster: source)
+        let result = try await world.run(["up"], environment: ["K0SLUA_STANDIN_FAIL": "ssh:hook"])
+        #expect(result.exitCode == 1)
+        #expect(result.standardError.contains(
+            "error: up failed in phase pre-join: hook \"pre_join\" for control-plane-1 (cluster.lua:6) failed: cluster.lua:6: `sudo apt-get install -y nfs-common` on control-plane-1 exited with 1: stand-in: hook command failed"),
+            "\(result.standardError)")
+        #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
+    }
+
     /// A failure injected at every phase: exit 1, the phase named, the log kept, nothing after it.
     @Test(arguments: [
-        ("preflight", ["K0SLUA_STANDIN_PLUGINS": "vagrant-libvirt (0.11.2, system)"], "vagrant-tart", "vagrant plugin list"),
-        ("machines", ["K0SLUA_STANDIN_FAIL": "vagrant:up"], "The VM failed to boot", "vagrant up"),
-        ("connectivity", ["K0SLUA_STANDIN_FAULTS": "partition:control-plane-1/worker-1"], "control-plane-1 → worker-1 (192.168.64.20)", "ssh"),
-        ("k0sctl", ["K0SLUA_STANDIN_FAIL": "k0sctl:apply"], "k0s worker failed to start", "k0sctl apply"),
-        ("health", ["K0SLUA_STANDIN_FAULTS": "coredns-crashloop"], "system-pods", "kubectl"),
+        ("preflight", ["K0SLUA_STANDIN_PLUGINS": "vagrant-libvirt (0.11.2, system)"], "vagrant-tart"),
+        ("machines", ["K0SLUA_STANDIN_FAIL": "vagrant:up"], "The VM failed to boot"),
+        ("connectivity", ["K0SLUA_STANDIN_FAULTS": "partition:control-plane-1/worker-1"], "control-plane-1 → worker-1 (192.168.64.20)"),
+        ("k0sctl", ["K0SLUA_STANDIN_FAIL": "k0sctl:apply"], "k0s worker failed to start"),
+        ("kubeconfig", ["K0SLUA_STANDIN_FAIL": "k0sctl:kubeconfig"], "stand-in failure injected"),
+        ("health", ["K0SLUA_STANDIN_FAULTS": "coredns-crashloop"], "system-pods"),
     ])
-    func failuresStopAtTheirPhase(phase: String, environment: [String: String], evidence: String, lastTool: String) async throws {
+    func failuresStopAtTheirPhase(phase: String, environment: [String: String], evidence: String) async throws {
         let world = try StandInWorld()
         let result = try await world.run(["up", "--health-wait", "0"], environment: environment)
         #expect(result.exitCode == 1)
