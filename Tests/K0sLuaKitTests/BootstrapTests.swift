@@ -100,7 +100,7 @@ import Testing
         #expect(result.exitCode == 0, "\(result.standardError)")
         let hookCalls = world.calls.compactMap { call -> String? in
             if call.tool == "ssh", let remote = call.argv.last, remote.hasPrefix("echo ") {
-                return "\(call.argv[call.argv.count - 3]) \(remote)"
+                return "\(call.argv[call.argv.count - 4])@\(call.argv[call.argv.count - 2]) \(remote)"
             }
             if call.tool == "kubectl", call.argv.contains("nodes") { return "kubectl get nodes" }
             return nil
@@ -264,7 +264,8 @@ import Testing
         #expect(result.standardOutput == "worker-1\n")
         let call = try #require(world.calls.first)
         #expect(call.tool == "ssh")
-        #expect(call.argv.suffix(3) == ["admin@192.168.64.20", "--", "hostname"])
+        // The user with -l and `--` before the host: nothing from cluster.lua can be an option.
+        #expect(call.argv.suffix(5) == ["-l", "admin", "--", "192.168.64.20", "hostname"])
         #expect(call.argv.contains(world.layout.privateKey))
         let unknown = try await world.run(["ssh", "worker-9"])
         #expect(unknown.exitCode == 64)
@@ -318,8 +319,9 @@ import Testing
         #expect(!tools.contains("vagrant") && !tools.contains("tart"))
         #expect(!FileManager.default.fileExists(atPath: world.layout.vagrantfile))
         let ssh = world.calls.filter { $0.tool == "ssh" && $0.argv.last?.contains("ping") == true }
-        #expect(Set(ssh.map { $0.argv[$0.argv.count - 3] }) == ["ops@10.0.10.11", "ops@10.0.10.12", "ops@10.0.10.13", "root@w1.metal.example.com"])
-        #expect(ssh.first { $0.argv.contains("root@w1.metal.example.com") }?.argv.contains("2222") == true)
+        #expect(Set(ssh.map { "\($0.argv[$0.argv.count - 4])@\($0.argv[$0.argv.count - 2])" })
+            == ["ops@10.0.10.11", "ops@10.0.10.12", "ops@10.0.10.13", "root@w1.metal.example.com"])
+        #expect(ssh.first { $0.argv.contains("w1.metal.example.com") }?.argv.contains("2222") == true)
         #expect(world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
     }
 

@@ -23,7 +23,7 @@ import Testing
         return found
     }
 
-    @Test(arguments: ["meaning", "shape"])
+    @Test(arguments: ["meaning", "shape", "injection"])
     func everyProblemIsReportedAtItsLine(fixture: String) throws {
         let file = "\(Repo.fixtures)/validation/\(fixture).lua"
         let expected = Self.expectations(in: file)

@@ -19,8 +19,8 @@ public enum VagrantfileRenderer {
         \(GuestProvisioning.script.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n"))
         SH
 
-        HOSTS = \(Quote.ruby(cluster.nodes.map { "\($0.ip) \($0.name)" }.joined(separator: "\n")))
-        CLUSTER_KEY = \(Quote.ruby(publicKey))
+        HOSTS = \(Quote.vagrantShellArgument(cluster.nodes.map { "\($0.ip) \($0.name)" }.joined(separator: "\n")))
+        CLUSTER_KEY = \(Quote.vagrantShellArgument(publicKey))
 
         Vagrant.configure("2") do |config|
           config.vm.synced_folder ".", "/vagrant", disabled: true
@@ -86,8 +86,9 @@ public enum VagrantfileRenderer {
                 break
             }
             let staticMode = cluster.provider == .tart ? "netplan" : "none"
-            let arguments = [Quote.ruby(node.name), Quote.ruby(node.ip.description), String(network.cidr.prefixLength),
-                             Quote.ruby(node.ssh.user), "CLUSTER_KEY", Quote.ruby(staticMode), "HOSTS"]
+            // Vagrant hands these to the guest's shell: see Quote.vagrantShellArgument.
+            let arguments = [Quote.vagrantShellArgument(node.name), Quote.vagrantShellArgument(node.ip.description), String(network.cidr.prefixLength),
+                             Quote.vagrantShellArgument(node.ssh.user), "CLUSTER_KEY", Quote.vagrantShellArgument(staticMode), "HOSTS"]
             out += "    node.vm.provision \"k0slua\", type: \"shell\", inline: PROVISION,\n"
             out += "      args: [\(arguments.joined(separator: ", "))]\n"
             out += "  end\n"

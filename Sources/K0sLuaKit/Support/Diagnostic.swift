@@ -30,6 +30,7 @@ public enum DiagnosticCode: String, Sendable, Equatable, CaseIterable {
     case invalidVIP = "invalid-vip"
     case invalidNetworkMode = "invalid-network-mode"
     case unsupportedSetting = "unsupported-setting"
+    case unsafeValue = "unsafe-value"
     // warnings
     case evenControllerCount = "even-controller-count"
     case exceedsHostCapacity = "exceeds-host-capacity"
