@@ -217,19 +217,6 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: world.layout.lockFile))
     }
 
-    @Test func aSecondConcurrentUpIsRefused() async throws {
-        let world = try StandInWorld()
-        try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: world.layout.lockFile, contents: Data("\(getpid())\n".utf8))
-        let result = try await world.run(["up"])
-        #expect(result.exitCode == 1)
-        #expect(result.standardError.contains("another `k0slua up` (pid \(getpid())) is running"))
-        #expect(world.calls.isEmpty)
-        // A lock left by a dead process is taken over.
-        FileManager.default.createFile(atPath: world.layout.lockFile, contents: Data("999999\n".utf8))
-        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
-    }
-
     @Test func destroyWithAndWithoutMachines() async throws {
         let world = try StandInWorld()
         let nothing = try await world.run(["destroy"])
