@@ -160,12 +160,21 @@ public final class Bootstrap: @unchecked Sendable {
         log.write("exit \(result.exitCode)")
         if Task.isCancelled { throw CancellationError() }
         guard result.succeeded else {
-            let lines = ((secretOutput ? "" : result.standardOutput) + result.standardError).split(separator: "\n").map(String.init)
+            // A failed run printed no credentials, only why; still, lines that look like key material stay out.
+            let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
+            if secretOutput, !output.isEmpty { log.write(output) }
+            let lines = (output + result.standardError).split(separator: "\n").map(String.init)
             throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
                                    message: "`\(command)` exited with \(result.exitCode)",
                                    outputTail: Array(lines.suffix(15)), logFile: log.path)
         }
         return result
+    }
+
+    static func withoutKeyMaterial(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("-data:") && !$0.contains("PRIVATE KEY") && !$0.contains("token:") }
+            .joined(separator: "\n")
     }
 
     // MARK: - Phases

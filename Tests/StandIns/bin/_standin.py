@@ -9,6 +9,8 @@ Environment:
   K0SLUA_STANDIN_FAIL    comma list of TOOL:SUBCOMMAND (e.g. vagrant:up, k0sctl:apply, ssh:hook)
                          making that call fail the way the real tool fails
   K0SLUA_STANDIN_DELAY   comma list of TOOL:SUBCOMMAND[:MACHINE]=SECONDS
+  K0SLUA_STANDIN_CLEANUP seconds vagrant needs to clean up after a first SIGINT (a second SIGINT
+                         exits at once without cleanup, as Vagrant does); unset: exit at once
   K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME/NAME, unreachable:NAME,
                          node-notready:NAME, node-missing:NAME, node-wrong-ip:NAME, extra-taint:NAME,
                          k0s-down:NAME, coredns-crashloop, api-down
@@ -57,8 +59,26 @@ def record(extra=None):
         fcntl.flock(f, fcntl.LOCK_UN)
 
 
+INTERRUPTS = 0
+
+
 def on_signal(number, _frame):
+    global INTERRUPTS
     record({"signal": "INT" if number == signal.SIGINT else "TERM"})
+    cleanup = float(os.environ.get("K0SLUA_STANDIN_CLEANUP", "0")) if TOOL == "vagrant" else 0
+    if number == signal.SIGINT and cleanup > 0:
+        INTERRUPTS += 1
+        if INTERRUPTS == 1:
+            # Like Vagrant: the first SIGINT rolls back what it was doing, which takes a while; a
+            # second one (this handler again, nested in the sleep below) exits at once.
+            sys.stderr.write("==> vagrant: Waiting for cleanup before exiting...\n")
+            sys.stderr.flush()
+            time.sleep(cleanup)
+            record({"event": "cleanup-done"})
+            sys.exit(1)
+        sys.stderr.write("==> vagrant: Exiting immediately, without cleanup!\n")
+        record({"event": "cleanup-skipped"})
+        os._exit(1)
     sys.exit(130)
 
 
