@@ -21,7 +21,7 @@ extension K0sLuaCommand {
             do {
                 publicKey = try await ClusterKey.ensure(layout, clusterName: loaded.cluster.name, runner: SubprocessRunner())
             } catch {
-                Console.writeError("error: cluster SSH key: \(error)\n")
+                Console.error("cluster SSH key: \(error)")
                 throw ExitCode(1)
             }
             let files = ClusterRenderer.render(loaded.cluster, publicKey: publicKey, layout: layout)

@@ -24,7 +24,7 @@ extension ClusterLock {
         do {
             try lock.acquire(command: (["k0slua"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         } catch {
-            Console.writeError("error: \(error)\n")
+            Console.error("\(error)")
             throw ExitCode(1)
         }
         return lock
