@@ -29,7 +29,7 @@ public struct NodeSSH: Sendable {
     public func command(_ node: Node, run remote: String?, interactive: Bool = false) -> Command {
         var arguments = options(for: node)
         if interactive { arguments.append("-t") }
-        arguments.append("\(node.ssh.user)@\(node.sshAddress)")
+        arguments.append("\(node.ssh.user)@\(node.sshAddress ?? "")")
         if let remote { arguments += ["--", remote] }
         return Command(executable, arguments)
     }
