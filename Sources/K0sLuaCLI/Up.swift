@@ -31,13 +31,7 @@ extension K0sLuaCommand {
             let healthWaitSeconds = try Health.seconds(healthWait)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let lock = UpLock(path: layout.lockFile)
-            do {
-                try lock.acquire()
-            } catch {
-                Console.writeError("error: \(error)\n")
-                throw ExitCode(1)
-            }
+            let lock = try ClusterLock.take(layout)
             defer { lock.release() }
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
