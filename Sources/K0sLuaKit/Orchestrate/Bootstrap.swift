@@ -170,12 +170,22 @@ public final class Bootstrap: @unchecked Sendable {
         log.write("exit \(result.exitCode)")
         if Task.isCancelled { throw CancellationError() }
         guard result.succeeded else {
-            let lines = ((secretOutput ? "" : result.standardOutput) + result.standardError).split(separator: "\n").map(String.init)
+            // A failed command printed no credentials worth keeping, but a line that looks like
+            // key material is still left out.
+            let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
+            let lines = (output + result.standardError).split(separator: "\n").map(String.init)
             throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
                                    message: "`\(command)` exited with \(result.exitCode)",
                                    outputTail: Array(lines.suffix(15)), logFile: log.path)
         }
         return result
+    }
+
+    /// `text` without the lines of a kubeconfig that carry keys, certificates or tokens.
+    static func withoutKeyMaterial(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { line in !["-data:", "token:", "password:", "-----BEGIN"].contains { line.contains($0) } }
+            .joined(separator: "\n")
     }
 
     // MARK: - Phases
