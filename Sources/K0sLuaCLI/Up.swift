@@ -40,7 +40,7 @@ extension K0sLuaCommand {
                                       progress: StderrProgress(quiet: options.quiet))
             do {
                 let summary = try await runInterruptibly { try await bootstrap.run() }
-                print(Summary.text(loaded.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
+                print(Summary.text(summary.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
             } catch let failure as BootstrapFailure {
                 Console.print(failure: failure)
                 throw ExitCode(1)
@@ -67,7 +67,7 @@ enum Summary {
     static func text(_ cluster: Cluster, summary: BootstrapSummary, layout: StateLayout, merged: Bool) -> String {
         var out = "cluster \(cluster.name) is up\n\n"
         for node in cluster.nodes {
-            out += "  \(node.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(node.ip.description.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node.k0sRole.rawValue)\n"
+            out += "  \(node.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(node.addressDescription.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node.k0sRole.rawValue)\n"
         }
         out += "\n"
         for timing in summary.timings {

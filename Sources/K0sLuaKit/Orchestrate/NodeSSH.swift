@@ -31,7 +31,7 @@ public struct NodeSSH: Sendable {
     public func command(_ node: Node, run remote: String?, interactive: Bool = false) -> Command {
         var arguments = options(for: node)
         if interactive { arguments.append("-t") }
-        arguments += ["-l", node.ssh.user, "--", node.sshAddress]
+        arguments += ["-l", node.ssh.user, "--", node.sshAddress ?? ""]
         if let remote { arguments.append(remote) }
         return Command(executable, arguments)
     }

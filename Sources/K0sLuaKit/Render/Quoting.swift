@@ -9,6 +9,11 @@ enum Quote {
         yaml(text.replacingOccurrences(of: "$", with: "$$"))
     }
 
+    /// A single-quoted POSIX shell word: nothing inside is expanded.
+    static func shell(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     /// A double-quoted YAML scalar (JSON string syntax, which YAML accepts).
     static func yaml(_ text: String) -> String { doubleQuoted(text, escapingHash: false) }
 

@@ -31,6 +31,7 @@ public enum DiagnosticCode: String, Sendable, Equatable, CaseIterable {
     case workloadsOnWorker = "workloads-on-worker"
     case invalidVIP = "invalid-vip"
     case invalidNetworkMode = "invalid-network-mode"
+    case invalidAddressing = "invalid-addressing"
     case unsupportedSetting = "unsupported-setting"
     case unsafeValue = "unsafe-value"
     // warnings
