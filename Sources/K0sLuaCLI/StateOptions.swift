@@ -8,11 +8,7 @@ struct StateOptions: ParsableArguments {
     var stateDir: String?
 
     func layout(for loaded: LoadedCluster, file: String) -> StateLayout {
-        if let stateDir {
-            return StateLayout(directory: stateDir.hasPrefix("/") ? stateDir : FileManager.default.currentDirectoryPath + "/" + stateDir)
-        }
-        let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
-        return StateLayout.default(clusterFile: absolute, clusterName: loaded.cluster.name)
+        StateLayout.resolve(stateDirectory: stateDir, clusterFile: file, clusterName: loaded.cluster.name)
     }
 }
 

@@ -28,8 +28,10 @@ import Testing
         return try #require(children.split(separator: " ").compactMap { pid_t($0) }.first)
     }
 
-    static func waitFor(_ condition: () -> Bool) async throws {
-        for _ in 0..<300 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+    /// Waits up to a minute (the suite runs many k0slua processes at once on a small machine).
+    static func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for _ in 0..<1200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+        try #require(condition(), "timed out waiting", sourceLocation: sourceLocation)
     }
 
     static func vagrantSignals(_ world: StandInWorld) -> [String] {
