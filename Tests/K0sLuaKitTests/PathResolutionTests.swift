@@ -47,3 +47,20 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: layout.k0sctlConfig)) == rendered, "up rewrote what render wrote")
     }
 }
+
+/// On `hosts` Kubernetes would name nodes after the machines' own hostnames; k0sctl.yaml names
+/// them as cluster.lua does, so health finds them.
+@Suite struct HostsHealthTests {
+    @Test func healthFindsTheHostsProvidersNodesByTheirClusterLuaNames() async throws {
+        let source = try String(contentsOfFile: Repo.fixtures + "/render-hosts/cluster.lua", encoding: .utf8)
+            .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"id_test\"")
+        let world = try StandInWorld(cluster: source)
+        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        let up = try await world.run(["up", "--health-wait", "0"], environment: ["K0SLUA_STANDIN_HOSTS": "1"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        let config = try String(contentsOfFile: world.directory + "/.k0slua/metal/k0sctl.yaml", encoding: .utf8)
+        for name in ["m1", "m2", "m3", "w1"] { #expect(config.contains("    hostname: \"\(name)\"\n")) }
+        let health = try await world.run(["health"], environment: ["K0SLUA_STANDIN_HOSTS": "1"])
+        #expect(health.exitCode == 0, "\(health.standardOutput)\(health.standardError)")
+    }
+}

@@ -107,7 +107,7 @@ import Yams
         let config = try Self.k0sctlConfig("render-3+2-tart")
         let broken = [
             config.replacingOccurrences(of: "    privateAddress:", with: "    privateAdress:"),
-            config.replacingOccurrences(of: "  - role: controller+worker\n    noTaints: true", with: "  - role: controller+worker"),
+            config.replacingOccurrences(of: "    noTaints: true\n", with: ""),
             config.replacingOccurrences(of: "  - role: controller\n", with: "  - role: controller\n    noTaints: true\n"),
             config.replacingOccurrences(of: "\"192.168.64.6\"", with: "\"192.168.64.5\""),
             config.replacingOccurrences(of: "        api:\n", with: "        api:\n          address: \"192.168.64.10\"\n"),

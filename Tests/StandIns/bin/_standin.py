@@ -395,13 +395,16 @@ def k0sctl(args):
     nodes = load("k0s.json", {})
     for host in hosts:
         address = host["ssh"]["address"]
-        hostname = running.get(address, address)
+        # Like k0sctl: `hostname` becomes kubelet's --hostname-override on worker roles; without it
+        # a node is named after the machine's own hostname (the VM name here, the address on hosts).
+        hostname = host.get("hostname") if host.get("hostname") and host["role"].endswith("worker") else running.get(address, address)
         if address not in running and os.path.exists(os.path.join(STATE, "vagrant.json")) and not os.environ.get("K0SLUA_STANDIN_HOSTS"):
             out(f'time="2026-11-25T04:00:00Z" level=error msg="[ssh] {address}:22: dial tcp {address}:22: connect: connection refused"\n')
             out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: failed on 1 hosts:\\n - [ssh] {address}:22: connection refused"\n')
             return 1
         k0sctl_log(f"[ssh] {address}:22: connected")
         nodes[address] = {"hostname": hostname, "role": host["role"], "noTaints": bool(host.get("noTaints")),
+                          "privateAddress": host.get("privateAddress") or address,
                           "installFlags": host.get("installFlags", []), "version": document["spec"]["k0s"].get("version", "v1.34.2+k0s.0")}
     for phase in ("Detect host operating systems", "Prepare hosts", "Gather host facts", "Validate hosts", "Configure k0s",
                   "Initialize the k0s cluster", "Install controllers", "Install workers"):
@@ -457,7 +460,8 @@ def node_objects():
         if f"extra-taint:{node['hostname']}" in bad:
             taints.append({"effect": "NoSchedule", "key": "example.com/unexpected"})
         ready = "False" if f"node-notready:{node['hostname']}" in bad else "True"
-        ip = "10.0.2.15" if f"node-wrong-ip:{node['hostname']}" in bad else address
+        # k0sctl gives the kubelet --node-ip=<privateAddress>.
+        ip = "10.0.2.15" if f"node-wrong-ip:{node['hostname']}" in bad else node.get("privateAddress", address)
         spec = {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}
         if taints:
             spec["taints"] = taints
