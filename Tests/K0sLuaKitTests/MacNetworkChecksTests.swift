@@ -239,53 +239,91 @@ import Testing
     }
 
     @Test func doctorOnAForcedMacShowsEveryMacCheckAgainstTheStandIns() async throws {
-        let directory = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let bin = directory + "/bin"
-        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        #expect(FileManager.default.createFile(atPath: bin + "/softnet", contents: Data()))
-        let scenario: [String: Any] = [
+        let doctor = try await Self.macDoctor(try Self.cluster(.softnet), scenario: [
             "product_version": "26.1",
             "defaults": [Self.vmnet: ["Shared_Net_Address": "192.168.77.1"]],
-            "files": [bin + "/softnet": ["owner": "admin", "mode": "-rwxr-xr-x"]],
             "tart_vms": [["Name": "k0slua-control-plane-1", "State": "stopped"]],
-        ]
-        try JSONSerialization.data(withJSONObject: scenario).write(to: URL(fileURLWithPath: directory + "/mac.json"))
-        let transcript = directory + "/transcript.jsonl"
-        let runner = StandInRunner(environment: ["K0SLUA_STANDIN_MACOS": directory + "/mac.json", "K0SLUA_STANDIN_LOG": transcript,
-                                                 "K0SLUA_STANDIN_STATE": directory + "/standin", "PYTHONDONTWRITEBYTECODE": "1"])
-        var preflight = Preflight(cluster: try Self.cluster(.softnet), layout: StateLayout(directory: directory + "/state"), runner: runner, hostFacts: Self.mac)
-        preflight.searchPath = bin
-        preflight.leasesFile = directory + "/dhcpd_leases"
-        let checks = await preflight.run()
-        let report = DoctorReport.text(checks, hostOS: "macos")
-        let macPart = report.split(separator: "\n").drop { !$0.hasPrefix("ok       macOS version") }.joined(separator: "\n")
-        #expect(macPart == """
+        ], softnet: .plain)
+        #expect(doctor.report == """
             ok       macOS version     macOS 26.1
             MISSING  shared subnet     Tart's shared network is 192.168.77.0/24 (gateway 192.168.77.1, from com.apple.vmnet.plist), but network.cidr is 192.168.64.0/24
                                        → set network = { cidr = "192.168.77.0/24", gateway = "192.168.77.1" } in cluster.lua, or `sudo defaults write \(Self.vmnet) Shared_Net_Address -string 192.168.64.1`; macOS 26 may ignore com.apple.vmnet.plist (Tart issue 1225), so set network.cidr to the subnet the VMs get
-            MISSING  softnet           \(bin)/softnet is not SUID root (owner admin, mode -rwxr-xr-x) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask
-                                       → sudo sh -c 'chown root \(bin)/softnet && chmod u+s \(bin)/softnet'
+            MISSING  softnet           <dir>/bin/softnet is not SUID root (owner admin, mode -rwxr-xr-x) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask
+                                       → sudo sh -c 'chown root <dir>/bin/softnet && chmod u+s <dir>/bin/softnet'
             ok       DHCP leases       no static IP is in bootpd's pool or leased
-            MISSING  leftover Tart VMs Tart VM(s) k0slua-control-plane-1 exist but this cluster's state (\(directory)/state/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out
+            MISSING  leftover Tart VMs Tart VM(s) k0slua-control-plane-1 exist but this cluster's state (<dir>/state/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out
                                        → tart stop k0slua-control-plane-1; tart delete k0slua-control-plane-1
             """)
-        #expect(DoctorReport.failed(checks))
-        let calls = try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil,
-                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart"].contains(tool) else { return nil }
-            return ([tool] + (object["argv"] as! [String])).joined(separator: " ")
-        }
-        #expect(calls == [
+        #expect(doctor.failed)
+        #expect(doctor.calls == [
             "tart --version",
             "sw_vers -productVersion",
             "ifconfig bridge100",
             "defaults read \(Self.vmnet) Shared_Net_Address",
             "defaults read \(Self.vmnet) Shared_Net_Mask",
-            "stat -L -f %Su %Sp \(bin)/softnet",
+            "stat -L -f %Su %Sp <dir>/bin/softnet",
             "sudo --non-interactive softnet --help",
             "tart list --format json",
         ])
+    }
+
+    /// The macOS lines of a forced-macOS doctor run against the stand-ins, and the macOS commands they ran.
+    enum Softnet { case none, plain, suid }
+
+    static func macDoctor(_ cluster: Cluster, scenario: [String: Any], softnet: Softnet = .none) async throws -> (report: String, calls: [String], failed: Bool) {
+        let directory = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bin = directory + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        var scenario = scenario
+        if softnet != .none {
+            #expect(FileManager.default.createFile(atPath: bin + "/softnet", contents: Data()))
+            scenario["files"] = [bin + "/softnet": softnet == .suid ? ["owner": "root", "mode": "-rwsr-xr-x"] : ["owner": "admin", "mode": "-rwxr-xr-x"]]
+        }
+        try JSONSerialization.data(withJSONObject: scenario).write(to: URL(fileURLWithPath: directory + "/mac.json"))
+        let transcript = directory + "/transcript.jsonl"
+        let runner = StandInRunner(environment: ["K0SLUA_STANDIN_MACOS": directory + "/mac.json", "K0SLUA_STANDIN_LOG": transcript,
+                                                 "K0SLUA_STANDIN_STATE": directory + "/standin", "PYTHONDONTWRITEBYTECODE": "1"])
+        var preflight = Preflight(cluster: cluster, layout: StateLayout(directory: directory + "/state"), runner: runner, hostFacts: mac)
+        preflight.searchPath = bin
+        preflight.leasesFile = directory + "/dhcpd_leases"
+        let checks = await preflight.run()
+        let report = DoctorReport.text(checks, hostOS: "macos").replacingOccurrences(of: directory, with: "<dir>")
+        let calls = try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil,
+                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart"].contains(tool) else { return nil }
+            return ([tool] + (object["argv"] as! [String])).joined(separator: " ").replacingOccurrences(of: directory, with: "<dir>")
+        }
+        let macPart = report.split(separator: "\n").drop { !$0.hasPrefix("ok       macOS version") }.joined(separator: "\n")
+        return (macPart, calls, DoctorReport.failed(checks))
+    }
+
+    @Test func doctorOnAForcedMacPassesWithARightlySetUpMac() async throws {
+        let bridged = try await Self.macDoctor(try Self.cluster(.bridged, bridge: "en0", cidr: "192.168.1.0/24", gateway: "192.168.1.1"), scenario: [
+            "product_version": "14.7.1",
+            "interfaces": ["en0": ["inet": "192.168.1.23", "netmask": "0xffffff00", "broadcast": "192.168.1.255"]],
+        ])
+        #expect(bridged.report == """
+            ok       macOS version     macOS 14.7.1
+            ok       bridged interface en0 is up with 192.168.1.23/24, inside 192.168.1.0/24
+            ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
+            """)
+        #expect(bridged.calls == ["tart --version", "sw_vers -productVersion", "ifconfig en0", "tart list --format json"])
+
+        let softnet = try await Self.macDoctor(try Self.cluster(.softnet), scenario: [
+            "product_version": "15.5",
+            "interfaces": ["bridge100": ["inet": "192.168.64.1", "netmask": "0xffffff00", "broadcast": "192.168.64.255"]],
+            "tart_vms": [["Name": "someone-else", "State": "running"]],
+        ], softnet: .suid)
+        #expect(softnet.report == """
+            ok       macOS version     macOS 15.5
+            ok       shared subnet     192.168.64.0/24 (gateway 192.168.64.1, from bridge100) matches network.cidr
+            ok       softnet           <dir>/bin/softnet is SUID root
+            warn     DHCP leases       control-plane-1 192.168.64.10 is inside bootpd's pool 192.168.64.0/24; worker-1 192.168.64.20 is inside bootpd's pool 192.168.64.0/24
+                                       → let the nodes take DHCP addresses (ip = "dhcp"), or stop the VMs holding those leases and `sudo rm <dir>/dhcpd_leases`
+            ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
+            """)
+        #expect(softnet.calls == ["tart --version", "sw_vers -productVersion", "ifconfig bridge100", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])
     }
 
     @Test func doctorOnLinuxListsTheChecksThatRunOnlyOnMacOS() async throws {
