@@ -66,7 +66,10 @@ public struct MacNetworkChecks: Sendable {
     // MARK: - macOS version
 
     /// `sw_vers -productVersion`, e.g. `15.5`.
-    public func macOSVersion() async -> String? {
+    public func macOSVersion() async -> String? { await Self.macOSVersion(runner: runner) }
+
+    /// `sw_vers -productVersion`, e.g. `15.5`; nil when it fails (not a Mac).
+    public static func macOSVersion(runner: any ProcessRunning) async -> String? {
         guard let result = try? await runner.run(Command("sw_vers", ["-productVersion"])), result.succeeded else { return nil }
         return Preflight.firstLine(result.standardOutput)
     }
