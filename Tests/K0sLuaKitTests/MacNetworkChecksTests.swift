@@ -24,6 +24,16 @@ import Testing
         return cluster
     }
 
+    /// The cluster with static addresses, in node order (the default Tart cluster takes DHCP addresses).
+    static func fixed(_ cluster: Cluster, _ addresses: String...) -> Cluster {
+        var cluster = cluster
+        for (index, address) in addresses.enumerated() {
+            cluster.nodes[index].ip = IPv4Address(address)
+            cluster.nodes[index].addressing = .fixed
+        }
+        return cluster
+    }
+
     static func checks(_ cluster: Cluster, _ runner: ScriptedRunner, state: String = "/nonexistent", path: String = "/nonexistent",
                        leases: String = "/nonexistent/dhcpd_leases") -> MacNetworkChecks {
         MacNetworkChecks(cluster: cluster, layout: StateLayout(directory: state), runner: runner, searchPath: path, leasesFile: leases)
@@ -153,14 +163,17 @@ import Testing
             + "{\n\tname=other\n\tip_address=192.168.64.3\n\thw_address=1,aa:bb:cc:dd:ee:0\n\tlease=0x6a000000\n}\n"
         #expect(FileManager.default.createFile(atPath: leases, contents: Data(text.utf8)))
         #expect(MacNetworkChecks.parseLeases(text).map(\.ip.description) == ["192.168.64.20", "192.168.64.3"])
-        let check = try #require(Self.checks(try Self.cluster(.shared), ScriptedRunner([]), leases: leases).leaseCheck(pool: IPv4CIDR("192.168.64.0/24")!))
+        let cluster = Self.fixed(try Self.cluster(.bridged, bridge: "en0"), "192.168.64.10", "192.168.64.20")
+        let check = try #require(Self.checks(cluster, ScriptedRunner([]), leases: leases).leaseCheck(pool: IPv4CIDR("192.168.64.0/24")!))
         #expect(!check.ok && check.warningOnly)
         #expect(check.detail == "control-plane-1 192.168.64.10 is inside bootpd's pool 192.168.64.0/24; "
             + "worker-1 192.168.64.20 is leased in \(leases) to ubuntu (1,aa:bb:cc:dd:ee:ff until 2026-05-10T03:48:16Z)")
         #expect(check.fix == "let the nodes take DHCP addresses (ip = \"dhcp\"), or stop the VMs holding those leases and `sudo rm \(leases)`")
 
         // A pool elsewhere (the Mac's vmnet moved) and no lease: nothing to warn about.
-        let clear = try #require(Self.checks(try Self.cluster(.shared), ScriptedRunner([]), leases: directory + "/none").leaseCheck(pool: IPv4CIDR("192.168.2.0/24")!))
+        let clear = try #require(Self.checks(cluster, ScriptedRunner([]), leases: directory + "/none").leaseCheck(pool: IPv4CIDR("192.168.2.0/24")!))
+        // DHCP nodes: nothing to check.
+        #expect(Self.checks(try Self.cluster(.softnet), ScriptedRunner([]), leases: leases).leaseCheck(pool: IPv4CIDR("192.168.64.0/24")!) == nil)
         #expect(clear == PreflightCheck(name: "DHCP leases", ok: true, detail: "no static IP is in bootpd's pool or leased"))
     }
 
@@ -250,7 +263,6 @@ import Testing
                                        → set network = { cidr = "192.168.77.0/24", gateway = "192.168.77.1" } in cluster.lua, or `sudo defaults write \(Self.vmnet) Shared_Net_Address -string 192.168.64.1`; macOS 26 may ignore com.apple.vmnet.plist (Tart issue 1225), so set network.cidr to the subnet the VMs get
             MISSING  softnet           <dir>/bin/softnet is not SUID root (owner admin, mode -rwxr-xr-x) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask
                                        → sudo sh -c 'chown root <dir>/bin/softnet && chmod u+s <dir>/bin/softnet'
-            ok       DHCP leases       no static IP is in bootpd's pool or leased
             MISSING  leftover Tart VMs Tart VM(s) k0slua-control-plane-1 exist but this cluster's state (<dir>/state/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out
                                        → tart stop k0slua-control-plane-1; tart delete k0slua-control-plane-1
             """)
@@ -299,16 +311,20 @@ import Testing
     }
 
     @Test func doctorOnAForcedMacPassesWithARightlySetUpMac() async throws {
-        let bridged = try await Self.macDoctor(try Self.cluster(.bridged, bridge: "en0", cidr: "192.168.1.0/24", gateway: "192.168.1.1"), scenario: [
+        let lan = Self.fixed(try Self.cluster(.bridged, bridge: "en0", cidr: "192.168.1.0/24", gateway: "192.168.1.1"), "192.168.1.210", "192.168.1.220")
+        let bridged = try await Self.macDoctor(lan, scenario: [
             "product_version": "14.7.1",
             "interfaces": ["en0": ["inet": "192.168.1.23", "netmask": "0xffffff00", "broadcast": "192.168.1.255"]],
         ])
         #expect(bridged.report == """
             ok       macOS version     macOS 14.7.1
             ok       bridged interface en0 is up with 192.168.1.23/24, inside 192.168.1.0/24
+            ok       DHCP leases       no static IP is in bootpd's pool or leased
             ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
             """)
-        #expect(bridged.calls == ["tart --version", "sw_vers -productVersion", "ifconfig en0", "tart list --format json"])
+        #expect(bridged.calls == ["tart --version", "sw_vers -productVersion", "ifconfig en0", "ifconfig bridge100",
+                                  "defaults read \(Self.vmnet) Shared_Net_Address", "defaults read \(Self.vmnet) Shared_Net_Mask",
+                                  "tart list --format json"])
 
         let softnet = try await Self.macDoctor(try Self.cluster(.softnet), scenario: [
             "product_version": "15.5",
@@ -319,8 +335,6 @@ import Testing
             ok       macOS version     macOS 15.5
             ok       shared subnet     192.168.64.0/24 (gateway 192.168.64.1, from bridge100) matches network.cidr
             ok       softnet           <dir>/bin/softnet is SUID root
-            warn     DHCP leases       control-plane-1 192.168.64.10 is inside bootpd's pool 192.168.64.0/24; worker-1 192.168.64.20 is inside bootpd's pool 192.168.64.0/24
-                                       → let the nodes take DHCP addresses (ip = "dhcp"), or stop the VMs holding those leases and `sudo rm <dir>/dhcpd_leases`
             ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
             """)
         #expect(softnet.calls == ["tart --version", "sw_vers -productVersion", "ifconfig bridge100", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])

@@ -45,19 +45,20 @@ public struct MacNetworkChecks: Sendable {
         checks.append(PreflightCheck(name: "macOS version", ok: true, detail: version.map { "macOS \($0)" } ?? "unknown (`sw_vers -productVersion` failed)",
                                      warningOnly: version == nil))
         let major = version.flatMap { Int($0.split(separator: ".").first ?? "") }
+        var subnet: SharedSubnet?
         switch cluster.network.tartMode {
         case .shared, .softnet:
-            if cluster.network.tartMode == .shared, cluster.nodes.count > 1 {
-                checks.append(PreflightCheck(name: "network mode", ok: true,
-                                             detail: "shared: macOS 13 and later isolate VMs from each other on vmnet's shared network, so \(cluster.nodes.count) nodes cannot reach each other",
-                                             fix: "use network = { mode = \"softnet\" } (nodes take DHCP addresses)", warningOnly: true))
-            }
-            let subnet = await sharedSubnet()
-            checks.append(sharedSubnetCheck(subnet, macOSMajor: major))
+            subnet = await sharedSubnet()
+            checks.append(sharedSubnetCheck(subnet!, macOSMajor: major))
             if cluster.network.tartMode == .softnet { checks.append(await softnetCheck()) }
-            if let leases = leaseCheck(pool: subnet.cidr) { checks.append(leases) }
         case .bridged:
             checks.append(await bridgedInterfaceCheck())
+        }
+        // Validation keeps static addresses to bridged mode; one inside the Mac's own vmnet subnet
+        // would still meet bootpd's leases there and be routed to bridge100 by the Mac.
+        if cluster.nodes.contains(where: { $0.staticAddress != nil }) {
+            let pool = subnet == nil ? await sharedSubnet() : subnet!
+            if let leases = leaseCheck(pool: pool.cidr) { checks.append(leases) }
         }
         checks.append(await leftoverVMCheck())
         return checks
@@ -333,5 +334,5 @@ extension MacNetworkChecks {
 
 extension Node {
     /// The address cluster.lua fixed for the node; nil when it is assigned at boot.
-    var staticAddress: IPv4Address? { ip }
+    var staticAddress: IPv4Address? { addressing == .fixed ? ip : nil }
 }
