@@ -237,6 +237,18 @@ import Testing
         }
     }
 
+    // MARK: softnet arguments
+
+    @Test func softnetArgumentsAlwaysHoldTheZeroPrefixAndKeepTheClusterSubnetReachable() {
+        // Without 0.0.0.0/0 in the allow list softnet leaves vmnet's isolation on (softnet lib/proxy/mod.rs).
+        #expect(VagrantfileRenderer.softnetRunArguments(cidr: IPv4CIDR("192.168.64.0/24")!)
+            == ["--net-softnet", "--net-softnet-allow=0.0.0.0/0,192.168.64.0/24", "--net-softnet-block=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"])
+        // A cluster subnet equal to (or covering) a private range: that range is not blocked, else block would win.
+        #expect(VagrantfileRenderer.softnetRunArguments(cidr: IPv4CIDR("192.168.0.0/16")!)
+            == ["--net-softnet", "--net-softnet-allow=0.0.0.0/0,192.168.0.0/16", "--net-softnet-block=10.0.0.0/8,172.16.0.0/12"])
+        #expect(VagrantfileRenderer.softnetRunArguments(cidr: IPv4CIDR("10.0.0.0/8")!).last == "--net-softnet-block=172.16.0.0/12,192.168.0.0/16")
+    }
+
     // MARK: doctor
 
     /// Runs every macOS command through the stand-ins in Tests/StandIns/bin, as real processes.

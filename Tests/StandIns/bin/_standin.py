@@ -128,7 +128,7 @@ def vagrantfile_machines():
         # A static address: libvirt's private_network ip, or bridged Tart's provisioner argument.
         static = re.search(r'private_network,\s*ip: "([^"]+)"', body) or re.search(r'CLUSTER_KEY, "netplan", "([^"]+)"', body)
         # Otherwise DHCP on the network the VM is attached to.
-        network = re.search(r'--net-softnet-allow=([0-9./]+)|management_network_address = "([0-9./]+)"', body)
+        network = re.search(r'--net-softnet-allow=(?:0\.0\.0\.0/0,)?([0-9./]+)|management_network_address = "([0-9./]+)"', body)
         cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
         machines.append({"name": name, "ip": static.group(1) if static else None, "cidr": cidr,
                          "provider": "tart" if 'provider "tart"' in body else "libvirt"})
