@@ -3,7 +3,9 @@ import Foundation
 /// k0sctl.yaml (apiVersion k0sctl.k0sproject.io/v1beta1, kind Cluster). k0sctl decodes it strictly,
 /// so only keys k0sctl v0.32 knows are written.
 public enum K0sctlRenderer {
-    public static func render(_ cluster: Cluster, layout: StateLayout) -> String {
+    /// - Parameter artifacts: k0s from the host's cache: k0sctl uploads the binary and every
+    ///   kubelet node gets the image bundle, so nodes download nothing (nil: nodes download k0s).
+    public static func render(_ cluster: Cluster, layout: StateLayout, artifacts: K0sArtifacts? = nil) -> String {
         var out = """
         # \(generatedHeader)
         apiVersion: k0sctl.k0sproject.io/v1beta1
@@ -16,15 +18,15 @@ public enum K0sctlRenderer {
         """
         // The first controller leads (k0sctl installs it first); then controllers, then workers.
         for node in cluster.controllers + cluster.workers {
-            out += host(node, layout: layout)
+            out += host(node, layout: layout, artifacts: artifacts)
         }
         out += "  k0s:\n"
-        if let version = cluster.k0s.version { out += "    version: \(Quote.k0sctl(version))\n" }
+        if let version = artifacts?.version ?? cluster.k0s.version { out += "    version: \(Quote.k0sctl(version))\n" }
         out += config(cluster).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
         return out
     }
 
-    static func host(_ node: Node, layout: StateLayout) -> String {
+    static func host(_ node: Node, layout: StateLayout, artifacts: K0sArtifacts?) -> String {
         var out = "  - role: \(node.k0sRole.rawValue)\n"
         if node.k0sRole == .controllerWorker { out += "    noTaints: true\n" }
         out += "    ssh:\n"
@@ -40,6 +42,13 @@ public enum K0sctlRenderer {
         }
         if !flags.isEmpty {
             out += "    installFlags:\n" + flags.map { "    - \(Quote.k0sctl($0))\n" }.joined()
+        }
+        if let artifacts {
+            out += "    uploadBinary: true\n    k0sBinaryPath: \(Quote.k0sctl(artifacts.binary))\n"
+            if node.k0sRole != .controller {
+                out += "    files:\n    - name: k0s-airgap-bundle\n      src: \(Quote.k0sctl(artifacts.bundle))\n"
+                out += "      dstDir: \(K0sArtifacts.imageDirectory)\n      perm: \"0644\"\n"
+            }
         }
         if !node.k0sctlHooks.isEmpty {
             out += "    hooks:\n"
