@@ -130,3 +130,28 @@ public struct ToolProvisioner: Sendable {
         return ResolvedTool(name: tool.name, executable: download.destination, version: tool.pinned, source: .cache, reason: reason)
     }
 }
+
+extension ToolProvisioner {
+    /// Puts a cached tool first on this process's PATH, so every later command (and child
+    /// process) runs it; a tool from PATH changes nothing.
+    public static func activate(_ tool: ResolvedTool) {
+        guard tool.source == .cache else { return }
+        let directory = (tool.executable as NSString).deletingLastPathComponent
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard !path.split(separator: ":").contains(Substring(directory)) else { return }
+        setenv("PATH", directory + ":" + path, 1)
+    }
+
+    /// Resolves k0sctl and kubectl without downloading and activates cached ones (commands
+    /// other than `up`).
+    public static func activateCached(runner: any ProcessRunning, cache: CacheLayout = .default()) async -> [ResolvedTool] {
+        let provisioner = ToolProvisioner(fetcher: Fetcher(cache: cache, runner: runner))
+        var resolved: [ResolvedTool] = []
+        for tool in [ProvisionedTool.k0sctl, .kubectl] {
+            guard let found = try? await provisioner.resolve(tool, fetch: false) else { continue }
+            activate(found)
+            resolved.append(found)
+        }
+        return resolved
+    }
+}

@@ -18,9 +18,14 @@ public struct Preflight: Sendable {
     public let runner: any ProcessRunning
     public let hostFacts: HostFacts
     public let tools: Tools
+    public let cache: CacheLayout
+    public let offline: Bool
 
-    public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current) {
+    public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current,
+                cache: CacheLayout = .default(), offline: Bool = false) {
         self.cluster = cluster
+        self.cache = cache
+        self.offline = offline
         self.runner = runner
         self.hostFacts = hostFacts
         self.tools = Tools(layout: layout)
@@ -58,6 +63,28 @@ public struct Preflight: Sendable {
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// k0sctl or kubectl: its version against k0slua's minimum and where it comes from. Without
+    /// `--offline`, `up` downloads the pinned release when PATH's will not do, so this fails only
+    /// offline.
+    func provisioned(_ tool: ProvisionedTool) async -> PreflightCheck {
+        let fix = offline ? "run `k0slua cache fetch` while online (it downloads \(tool.name) \(tool.pinned) into \(cache.root)), or \(install(tool.name))"
+                          : "`k0slua up` and `k0slua cache fetch` download \(tool.name) \(tool.pinned) into \(cache.root); or \(install(tool.name))"
+        guard let executable = Self.onPath(tool.name) else {
+            return PreflightCheck(name: tool.name, ok: false, detail: "not found", fix: fix, warningOnly: !offline)
+        }
+        let arguments = tool.name == "kubectl" ? ["version", "--client"] : ["version"]
+        let result = try? await runner.run(Command(executable, arguments))
+        guard let result, result.succeeded, let version = ProvisionedTool.version(in: result.standardOutput) else {
+            return PreflightCheck(name: tool.name, ok: false, detail: "\(executable) did not report its version", fix: fix, warningOnly: !offline)
+        }
+        let source = executable.hasPrefix(cache.root + "/") ? "cache" : "PATH"
+        guard version >= tool.minimum else {
+            return PreflightCheck(name: tool.name, ok: false, detail: "\(version) (\(source): \(executable)) is older than \(tool.minimum)", fix: fix,
+                                  warningOnly: !offline)
+        }
+        return PreflightCheck(name: tool.name, ok: true, detail: "\(version) (\(source): \(executable))")
+    }
+
     static func firstLine(_ text: String) -> String? {
         text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
     }
@@ -78,10 +105,7 @@ public struct Preflight: Sendable {
         if cluster.provider == .tart {
             checks.append(await version("tart", tools.tart(["--version"])))
         }
-        checks.append(await version("k0sctl", Command("k0sctl", ["version"])) { result in
-            result.standardOutput.split(separator: "\n").first { $0.hasPrefix("version:") }.map { $0.dropFirst(8).trimmingCharacters(in: .whitespaces) }
-        })
-        checks.append(await version("kubectl", Command("kubectl", ["version", "--client"])))
+        for tool in [ProvisionedTool.k0sctl, .kubectl] { checks.append(await provisioned(tool)) }
         checks.append(await version("ssh", Command("ssh", ["-V"])))
         let keygen = Self.onPath("ssh-keygen")
         checks.append(PreflightCheck(name: "ssh-keygen", ok: keygen != nil, detail: keygen ?? "not found", fix: keygen == nil ? install("ssh-keygen") : nil))
