@@ -11,7 +11,6 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = state.layout(for: loaded, file: options.file)
             do {
                 try await runInterruptibly {

@@ -4,7 +4,8 @@ import Testing
 
 /// `k0slua up` and friends, end to end, with stand-ins for the tools that cannot run here.
 @Suite(.serialized) struct BootstrapTests {
-    static let preflight = ["vagrant --version", "vagrant plugin list", "tart --version", "k0sctl version", "kubectl version --client", "ssh -V"]
+    // up resolves k0sctl and kubectl first (PATH or the cache), then runs the other checks.
+    static let preflight = ["k0sctl version", "kubectl version --client", "vagrant --version", "vagrant plugin list", "tart --version", "ssh -V"]
 
     /// The expected calls for a tart cluster without hooks.
     static func upTranscript(nodes: [String]) -> [String] {

@@ -34,12 +34,14 @@ public enum FetchError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingChecksum(url: String, listing: String, name: String)
     case checksumMismatch(url: String, expected: String, actual: String)
     case offline(missing: [String], hint: String)
+    case invalidVersion(String)
 
     public var description: String {
         switch self {
         case .transfer(let url, let detail): "download of \(url) failed: \(detail)"
         case .missingChecksum(let url, let listing, let name): "no checksum for \(name) in \(listing), so \(url) was not used"
         case .checksumMismatch(let url, let expected, let actual): "checksum mismatch for \(url): expected sha256 \(expected), got \(actual)"
+        case .invalidVersion(let version): "\"\(version)\" is not a k0s version (expected e.g. v1.34.2+k0s.0)"
         case .offline(let missing, let hint): "--offline, and the cache lacks " + missing.joined(separator: ", ") + "; run `\(hint)` while online"
         }
     }

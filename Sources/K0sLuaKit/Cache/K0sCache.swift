@@ -11,8 +11,11 @@ public struct K0sCache: Sendable {
     /// The version a cluster runs: `--k0s`, else cluster.lua's, else the one recorded in its state
     /// directory, else the latest stable release (looked up once, then recorded).
     public func version(for cluster: Cluster, layout: StateLayout, override: String? = nil, offline: Bool) async throws -> String {
-        if let pinned = override ?? cluster.k0s.version { return K0sRelease(version: pinned, arch: "").version }
-        if let recorded = RecordedK0sVersion.read(layout) { return recorded }
+        // The version becomes part of a URL and of cache paths: only the k0s version shape passes.
+        if let pinned = override ?? cluster.k0s.version ?? RecordedK0sVersion.read(layout) {
+            guard K0sRelease.isValidVersion(pinned) else { throw FetchError.invalidVersion(pinned) }
+            return K0sRelease(version: pinned, arch: "").version
+        }
         guard !offline else {
             throw FetchError.offline(missing: ["the k0s version (cluster.lua pins none and none is recorded in \(layout.directory))"],
                                      hint: "k0slua cache fetch")

@@ -180,14 +180,18 @@ public final class Bootstrap: @unchecked Sendable {
 
     func preflight() async throws -> String? {
         // k0sctl and kubectl from the cache when PATH has none or too old a one.
+        var resolved: [ResolvedTool] = []
         for tool in [ProvisionedTool.k0sctl, .kubectl] {
             do {
-                ToolProvisioner.activate(try await ToolProvisioner(fetcher: fetcher).resolve(tool, fetch: !options.offline))
+                let found = try await ToolProvisioner(fetcher: fetcher).resolve(tool, fetch: !options.offline)
+                ToolProvisioner.activate(found)
+                resolved.append(found)
             } catch {
                 throw BootstrapFailure(phase: .preflight, tool: tool.name, message: "\(error)", outputTail: [], logFile: nil)
             }
         }
-        let checks = await Preflight(cluster: cluster, layout: layout, runner: runner, cache: options.cache, offline: options.offline).run()
+        let checks = await Preflight(cluster: cluster, layout: layout, runner: runner, cache: options.cache, offline: options.offline,
+                                 resolved: resolved).run()
         let failed = checks.filter { !$0.ok && !$0.warningOnly }
         guard failed.isEmpty else {
             throw BootstrapFailure(phase: .preflight, tool: nil, message: "missing: " + failed.map(\.name).joined(separator: ", "),

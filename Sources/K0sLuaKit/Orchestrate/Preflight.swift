@@ -20,9 +20,12 @@ public struct Preflight: Sendable {
     public let tools: Tools
     public let cache: CacheLayout
     public let offline: Bool
+    /// k0sctl/kubectl already resolved (by `up`), so their versions are not asked twice.
+    public let resolved: [ResolvedTool]
 
     public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current,
-                cache: CacheLayout = .default(), offline: Bool = false) {
+                cache: CacheLayout = .default(), offline: Bool = false, resolved: [ResolvedTool] = []) {
+        self.resolved = resolved
         self.cluster = cluster
         self.cache = cache
         self.offline = offline
@@ -72,9 +75,13 @@ public struct Preflight: Sendable {
         guard let executable = Self.onPath(tool.name) else {
             return PreflightCheck(name: tool.name, ok: false, detail: "not found", fix: fix, warningOnly: !offline)
         }
-        let arguments = tool.name == "kubectl" ? ["version", "--client"] : ["version"]
-        let result = try? await runner.run(Command(executable, arguments))
-        guard let result, result.succeeded, let version = ProvisionedTool.version(in: result.standardOutput) else {
+        var version = resolved.first { $0.name == tool.name && $0.executable == executable }?.version.flatMap(SemanticVersion.init)
+        if version == nil {
+            let arguments = tool.name == "kubectl" ? ["version", "--client"] : ["version"]
+            let result = try? await runner.run(Command(tool.name, arguments))  // by name: PATH finds `executable`
+            version = result.flatMap { $0.succeeded ? ProvisionedTool.version(in: $0.standardOutput) : nil }
+        }
+        guard let version else {
             return PreflightCheck(name: tool.name, ok: false, detail: "\(executable) did not report its version", fix: fix, warningOnly: !offline)
         }
         let source = executable.hasPrefix(cache.root + "/") ? "cache" : "PATH"
