@@ -186,12 +186,26 @@ import Testing
         #expect(MacNetworkChecks.k0sctlHostKeyProblem(version: "v0.31.1")
             == "k0sctl v0.31.1 is older than v0.32.0: its SSH client (rig v0.x) negotiates an ECDSA host key and fails against the ed25519-only known_hosts k0slua writes")
         let cluster = try Self.cluster(.shared)
-        let runner = ScriptedRunner([ScriptedRunner.when("k0sctl", "version", then: CommandResult(exitCode: 0, standardOutput: "version: v0.31.1\ncommit: 1b2c3d4\n"))])
-        let checks = await Preflight(cluster: cluster, layout: StateLayout(directory: "/nonexistent"), runner: runner,
-                                     hostFacts: HostFacts(cpus: 8, memoryMiB: 16384, os: "linux", arch: "x86_64")).run()
+        // An old k0sctl first on the search path.
+        let bin = NSTemporaryDirectory() + "k0slua-oldk0sctl-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        FileManager.default.createFile(atPath: bin + "/k0sctl", contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
+        let runner = ScriptedRunner([ScriptedRunner.when(bin + "/k0sctl", "version", then: CommandResult(exitCode: 0, standardOutput: "version: v0.31.1\ncommit: 1b2c3d4\n"))])
+        var preflight = Preflight(cluster: cluster, layout: StateLayout(directory: "/nonexistent"), runner: runner,
+                                  hostFacts: HostFacts(cpus: 8, memoryMiB: 16384, os: "linux", arch: "x86_64"))
+        preflight.searchPath = bin + ":/usr/bin:/bin"
+        let checks = await preflight.run()
         let k0sctl = try #require(checks.first { $0.name == "k0sctl" })
-        #expect(!k0sctl.ok && !k0sctl.warningOnly)
-        #expect(k0sctl.fix == "upgrade k0sctl to v0.32.0 or later: download k0sctl from its GitHub releases into your PATH")
+        // Not ok, and it says why; `up` then uses the pinned k0sctl from the host cache, so it stops
+        // only when it may not download (--offline).
+        #expect(!k0sctl.ok && k0sctl.warningOnly)
+        #expect(k0sctl.detail.contains("negotiates an ECDSA host key and fails against the ed25519-only known_hosts k0slua writes"), "\(k0sctl.detail)")
+        var offlinePreflight = Preflight(cluster: cluster, layout: StateLayout(directory: "/nonexistent"), runner: runner,
+                                         hostFacts: HostFacts(cpus: 8, memoryMiB: 16384, os: "linux", arch: "x86_64"), offline: true)
+        offlinePreflight.searchPath = preflight.searchPath
+        let offline = await offlinePreflight.run()
+        #expect(offline.first { $0.name == "k0sctl" }.map { !$0.ok && !$0.warningOnly } == true)
     }
 
     // MARK: (f) leftover Tart VMs

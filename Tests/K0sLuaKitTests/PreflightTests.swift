@@ -20,7 +20,13 @@ import Testing
         #expect(byName["vagrant-tart"]?.ok == false)
         #expect(byName["vagrant-tart"]?.fix == "vagrant plugin install vagrant-tart")
         #expect(byName["k0sctl"]?.ok == false)
-        #expect(byName["k0sctl"]?.fix == "brew install k0sproject/tap/k0sctl")
+        #expect(byName["k0sctl"]?.warningOnly == true, "up downloads it")
+        #expect(byName["k0sctl"]?.fix?.hasSuffix("or brew install k0sproject/tap/k0sctl") == true)
         #expect(byName["tart"]?.detail == "2.32.1")
+        let offline = await Preflight(cluster: cluster, layout: StateLayout(directory: "/nonexistent"), runner: runner, hostFacts: macHost,
+                                      offline: true).run()
+        let k0sctl = try #require(offline.first { $0.name == "k0sctl" })
+        #expect(!k0sctl.ok && !k0sctl.warningOnly, "offline nothing can be downloaded")
+        #expect(k0sctl.fix?.hasPrefix("run `k0slua cache fetch` while online") == true)
     }
 }

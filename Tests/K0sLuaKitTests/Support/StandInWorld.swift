@@ -39,6 +39,10 @@ final class StandInWorld: @unchecked Sendable {
             "PYTHONDONTWRITEBYTECODE": "1",
             "K0SLUA_STANDIN_STATE": directory + "/standin",
             "K0SLUA_STANDIN_LOG": directory + "/transcript.jsonl",
+            // A cold cache per world, filled from release-shaped files on disk: nothing leaves
+            // the machine.
+            "XDG_CACHE_HOME": directory + "/cache",
+            "K0SLUA_MIRROR": ReleaseMirror.shared.fileURL,
         ]
     }
 

@@ -13,6 +13,16 @@ enum Repo {
     static var defaultClusterFile: String { root + "/cluster.lua" }
     static var fixtures: String { root + "/Tests/K0sLuaKitTests/Fixtures" }
     static var snapshots: String { root + "/Tests/K0sLuaKitTests/Snapshots" }
+
+    /// Every file under the source tree's `.task/` with its modification date (empty when absent).
+    static func taskState() -> [String: Date] {
+        let directory = root + "/.task"
+        var state: [String: Date] = [:]
+        for file in FileManager.default.subpaths(atPath: directory) ?? [] {
+            state[file] = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + file))?[.modificationDate] as? Date
+        }
+        return state
+    }
 }
 
 /// A fixed host, so that plans and warnings are the same on every machine.

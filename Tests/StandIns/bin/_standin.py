@@ -20,6 +20,7 @@ Environment:
 """
 import atexit
 import fcntl
+import hashlib
 import ipaddress
 import json
 import os
@@ -412,6 +413,11 @@ HOST_KEYS = {"role", "noTaints", "ssh", "openSSH", "winRM", "localhost", "privat
              "k0sDownloadURL", "hostname", "dataDir", "kubeletRootDir", "os", "reset"}
 
 
+def sha256_of(path):
+    with open(path, "rb") as data:
+        return hashlib.sha256(data.read()).hexdigest()
+
+
 def k0sctl(args):
     if args[:1] == ["version"]:
         out("version: v0.32.2\ncommit: f4005b6\n")
@@ -478,6 +484,15 @@ def k0sctl(args):
                 problems.append(f"field {key} not found in type cluster.Host")
         if host.get("noTaints") and host.get("role") != "controller+worker":
             problems.append(f"host #{index + 1}: noTaints: noTaints can only be true for controller+worker role")
+        # uploadBinary/k0sBinaryPath and files[].src are local paths k0sctl opens before connecting.
+        binary = host.get("k0sBinaryPath")
+        if binary and not os.path.isfile(binary):
+            problems.append(f"host #{index + 1}: k0sBinaryPath: stat {binary}: no such file or directory")
+        for upload in host.get("files") or []:
+            if not upload.get("dstDir") and not upload.get("dst"):
+                problems.append(f"host #{index + 1}: files: dst or dstdir required")
+            if upload.get("src") and not os.path.exists(upload["src"]):
+                problems.append(f"host #{index + 1}: files: {upload['src']}: no such file or directory")
         key_path = os.path.expanduser(host["ssh"].get("keyPath", "~/.ssh/id_rsa"))
         if not os.path.exists(key_path):
             problems.append(f"host #{index + 1}: ssh key {key_path} not found")
@@ -500,7 +515,10 @@ def k0sctl(args):
         k0sctl_log(f"[ssh] {address}:22: connected")
         nodes[address] = {"hostname": hostname, "role": host["role"], "noTaints": bool(host.get("noTaints")),
                           "privateAddress": host.get("privateAddress") or address,
-                          "installFlags": host.get("installFlags", []), "version": document["spec"]["k0s"].get("version", "v1.34.2+k0s.0")}
+                          "installFlags": host.get("installFlags", []), "version": document["spec"]["k0s"].get("version", "v1.34.2+k0s.0"),
+                          # What reached the node: the uploaded binary's SHA-256 (else it downloads k0s itself) and uploaded files.
+                          "k0sBinary": sha256_of(host["k0sBinaryPath"]) if host.get("uploadBinary") and host.get("k0sBinaryPath") else "downloaded",
+                          "files": [os.path.join(f.get("dstDir", ""), os.path.basename(f["src"])) for f in host.get("files") or [] if f.get("src")]}
     for phase in ("Detect host operating systems", "Prepare hosts", "Gather host facts", "Validate hosts", "Configure k0s",
                   "Initialize the k0s cluster", "Install controllers", "Install workers"):
         k0sctl_log(f"==> Running phase: {phase}")
