@@ -384,3 +384,44 @@ import Testing
         #expect(!world.calls.contains { $0.tool == "tart" && $0.argv.first == "list" })
     }
 }
+
+/// The connectivity phase names the Local Network permission when the host cannot reach a node
+/// that its neighbours reach (macOS 15+), and stays quiet elsewhere.
+@Suite struct LocalNetworkConnectivityTests {
+    static func bootstrap(os: String, macOS: String) throws -> Bootstrap {
+        let loaded = try loadSource("""
+            return { provider = "libvirt", nodes = {
+              { name = 'c', role = 'controller', workloads = true, ip = '192.168.64.10', cpus = 1, memory = 1024, disk = 10 },
+              { name = 'w', role = 'worker', ip = '192.168.64.20', cpus = 1, memory = 1024, disk = 10 } } }
+            """)
+        let runner = ScriptedRunner([ScriptedRunner.when("sw_vers", "-productVersion", then: CommandResult(exitCode: 0, standardOutput: macOS + "\n"))])
+        return Bootstrap(loaded: loaded, layout: StateLayout(directory: NSTemporaryDirectory() + "k0slua-ln-\(UUID().uuidString)"), runner: runner,
+                         options: BootstrapOptions(hostFacts: HostFacts(cpus: 8, memoryMiB: 16384, os: os, arch: "arm64")),
+                         progress: QuietProgress())
+    }
+
+    @Test func aNodeItsNeighboursReachButTheMacDoesNotIsTheLocalNetworkPermission() async throws {
+        let bootstrap = try Self.bootstrap(os: "macos", macOS: "15.5")
+        let worker = try #require(bootstrap.loaded.cluster.node(named: "w"))
+        let diagnosis = await bootstrap.localNetworkDiagnosis([worker], reachedBy: ["192.168.64.20": ["c"]])
+        #expect(diagnosis?.name == "Local Network permission")
+        #expect(diagnosis?.detail.hasPrefix("this Mac cannot reach w (192.168.64.20) but c can") == true)
+        #expect(diagnosis?.fix == MacNetworkChecks.localNetworkFix)
+        // No neighbour reaches it either: a dead node, not the permission.
+        #expect(await bootstrap.localNetworkDiagnosis([worker], reachedBy: [:]) == nil)
+        // Before macOS 15 there is no such permission; on Linux neither.
+        let sonoma = try Self.bootstrap(os: "macos", macOS: "14.6")
+        #expect(await sonoma.localNetworkDiagnosis([worker], reachedBy: ["192.168.64.20": ["c"]]) == nil)
+        let linux = try Self.bootstrap(os: "linux", macOS: "15.5")
+        #expect(await linux.localNetworkDiagnosis([worker], reachedBy: ["192.168.64.20": ["c"]]) == nil)
+    }
+}
+
+/// Progress that goes nowhere, for tests that drive one phase.
+struct QuietProgress: K0sLuaKit.ProgressReporting {
+    func phaseStarted(_ phase: BootstrapPhase, index: Int, of count: Int) {}
+    func phaseFinished(_ phase: BootstrapPhase, seconds: Double, note: String?) {}
+    func phaseSkipped(_ phase: BootstrapPhase, reason: String) {}
+    func phaseFailed(_ phase: BootstrapPhase, seconds: Double) {}
+    func info(_ line: String) {}
+}
