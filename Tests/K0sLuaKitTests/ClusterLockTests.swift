@@ -4,37 +4,11 @@ import Testing
 
 /// One command that changes the cluster at a time, with real processes of the built binary.
 @Suite struct ClusterLockTests {
-    /// Starts k0slua in the world without waiting for it; stderr goes to a file.
-    static func start(_ world: StandInWorld, _ arguments: [String], environment extra: [String: String] = [:]) throws -> (Process, String) {
-        var env = world.environment
-        env.merge(extra) { $1 }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["-i"] + env.map { "\($0.key)=\($0.value)" } + [StandInWorld.binary] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: world.directory)
-        let errors = world.directory + "/stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: errors, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: errors)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return (process, errors)
-    }
-
-    /// Waits up to a minute (the suite runs many k0slua processes at once on a small machine).
-    static func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        for _ in 0..<1200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
-        try #require(condition(), "timed out waiting", sourceLocation: sourceLocation)
-    }
-
-    static func vagrantUpStarted(_ world: StandInWorld) -> Bool {
-        world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" }
-    }
-
     @Test func twoRacingUpsOneRunsTheOtherNamesIt() async throws {
         let world = try StandInWorld()
         let slow = ["K0SLUA_STANDIN_DELAY": "vagrant:up=10"]
-        let (first, firstErrors) = try Self.start(world, ["up", "--skip", "health"], environment: slow)
-        let (second, secondErrors) = try Self.start(world, ["up", "--skip", "health"], environment: slow)
+        let (first, firstErrors) = try world.start(["up", "--skip", "health"], environment: slow)
+        let (second, secondErrors) = try world.start(["up", "--skip", "health"], environment: slow)
         first.waitUntilExit()
         second.waitUntilExit()
         let statuses = [first.terminationStatus, second.terminationStatus]
@@ -50,8 +24,8 @@ import Testing
 
     @Test func aLockHolderKilledWithSIGKILLLeavesNoLockBehind() async throws {
         let world = try StandInWorld()
-        let (up, _) = try Self.start(world, ["up"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=20"])
-        try await Self.waitFor { Self.vagrantUpStarted(world) }
+        let (up, _) = try world.start(["up"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=20"])
+        try await waitFor { world.vagrantUpStarted }
         #expect(FileManager.default.fileExists(atPath: world.layout.lockFile))
         kill(up.processIdentifier, SIGKILL)
         up.waitUntilExit()
@@ -64,8 +38,8 @@ import Testing
 
     @Test func destroyIsRefusedWhileUpHoldsTheLock() async throws {
         let world = try StandInWorld()
-        let (up, _) = try Self.start(world, ["up", "--skip", "health"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=15"])
-        try await Self.waitFor { Self.vagrantUpStarted(world) }
+        let (up, _) = try world.start(["up", "--skip", "health"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=15"])
+        try await waitFor { world.vagrantUpStarted }
         let destroy = try await world.run(["destroy"])
         #expect(destroy.exitCode == 1)
         #expect(destroy.standardError.contains("another k0slua is changing this cluster (pid \(up.processIdentifier), `k0slua up --skip health`)"),

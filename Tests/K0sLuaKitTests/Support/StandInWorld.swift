@@ -53,6 +53,27 @@ final class StandInWorld: @unchecked Sendable {
                                                         + [Self.binary] + arguments, workingDirectory: directory))
     }
 
+    /// Starts k0slua in the world without waiting for it (stderr to a file of its own). `launcher`
+    /// goes before it, e.g. `["/usr/bin/setsid", "-w"]`.
+    func start(_ arguments: [String], environment extra: [String: String] = [:], launcher: [String] = []) throws -> (Process, String) {
+        var env = environment
+        env.merge(extra) { $1 }
+        let command = launcher + ["/usr/bin/env", "-i"] + env.map { "\($0.key)=\($0.value)" } + [Self.binary] + arguments
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let errors = directory + "/stderr-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errors)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return (process, errors)
+    }
+
+    /// Whether `vagrant up` has been called.
+    var vagrantUpStarted: Bool { calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" } }
+
     /// Every stand-in call so far, in order.
     var calls: [Call] {
         guard let text = try? String(contentsOfFile: directory + "/transcript.jsonl", encoding: .utf8) else { return [] }

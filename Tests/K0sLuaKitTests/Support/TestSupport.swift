@@ -59,3 +59,10 @@ func assertSnapshot(_ actual: String, named path: String, sourceLocation: Source
     }
     #expect(actual == expected, "snapshot \(path) differs; if the change is intended, re-record with RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
 }
+
+/// Waits up to a minute for `condition` (the suite runs many k0slua processes at once on a small
+/// machine); fails the test when it never holds.
+func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    for _ in 0..<1200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+    try #require(condition(), "timed out waiting", sourceLocation: sourceLocation)
+}
