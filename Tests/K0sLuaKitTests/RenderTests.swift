@@ -184,7 +184,7 @@ import Yams
         // Softnet: the node keeps its DHCP lease as its one address.
         #expect(vagrantfile.contains("args: [\"control-plane-1\", \"admin\", CLUSTER_KEY, \"none\", \"\", \"24\", \"192.168.64.1\"]"))
         #expect(vagrantfile.contains("args: [\"worker-1\", \"admin\", CLUSTER_KEY, \"none\", \"\", \"24\", \"192.168.64.1\"]"))
-        #expect(vagrantfile.contains("tart.extra_run_args = [\"--net-softnet\", \"--net-softnet-allow=192.168.64.0/24\"]"))
+        #expect(vagrantfile.contains("tart.extra_run_args = [\"--net-softnet\", \"--net-softnet-allow=0.0.0.0/0,192.168.64.0/24\", \"--net-softnet-block=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16\"]"))
         #expect(vagrantfile.contains("CLUSTER_KEY = \"\(Self.publicKey)\""))
         #expect(!vagrantfile.contains("ip addr add") && !vagrantfile.contains("ip addr replace"))
         // Bridged with static addresses: the static address replaces DHCP.

@@ -18,6 +18,9 @@ public struct Preflight: Sendable {
     public let runner: any ProcessRunning
     public let hostFacts: HostFacts
     public let tools: Tools
+    /// Where the macOS checks look for softnet (Tart searches PATH) and the DHCP leases.
+    public var searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    public var leasesFile: String = "/var/db/dhcpd_leases"
 
     public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current) {
         self.cluster = cluster
@@ -78,9 +81,13 @@ public struct Preflight: Sendable {
         if cluster.provider == .tart {
             checks.append(await version("tart", tools.tart(["--version"])))
         }
-        checks.append(await version("k0sctl", Command("k0sctl", ["version"])) { result in
+        var k0sctl = await version("k0sctl", Command("k0sctl", ["version"])) { result in
             result.standardOutput.split(separator: "\n").first { $0.hasPrefix("version:") }.map { $0.dropFirst(8).trimmingCharacters(in: .whitespaces) }
-        })
+        }
+        if k0sctl.ok, let problem = MacNetworkChecks.k0sctlHostKeyProblem(version: k0sctl.detail) {
+            k0sctl = PreflightCheck(name: "k0sctl", ok: false, detail: problem, fix: "upgrade k0sctl to v0.32.0 or later: " + install("k0sctl"))
+        }
+        checks.append(k0sctl)
         checks.append(await version("kubectl", Command("kubectl", ["version", "--client"])))
         checks.append(await version("ssh", Command("ssh", ["-V"])))
         let keygen = Self.onPath("ssh-keygen")
@@ -96,30 +103,8 @@ public struct Preflight: Sendable {
                                          warningOnly: true))
         }
         if cluster.provider == .tart, hostFacts.os == "macos" {
-            checks.append(contentsOf: tartNetworkChecks())
-        }
-        return checks
-    }
-
-    /// Tart on macOS: the static IPs must not be handed out by bootpd to other VMs (contracts §D.7),
-    /// and the shared network blocks VM-to-VM traffic on recent macOS.
-    func tartNetworkChecks(leasesFile: String = "/var/db/dhcpd_leases") -> [PreflightCheck] {
-        var checks: [PreflightCheck] = []
-        let leases = (try? String(contentsOfFile: leasesFile, encoding: .utf8)) ?? ""
-        let planned = Set(cluster.nodes.compactMap { $0.ip?.description })
-        let leased = leases.split(separator: "\n").compactMap { line -> String? in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            return trimmed.hasPrefix("ip_address=") ? String(trimmed.dropFirst("ip_address=".count)) : nil
-        }
-        let clashes = leased.filter { planned.contains($0) }
-        checks.append(PreflightCheck(name: "DHCP leases", ok: clashes.isEmpty,
-                                     detail: clashes.isEmpty ? "no lease in /var/db/dhcpd_leases uses a planned static IP" : "leased to other VMs: \(clashes.joined(separator: ", "))",
-                                     fix: clashes.isEmpty ? nil : "stop those VMs, or `sudo rm /var/db/dhcpd_leases`, or move the node IPs"))
-        if cluster.network.tartMode == .shared {
-            checks.append(PreflightCheck(name: "network mode", ok: true,
-                                         detail: "shared (Tart NAT): macOS 13+ may isolate VMs from each other; the connectivity phase will tell",
-                                         fix: "if nodes cannot reach each other, set network = { mode = \"bridged\", bridge_interface = \"en0\" }",
-                                         warningOnly: true))
+            checks.append(contentsOf: await MacNetworkChecks(cluster: cluster, layout: tools.layout, runner: runner,
+                                                                  searchPath: searchPath, leasesFile: leasesFile).run())
         }
         return checks
     }
