@@ -63,6 +63,10 @@ func assertSnapshot(_ actual: String, named path: String, sourceLocation: Source
 /// Waits up to a minute for `condition` (the suite runs many k0slua processes at once on a small
 /// machine); fails the test when it never holds.
 func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    for _ in 0..<1200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
-    try #require(condition(), "timed out waiting", sourceLocation: sourceLocation)
+    // Not `for … where !condition()`: that keeps evaluating the condition after it holds.
+    let deadline = Date().addingTimeInterval(60)
+    while !condition() {
+        try #require(Date() < deadline, "timed out waiting", sourceLocation: sourceLocation)
+        try await Task.sleep(for: .milliseconds(50))
+    }
 }
