@@ -15,6 +15,7 @@ final class StandInWorld: @unchecked Sendable {
         let argv: [String]
         let env: [String: String]
         let signal: String?
+        var pid: Int32? = nil
         var description: String { ([tool] + argv).joined(separator: " ") }
         /// `vagrant up`, `k0sctl apply`, `ssh <remote command>`…
         var summary: String {
@@ -80,7 +81,7 @@ final class StandInWorld: @unchecked Sendable {
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil, object["event"] == nil else { return nil }
             return Call(tool: object["tool"] as! String, argv: object["argv"] as! [String], env: object["env"] as? [String: String] ?? [:],
-                        signal: object["signal"] as? String)
+                        signal: object["signal"] as? String, pid: (object["pid"] as? Int).map(Int32.init))
         }
     }
 

@@ -70,3 +70,9 @@ func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceL
         try await Task.sleep(for: .milliseconds(50))
     }
 }
+
+/// Waits for `process` to end without blocking a thread of the cooperative pool (a blocked thread
+/// starves the other tests' waits on a two-core machine).
+func exited(_ process: Process) async throws {
+    while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+}
