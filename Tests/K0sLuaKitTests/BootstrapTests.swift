@@ -225,9 +225,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<100 where !world.calls.contains(where: { $0.tool == "vagrant" && $0.argv.first == "up" }) {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitFor { world.vagrantUpStarted }
         try await Task.sleep(for: .milliseconds(300))
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()

@@ -5,21 +5,14 @@ import Testing
 /// Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group. k0slua runs under
 /// setsid so that it leads a group of its own, as a shell's job would.
 @Suite struct InterruptTests {
-    static func startInOwnGroup(_ world: StandInWorld, _ arguments: [String], environment extra: [String: String]) throws -> (Process, String) {
-        var env = world.environment
-        env.merge(extra) { $1 }
-        let process = Process()
-        // `setsid -w` forks when its caller already leads a group (Foundation's Process makes the child
-        // one), so k0slua runs as its only child, leading a new session and process group.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        process.arguments = ["-w", "/usr/bin/env", "-i"] + env.map { "\($0.key)=\($0.value)" } + [StandInWorld.binary] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: world.directory)
-        let errors = world.directory + "/stderr.txt"
-        FileManager.default.createFile(atPath: errors, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: errors)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return (process, errors)
+    /// `up` started as a terminal's job would be, once vagrant runs: k0slua leads its own process
+    /// group. `setsid -w` forks when its caller already leads a group (Foundation's Process makes the
+    /// child one), so k0slua runs as its only child, leading a new session and process group.
+    static func upUntilVagrantRuns(_ world: StandInWorld, _ environment: [String: String]) async throws -> (Process, String, pid_t) {
+        let (process, errors) = try world.start(["up"], environment: environment, launcher: ["/usr/bin/setsid", "-w"])
+        try await waitFor { world.vagrantUpStarted }
+        try await Task.sleep(for: .milliseconds(300))
+        return (process, errors, try k0slua(under: process))
     }
 
     /// The pid of k0slua under `setsid -w` (setsid's one child).
@@ -28,28 +21,19 @@ import Testing
         return try #require(children.split(separator: " ").compactMap { pid_t($0) }.first)
     }
 
-    /// Waits up to a minute (the suite runs many k0slua processes at once on a small machine).
-    static func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        for _ in 0..<1200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
-        try #require(condition(), "timed out waiting", sourceLocation: sourceLocation)
-    }
-
     static func vagrantSignals(_ world: StandInWorld) -> [String] {
         world.calls.filter { $0.tool == "vagrant" && $0.argv.first == "up" }.compactMap(\.signal)
     }
 
     @Test func oneCtrlCLetsVagrantCleanUpAndExits130() async throws {
         let world = try StandInWorld()
-        let (process, errors) = try Self.startInOwnGroup(world, ["up"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=30",
+        let (process, errors, group) = try await Self.upUntilVagrantRuns(world, ["K0SLUA_STANDIN_DELAY": "vagrant:up=600",
                                                                                    "K0SLUA_STANDIN_CLEANUP": "2"])
-        try await Self.waitFor { world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" } }
-        try await Task.sleep(for: .milliseconds(300))
-        let group = try Self.k0slua(under: process)
         #expect(getpgid(group) == group, "k0slua leads its own process group")
         #expect(getpgid(group) != getpgid(0))
         let started = Date()
         kill(-group, SIGINT)
-        process.waitUntilExit()
+        try await exited(process)
         #expect(process.terminationStatus == 130)
         // Exactly one SIGINT reached vagrant (from k0slua: the terminal's went to k0slua's group only),
         // and vagrant had the time to clean up.
@@ -66,30 +50,25 @@ import Testing
 
     @Test func aSecondCtrlCTerminatesWithoutWaitingForTheCleanup() async throws {
         let world = try StandInWorld()
-        let (process, errors) = try Self.startInOwnGroup(world, ["up"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=60",
-                                                                                   "K0SLUA_STANDIN_CLEANUP": "60"])
-        try await Self.waitFor { world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" } }
-        try await Task.sleep(for: .milliseconds(300))
-        let group = try Self.k0slua(under: process)
+        let (process, errors, group) = try await Self.upUntilVagrantRuns(world, ["K0SLUA_STANDIN_DELAY": "vagrant:up=600",
+                                                                                   "K0SLUA_STANDIN_CLEANUP": "600"])
         let started = Date()
         kill(-group, SIGINT)
-        try await Self.waitFor { Self.vagrantSignals(world) == ["INT"] }
+        try await waitFor { Self.vagrantSignals(world) == ["INT"] }
         kill(-group, SIGINT)
-        process.waitUntilExit()
+        try await exited(process)
         #expect(process.terminationStatus == 130)
         #expect(Self.vagrantSignals(world) == ["INT", "TERM"])
-        #expect(Date().timeIntervalSince(started) < 30, "the second Ctrl-C did not wait for the cleanup")
+        #expect(Date().timeIntervalSince(started) < 300, "the second Ctrl-C did not wait for the ten-minute cleanup")
         let stderr = try String(contentsOfFile: errors, encoding: .utf8)
         #expect(stderr.contains("second Ctrl-C: terminating vagrant (SIGTERM)"), "\(stderr)")
     }
 
     @Test func sigtermExits143() async throws {
         let world = try StandInWorld()
-        let (process, _) = try Self.startInOwnGroup(world, ["up"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=30"])
-        try await Self.waitFor { world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" } }
-        try await Task.sleep(for: .milliseconds(300))
-        kill(try Self.k0slua(under: process), SIGTERM)
-        process.waitUntilExit()
+        let (process, _, k0slua) = try await Self.upUntilVagrantRuns(world, ["K0SLUA_STANDIN_DELAY": "vagrant:up=600"])
+        kill(k0slua, SIGTERM)
+        try await exited(process)
         #expect(process.terminationStatus == 143)
         #expect(Self.vagrantSignals(world) == ["TERM"])
     }
