@@ -21,7 +21,8 @@ import Testing
     }
 
     static func waitFor(_ condition: () -> Bool) async throws {
-        for _ in 0..<200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+        // up downloads k0s into the world's cache before its machines start: allow a loaded machine 30 s.
+        for _ in 0..<600 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
     }
 
     static func vagrantUpStarted(_ world: StandInWorld) -> Bool {
