@@ -15,13 +15,12 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = out.map { StateLayout(directory: $0) }
-                ?? StateLayout.default(clusterFile: options.file, clusterName: loaded.cluster.name)
+            let layout = StateLayout.resolve(stateDirectory: out, clusterFile: options.file, clusterName: loaded.cluster.name)
             let publicKey: String
             do {
                 publicKey = try await ClusterKey.ensure(layout, clusterName: loaded.cluster.name, runner: SubprocessRunner())
             } catch {
-                Console.writeError("error: cluster SSH key: \(error)\n")
+                Console.error("cluster SSH key: \(error)")
                 throw ExitCode(1)
             }
             let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout)

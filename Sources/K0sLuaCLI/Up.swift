@@ -87,11 +87,9 @@ enum Summary {
 
 extension Console {
     static func print(failure: BootstrapFailure) {
-        var out = "error: up failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)\n"
-        for line in failure.outputTail { out += "  | \(line)\n" }
-        if let hint = failure.hint { out += "  hint: \(hint)\n" }
-        if let log = failure.logFile { out += "  full log: \(log)\n" }
-        out += "  nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up\n"
-        writeError(out)
+        error("up failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)",
+              details: failure.outputTail, hint: failure.hint,
+              footer: (failure.logFile.map { ["full log: \($0)"] } ?? [])
+                  + ["nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up"])
     }
 }

@@ -20,9 +20,10 @@ import Testing
         return (process, errors)
     }
 
-    static func waitFor(_ condition: () -> Bool) async throws {
-        // up downloads k0s into the world's cache before its machines start: allow a loaded machine 30 s.
-        for _ in 0..<600 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+    /// Waits up to a minute (the suite runs many k0slua processes at once on a small machine).
+    static func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for _ in 0..<1200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+        try #require(condition(), "timed out waiting", sourceLocation: sourceLocation)
     }
 
     static func vagrantUpStarted(_ world: StandInWorld) -> Bool {
@@ -31,7 +32,7 @@ import Testing
 
     @Test func twoRacingUpsOneRunsTheOtherNamesIt() async throws {
         let world = try StandInWorld()
-        let slow = ["K0SLUA_STANDIN_DELAY": "vagrant:up=3"]
+        let slow = ["K0SLUA_STANDIN_DELAY": "vagrant:up=10"]
         let (first, firstErrors) = try Self.start(world, ["up", "--skip", "health"], environment: slow)
         let (second, secondErrors) = try Self.start(world, ["up", "--skip", "health"], environment: slow)
         first.waitUntilExit()
@@ -49,7 +50,7 @@ import Testing
 
     @Test func aLockHolderKilledWithSIGKILLLeavesNoLockBehind() async throws {
         let world = try StandInWorld()
-        let (up, _) = try Self.start(world, ["up"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=2"])
+        let (up, _) = try Self.start(world, ["up"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=20"])
         try await Self.waitFor { Self.vagrantUpStarted(world) }
         #expect(FileManager.default.fileExists(atPath: world.layout.lockFile))
         kill(up.processIdentifier, SIGKILL)
@@ -63,7 +64,7 @@ import Testing
 
     @Test func destroyIsRefusedWhileUpHoldsTheLock() async throws {
         let world = try StandInWorld()
-        let (up, _) = try Self.start(world, ["up", "--skip", "health"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=3"])
+        let (up, _) = try Self.start(world, ["up", "--skip", "health"], environment: ["K0SLUA_STANDIN_DELAY": "vagrant:up=15"])
         try await Self.waitFor { Self.vagrantUpStarted(world) }
         let destroy = try await world.run(["destroy"])
         #expect(destroy.exitCode == 1)

@@ -130,7 +130,7 @@ import Yams
         let config = try Self.k0sctlConfig("render-3+2-tart")
         let broken = [
             config.replacingOccurrences(of: "    privateAddress:", with: "    privateAdress:"),
-            config.replacingOccurrences(of: "  - role: controller+worker\n    noTaints: true", with: "  - role: controller+worker"),
+            config.replacingOccurrences(of: "    noTaints: true\n", with: ""),
             config.replacingOccurrences(of: "  - role: controller\n", with: "  - role: controller\n    noTaints: true\n"),
             config.replacingOccurrences(of: "\"192.168.64.6\"", with: "\"192.168.64.5\""),
             config.replacingOccurrences(of: "        api:\n", with: "        api:\n          address: \"192.168.64.10\"\n"),
@@ -207,7 +207,7 @@ import Yams
         // Softnet: the node keeps its DHCP lease as its one address.
         #expect(vagrantfile.contains("args: [\"control-plane-1\", \"admin\", CLUSTER_KEY, \"none\", \"\", \"24\", \"192.168.64.1\"]"))
         #expect(vagrantfile.contains("args: [\"worker-1\", \"admin\", CLUSTER_KEY, \"none\", \"\", \"24\", \"192.168.64.1\"]"))
-        #expect(vagrantfile.contains("tart.extra_run_args = [\"--net-softnet\", \"--net-softnet-allow=192.168.64.0/24\"]"))
+        #expect(vagrantfile.contains("tart.extra_run_args = [\"--net-softnet\", \"--net-softnet-allow=0.0.0.0/0,192.168.64.0/24\", \"--net-softnet-block=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16\"]"))
         #expect(vagrantfile.contains("CLUSTER_KEY = \"\(Self.publicKey)\""))
         #expect(!vagrantfile.contains("ip addr add") && !vagrantfile.contains("ip addr replace"))
         // Bridged with static addresses: the static address replaces DHCP.

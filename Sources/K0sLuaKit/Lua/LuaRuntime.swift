@@ -108,8 +108,8 @@ public final class LuaRuntime: @unchecked Sendable {
         }
         self.state = state
         guard k0s_open_sandbox(state) == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.runtimeError, file: "k0slua", line: nil, path: "",
-                                             message: "bug: could not open the Lua sandbox")])
+            throw DiagnosticList([Diagnostic(.internalError, file: "k0slua", line: nil, path: "",
+                                             message: "could not open the Lua sandbox")])
         }
         try installPrelude()
         k0s_install_hook(state, accounting)
@@ -211,8 +211,8 @@ public final class LuaRuntime: @unchecked Sendable {
         defer { lua_settop(state, top) }
         k0s_getref(state, function.reference)
         guard lua_type(state, -1) == LUA_TFUNCTION else {
-            throw DiagnosticList([Diagnostic(.runtimeError, file: function.source, line: function.line, path: "",
-                                             message: "bug: \(context) is not a live Lua function")])
+            throw DiagnosticList([Diagnostic(.internalError, file: function.source, line: function.line, path: "",
+                                             message: "\(context) is not a live Lua function")])
         }
         for argument in arguments { push(argument) }
         k0s_set_deadline(accounting, budget.hookSeconds)
@@ -489,8 +489,8 @@ public final class LuaRuntime: @unchecked Sendable {
         defer { lua_settop(state, top) }
         let status = K0sModule.source.withCString { k0s_load_text(state, $0, strlen($0), "=k0s") }
         guard status == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.runtimeError, file: "k0s", line: nil, path: "",
-                                             message: "bug: the k0s module does not load: \(string(at: -1) ?? "")")])
+            throw DiagnosticList([Diagnostic(.internalError, file: "k0s", line: nil, path: "",
+                                             message: "the k0s module does not load: \(string(at: -1) ?? "")")])
         }
         let environment = self.environment
         let logger = self.logger
@@ -531,8 +531,8 @@ public final class LuaRuntime: @unchecked Sendable {
         lua_setfield(state, -2, "facts")
         let callStatus = k0s_pcall(state, 1, 0)
         guard callStatus == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.runtimeError, file: "k0s", line: nil, path: "",
-                                             message: "bug: the k0s module failed: \(string(at: -1) ?? "")")])
+            throw DiagnosticList([Diagnostic(.internalError, file: "k0s", line: nil, path: "",
+                                             message: "the k0s module failed: \(string(at: -1) ?? "")")])
         }
         k0s_make_globals_strict(state)
     }

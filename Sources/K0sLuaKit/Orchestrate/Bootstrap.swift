@@ -180,6 +180,7 @@ public final class Bootstrap: @unchecked Sendable {
             // A failed command printed no credentials worth keeping, but a line that looks like
             // key material is still left out.
             let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
+            if secretOutput, !output.isEmpty { log.write(output) }
             let lines = (output + result.standardError).split(separator: "\n").map(String.init)
             throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
                                    message: "`\(command)` exited with \(result.exitCode)",

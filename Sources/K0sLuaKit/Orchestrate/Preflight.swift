@@ -22,6 +22,9 @@ public struct Preflight: Sendable {
     public let offline: Bool
     /// k0sctl/kubectl already resolved (by `up`), so their versions are not asked twice.
     public let resolved: [ResolvedTool]
+    /// Where the macOS checks look for softnet (Tart searches PATH) and the DHCP leases.
+    public var searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    public var leasesFile: String = "/var/db/dhcpd_leases"
 
     public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current,
                 cache: CacheLayout = .default(), offline: Bool = false, resolved: [ResolvedTool] = []) {
@@ -72,22 +75,26 @@ public struct Preflight: Sendable {
     func provisioned(_ tool: ProvisionedTool) async -> PreflightCheck {
         let fix = offline ? "run `k0slua cache fetch` while online (it downloads \(tool.name) \(tool.pinned) into \(cache.root)), or \(install(tool.name))"
                           : "`k0slua up` and `k0slua cache fetch` download \(tool.name) \(tool.pinned) into \(cache.root); or \(install(tool.name))"
-        guard let executable = Self.onPath(tool.name) else {
-            return PreflightCheck(name: tool.name, ok: false, detail: "not found", fix: fix, warningOnly: !offline)
-        }
+        let executable = Self.onPath(tool.name) ?? tool.name
         var version = resolved.first { $0.name == tool.name && $0.executable == executable }?.version.flatMap(SemanticVersion.init)
         if version == nil {
             let arguments = tool.name == "kubectl" ? ["version", "--client"] : ["version"]
-            let result = try? await runner.run(Command(tool.name, arguments))  // by name: PATH finds `executable`
-            version = result.flatMap { $0.succeeded ? ProvisionedTool.version(in: $0.standardOutput) : nil }
+            let result: CommandResult
+            do {
+                result = try await runner.run(Command(tool.name, arguments))  // by name: PATH finds `executable`
+            } catch {
+                return PreflightCheck(name: tool.name, ok: false, detail: "not found", fix: fix, warningOnly: !offline)
+            }
+            version = result.succeeded ? ProvisionedTool.version(in: result.standardOutput) : nil
         }
         guard let version else {
             return PreflightCheck(name: tool.name, ok: false, detail: "\(executable) did not report its version", fix: fix, warningOnly: !offline)
         }
         let source = executable.hasPrefix(cache.root + "/") ? "cache" : "PATH"
         guard version >= tool.minimum else {
-            return PreflightCheck(name: tool.name, ok: false, detail: "\(version) (\(source): \(executable)) is older than \(tool.minimum)", fix: fix,
-                                  warningOnly: !offline)
+            let why = tool.name == "k0sctl" ? MacNetworkChecks.k0sctlHostKeyProblem(version: version.description).map { " (\($0))" } ?? "" : ""
+            return PreflightCheck(name: tool.name, ok: false, detail: "\(version) (\(source): \(executable)) is older than \(tool.minimum)" + why,
+                                  fix: fix, warningOnly: !offline)
         }
         return PreflightCheck(name: tool.name, ok: true, detail: "\(version) (\(source): \(executable))")
     }
@@ -127,30 +134,8 @@ public struct Preflight: Sendable {
                                          warningOnly: true))
         }
         if cluster.provider == .tart, hostFacts.os == "macos" {
-            checks.append(contentsOf: tartNetworkChecks())
-        }
-        return checks
-    }
-
-    /// Tart on macOS: the static IPs must not be handed out by bootpd to other VMs (contracts §D.7),
-    /// and the shared network blocks VM-to-VM traffic on recent macOS.
-    func tartNetworkChecks(leasesFile: String = "/var/db/dhcpd_leases") -> [PreflightCheck] {
-        var checks: [PreflightCheck] = []
-        let leases = (try? String(contentsOfFile: leasesFile, encoding: .utf8)) ?? ""
-        let planned = Set(cluster.nodes.compactMap { $0.ip?.description })
-        let leased = leases.split(separator: "\n").compactMap { line -> String? in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            return trimmed.hasPrefix("ip_address=") ? String(trimmed.dropFirst("ip_address=".count)) : nil
-        }
-        let clashes = leased.filter { planned.contains($0) }
-        checks.append(PreflightCheck(name: "DHCP leases", ok: clashes.isEmpty,
-                                     detail: clashes.isEmpty ? "no lease in /var/db/dhcpd_leases uses a planned static IP" : "leased to other VMs: \(clashes.joined(separator: ", "))",
-                                     fix: clashes.isEmpty ? nil : "stop those VMs, or `sudo rm /var/db/dhcpd_leases`, or move the node IPs"))
-        if cluster.network.tartMode == .shared {
-            checks.append(PreflightCheck(name: "network mode", ok: true,
-                                         detail: "shared (Tart NAT): macOS 13+ may isolate VMs from each other; the connectivity phase will tell",
-                                         fix: "if nodes cannot reach each other, set network = { mode = \"bridged\", bridge_interface = \"en0\" }",
-                                         warningOnly: true))
+            checks.append(contentsOf: await MacNetworkChecks(cluster: cluster, layout: tools.layout, runner: runner,
+                                                                  searchPath: searchPath, leasesFile: leasesFile).run())
         }
         return checks
     }

@@ -31,6 +31,9 @@ public enum K0sctlRenderer {
 
     static func host(_ node: Node, layout: StateLayout, artifacts: K0sArtifacts?) -> String {
         var out = "  - role: \(node.k0sRole.rawValue)\n"
+        // Kubernetes names a node after this (kubelet --hostname-override); without it, after the
+        // machine's own hostname, which on `hosts` need not be the name cluster.lua gave it.
+        out += "    hostname: \(Quote.k0sctl(node.name))\n"
         if node.k0sRole == .controllerWorker { out += "    noTaints: true\n" }
         out += "    ssh:\n"
         out += "      address: \(Quote.k0sctl(node.sshAddress ?? ""))\n"

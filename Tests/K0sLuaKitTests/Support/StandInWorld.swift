@@ -61,9 +61,19 @@ final class StandInWorld: @unchecked Sendable {
     var calls: [Call] {
         guard let text = try? String(contentsOfFile: directory + "/transcript.jsonl", encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil else { return nil }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil, object["event"] == nil else { return nil }
             return Call(tool: object["tool"] as! String, argv: object["argv"] as! [String], env: object["env"] as? [String: String] ?? [:],
                         signal: object["signal"] as? String)
+        }
+    }
+
+    /// The `event` lines of the transcript (`tool event`), e.g. `vagrant cleanup-done`.
+    var events: [String] {
+        guard let text = try? String(contentsOfFile: directory + "/transcript.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let event = object["event"] as? String, let tool = object["tool"] as? String else { return nil }
+            return "\(tool) \(event)"
         }
     }
 
