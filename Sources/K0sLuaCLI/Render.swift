@@ -23,7 +23,9 @@ extension K0sLuaCommand {
                 Console.error("cluster SSH key: \(error)")
                 throw ExitCode(1)
             }
-            let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout)
+            let artifacts = await K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner())).cachedArtifacts(for: loaded.cluster, layout: layout)
+            let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout,
+                                               artifacts: artifacts)
             let changed = try ClusterRenderer.write(files, to: layout)
             for path in [files.vagrantfile == nil ? nil : layout.vagrantfile, files.k0sctlConfig == nil ? nil : layout.k0sctlConfig].compactMap({ $0 }) {
                 print("\(changed.contains(path) ? "wrote" : "unchanged") \(path)")

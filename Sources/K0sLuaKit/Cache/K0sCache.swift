@@ -47,6 +47,13 @@ public struct K0sCache: Sendable {
         return (artifacts, outcomes)
     }
 
+    /// The cached k0s for a cluster, without any download or lookup (nil when its version is not
+    /// known yet or not cached): `render` writes the same k0sctl.yaml as `up`.
+    public func cachedArtifacts(for cluster: Cluster, layout: StateLayout, host: HostFacts = .current) async -> K0sArtifacts? {
+        guard let version = try? await version(for: cluster, layout: layout, offline: true) else { return nil }
+        return try? await ensure(K0sRelease(version: version, arch: K0sRelease.guestArch(cluster, host: host)), offline: true).0
+    }
+
     /// Notes that the cluster in `layout` uses `version`: recorded in its state directory (later
     /// `up`s keep it) and in the cache (`prune` keeps it while that record says so).
     public func recordUse(_ version: String, by layout: StateLayout) throws {
