@@ -23,7 +23,9 @@ extension K0sLuaCommand {
                 Console.error("cluster SSH key: \(error)")
                 throw ExitCode(1)
             }
-            let artifacts = await K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner())).cachedArtifacts(for: loaded.cluster, layout: layout)
+            // The same k0sctl.yaml `up` writes: with the cached k0s when the cache holds it.
+            let artifacts = await K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner()))
+                .cachedArtifacts(for: loaded.cluster, layout: layout)
             let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout,
                                                artifacts: artifacts)
             let changed = try ClusterRenderer.write(files, to: layout)

@@ -41,14 +41,15 @@ public struct K0sCache: Sendable {
             return (artifacts, [.cached, .cached])
         }
         var outcomes: [FetchOutcome] = []
+        // One request for the release's checksum listing, not one per file.
         let missing = [binary, bundle].contains { !FileManager.default.fileExists(atPath: $0.destination) }
         let listing = missing ? try await fetcher.text(release.checksumsURL) : nil
         for download in [binary, bundle] { outcomes.append(try await fetcher.fetch(download, listing: listing)) }
         return (artifacts, outcomes)
     }
 
-    /// The cached k0s for a cluster, without any download or lookup (nil when its version is not
-    /// known yet or not cached): `render` writes the same k0sctl.yaml as `up`.
+    /// What `up` would hand k0sctl for `cluster` if the cache already holds it (its version pinned
+    /// or recorded, its files present); nil otherwise. Looks only: nothing is fetched.
     public func cachedArtifacts(for cluster: Cluster, layout: StateLayout, host: HostFacts = .current) async -> K0sArtifacts? {
         guard let version = try? await version(for: cluster, layout: layout, offline: true) else { return nil }
         return try? await ensure(K0sRelease(version: version, arch: K0sRelease.guestArch(cluster, host: host)), offline: true).0

@@ -18,8 +18,12 @@ public struct BootstrapOptions: Sendable {
     /// The shared download cache (k0s, its images, k0sctl, kubectl).
     public var cache: CacheLayout
 
+    /// The machine `up` runs on (macOS-only diagnoses depend on it).
+    public var hostFacts: HostFacts
+
     public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = [],
-                healthWaitSeconds: Double = 300, offline: Bool = false, cache: CacheLayout = .default()) {
+                healthWaitSeconds: Double = 300, offline: Bool = false, cache: CacheLayout = .default(), hostFacts: HostFacts = .current) {
+        self.hostFacts = hostFacts
         self.offline = offline
         self.cache = cache
         self.skip = skip
@@ -309,7 +313,8 @@ public final class Bootstrap: @unchecked Sendable {
         let script = ReachabilityProbe.script(for: try requireAddresses(.connectivity))
         let log = LogFile(path: "\(layout.logs)/connectivity.log")
         var failures: [String] = []
-        var unreachedByHost: [String] = []
+        var unreachedByHost: [Node] = []
+        var reachedBy: [String: [String]] = [:]  // address → the nodes that reach it
         try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
             for node in nodes {
                 group.addTask { [ssh, runner] in
@@ -333,14 +338,15 @@ public final class Bootstrap: @unchecked Sendable {
             for try await (node, result, error) in group {
                 guard let result else {
                     failures.append("\(node.name): k0slua cannot reach it over SSH at \(node.sshAddress ?? "?"): \(error ?? "?")")
-                    unreachedByHost.append(node.name)
+                    unreachedByHost.append(node)
                     log.write("\(node.name): \(error ?? "?")")
                     continue
                 }
                 log.write("\(node.name):\n\(result.standardOutput)")
-                for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) where !reached {
+                for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) {
                     let target = nodes.first { $0.ip?.description == ip }?.name ?? ip
-                    if target != node.name { failures.append("\(node.name) → \(target) (\(ip))") }
+                    guard target != node.name else { continue }
+                    if reached { reachedBy[ip, default: []].append(node.name) } else { failures.append("\(node.name) → \(target) (\(ip))") }
                 }
             }
         }
@@ -350,6 +356,8 @@ public final class Bootstrap: @unchecked Sendable {
                 hint = "Tart's shared (NAT) network isolates VMs from each other on macOS 13 and later. "
                     + "Leave network.mode out (softnet, the default) in cluster.lua, "
                     + "then task vagrant:destroy && task vagrant:up"
+            } else if let diagnosis = await localNetworkDiagnosis(unreachedByHost, reachedBy: reachedBy) {
+                hint = "\(diagnosis.name): \(diagnosis.detail). Fix: \(diagnosis.fix)"
             } else if unreachedByHost.isEmpty {
                 // k0slua reaches every node, but they do not reach each other.
                 hint = "k0slua reaches every node but they cannot reach each other: the network isolates the VMs "
@@ -360,6 +368,22 @@ public final class Bootstrap: @unchecked Sendable {
                                    outputTail: failures.sorted(), logFile: log.path, hint: hint)
         }
         return "\(nodes.count * (nodes.count - 1)) pairs answer"
+    }
+
+    /// On a Mac, a node that answers its neighbours but not this host points at the Local Network
+    /// privacy permission (macOS 15+), which has a documented fix.
+    func localNetworkDiagnosis(_ unreached: [Node], reachedBy: [String: [String]]) async -> ConnectivityDiagnosis? {
+        guard options.hostFacts.os == "macos", !unreached.isEmpty else { return nil }
+        let version = await MacNetworkChecks.macOSVersion(runner: runner)
+        for node in unreached {
+            guard let address = node.ip?.description else { continue }
+            if let diagnosis = MacNetworkChecks.localNetworkDiagnosis(node: node.name, address: address, hostReachesNode: false,
+                                                                      neighboursReachingNode: (reachedBy[address] ?? []).sorted(),
+                                                                      hostOS: "macos", macOSVersion: version) {
+                return diagnosis
+            }
+        }
+        return nil
     }
 
     /// Learns each boot-addressed node's address from Vagrant, records it, renders k0sctl.yaml with

@@ -18,13 +18,13 @@ public struct Preflight: Sendable {
     public let runner: any ProcessRunning
     public let hostFacts: HostFacts
     public let tools: Tools
+    /// Where the macOS checks look for softnet (Tart searches PATH) and the DHCP leases.
+    public var searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    public var leasesFile: String = "/var/db/dhcpd_leases"
     public let cache: CacheLayout
     public let offline: Bool
     /// k0sctl/kubectl already resolved (by `up`), so their versions are not asked twice.
     public let resolved: [ResolvedTool]
-    /// Where the macOS checks look for softnet (Tart searches PATH) and the DHCP leases.
-    public var searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    public var leasesFile: String = "/var/db/dhcpd_leases"
 
     public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current,
                 cache: CacheLayout = .default(), offline: Bool = false, resolved: [ResolvedTool] = []) {
@@ -64,8 +64,8 @@ public struct Preflight: Sendable {
     }
 
     /// The path of an executable found on PATH.
-    static func onPath(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    static func onPath(_ name: String, searchPath: String? = nil) -> String? {
+        let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
@@ -75,26 +75,24 @@ public struct Preflight: Sendable {
     func provisioned(_ tool: ProvisionedTool) async -> PreflightCheck {
         let fix = offline ? "run `k0slua cache fetch` while online (it downloads \(tool.name) \(tool.pinned) into \(cache.root)), or \(install(tool.name))"
                           : "`k0slua up` and `k0slua cache fetch` download \(tool.name) \(tool.pinned) into \(cache.root); or \(install(tool.name))"
-        let executable = Self.onPath(tool.name) ?? tool.name
+        guard let executable = Self.onPath(tool.name, searchPath: searchPath) else {
+            return PreflightCheck(name: tool.name, ok: false, detail: "not found", fix: fix, warningOnly: !offline)
+        }
         var version = resolved.first { $0.name == tool.name && $0.executable == executable }?.version.flatMap(SemanticVersion.init)
         if version == nil {
             let arguments = tool.name == "kubectl" ? ["version", "--client"] : ["version"]
-            let result: CommandResult
-            do {
-                result = try await runner.run(Command(tool.name, arguments))  // by name: PATH finds `executable`
-            } catch {
-                return PreflightCheck(name: tool.name, ok: false, detail: "not found", fix: fix, warningOnly: !offline)
-            }
-            version = result.succeeded ? ProvisionedTool.version(in: result.standardOutput) : nil
+            let result = try? await runner.run(Command(executable, arguments))
+            version = result.flatMap { $0.succeeded ? ProvisionedTool.version(in: $0.standardOutput) : nil }
         }
         guard let version else {
             return PreflightCheck(name: tool.name, ok: false, detail: "\(executable) did not report its version", fix: fix, warningOnly: !offline)
         }
         let source = executable.hasPrefix(cache.root + "/") ? "cache" : "PATH"
         guard version >= tool.minimum else {
-            let why = tool.name == "k0sctl" ? MacNetworkChecks.k0sctlHostKeyProblem(version: version.description).map { " (\($0))" } ?? "" : ""
-            return PreflightCheck(name: tool.name, ok: false, detail: "\(version) (\(source): \(executable)) is older than \(tool.minimum)" + why,
-                                  fix: fix, warningOnly: !offline)
+            // k0sctl names why: older ones cannot use the known_hosts k0slua writes.
+            let why = tool.name == "k0sctl" ? MacNetworkChecks.k0sctlHostKeyProblem(version: version.description).map { ": " + $0 } ?? "" : ""
+            return PreflightCheck(name: tool.name, ok: false, detail: "\(version) (\(source): \(executable)) is older than \(tool.minimum)\(why)", fix: fix,
+                                  warningOnly: !offline)
         }
         return PreflightCheck(name: tool.name, ok: true, detail: "\(version) (\(source): \(executable))")
     }
