@@ -107,6 +107,8 @@ import Testing
         #expect(nodes.values.allSatisfy { $0["k0sBinary"] as? String == digest }, "every node got the cached binary: \(nodes)")
         #expect(nodes.values.allSatisfy { ($0["files"] as? [String])?.contains(K0sArtifacts.imageDirectory + release.bundleName) == true },
                 "the 1+1 cluster's nodes all run kubelets and got the bundle")
+        let render = try await world.run(["render"])
+        #expect(render.standardOutput.contains("unchanged \(world.layout.k0sctlConfig)"), "render writes what up wrote: \(render.standardOutput)")
     }
 
     @Test func pruneKeepsTheRecentAndTheUsedOnes() async throws {

@@ -103,8 +103,10 @@ public struct Fetcher: Sendable {
     }
 
     /// Puts `download` into the cache unless it is there; safe to call from concurrent processes.
+    /// - Parameter listing: the checksum listing's text when the caller already has it (one
+    ///   request per release instead of one per file).
     @discardableResult
-    public func fetch(_ download: Download) async throws -> FetchOutcome {
+    public func fetch(_ download: Download, listing: String? = nil) async throws -> FetchOutcome {
         let files = FileManager.default
         if files.fileExists(atPath: download.destination) { return .cached }
         for directory in [cache.temporary, cache.locks] {
@@ -115,7 +117,7 @@ public struct Fetcher: Sendable {
         // Another process may have finished it while we waited.
         if files.fileExists(atPath: download.destination) { return .cached }
 
-        let expected = try await expectedDigest(download)
+        let expected = try await expectedDigest(download, listing: listing)
         let partial = "\(cache.temporary)/\(UUID().uuidString).partial"
         let headers = partial + ".headers"
         defer {
@@ -148,7 +150,7 @@ public struct Fetcher: Sendable {
         return .downloaded(bytes: bytes, seconds: seconds)
     }
 
-    func expectedDigest(_ download: Download) async throws -> String {
+    func expectedDigest(_ download: Download, listing known: String? = nil) async throws -> String {
         switch download.checksum {
         case .digestFile(let url):
             let text = try await self.text(url)
@@ -157,7 +159,8 @@ public struct Fetcher: Sendable {
             }
             return digest.lowercased()
         case .listing(let url, let name):
-            let text = try await self.text(url)
+            var text = known ?? ""
+            if known == nil { text = try await self.text(url) }
             guard let digest = Self.digest(for: name, in: text) else {
                 throw FetchError.missingChecksum(url: resolve(download.url), listing: resolve(url), name: name)
             }

@@ -41,7 +41,10 @@ public struct K0sCache: Sendable {
             return (artifacts, [.cached, .cached])
         }
         var outcomes: [FetchOutcome] = []
-        for download in [binary, bundle] { outcomes.append(try await fetcher.fetch(download)) }
+        // One request for the release's checksum listing, not one per file.
+        let missing = [binary, bundle].contains { !FileManager.default.fileExists(atPath: $0.destination) }
+        let listing = missing ? try await fetcher.text(release.checksumsURL) : nil
+        for download in [binary, bundle] { outcomes.append(try await fetcher.fetch(download, listing: listing)) }
         return (artifacts, outcomes)
     }
 
