@@ -12,9 +12,10 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
+            let applied = try state.applied(loaded, layout: layout)
             do {
                 try await runInterruptibly {
-                    try await Teardown(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner()).run { Console.writeError("\($0)\n") }
+                    try await Teardown(cluster: applied.everyMachine, layout: layout, runner: SubprocessRunner()).run { Console.writeError("\($0)\n") }
                 }
             } catch let failure as TeardownFailure {
                 Console.writeError("error: \(failure)\n")

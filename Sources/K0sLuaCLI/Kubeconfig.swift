@@ -15,6 +15,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
+            _ = try state.applied(loaded, layout: layout)
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(mergeKubeconfig: merge), progress: StderrProgress(quiet: true))
             do {

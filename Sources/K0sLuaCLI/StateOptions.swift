@@ -16,6 +16,20 @@ struct StateOptions: ParsableArguments {
     }
 }
 
+extension StateOptions {
+    /// The applied cluster in `layout` (the record), saying in one line when cluster.lua differs.
+    func applied(_ loaded: LoadedCluster, layout: StateLayout, quiet: Bool = false) throws -> AppliedCluster {
+        do {
+            let applied = try AppliedCluster.load(loaded.cluster, layout: layout)
+            if let line = applied.disagreement, !quiet { Console.writeError("note: \(line)\n") }
+            return applied
+        } catch {
+            Console.writeError("error: \(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}
+
 /// Runs `body` as a task that Ctrl-C (SIGINT) or SIGTERM cancels; cancellation exits 130.
 func runInterruptibly<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     signal(SIGINT, SIG_IGN)

@@ -15,7 +15,9 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let report = await ClusterStatus(cluster: ClusterRecord.resolve(loaded.cluster, layout: layout), layout: layout, runner: SubprocessRunner()).read()
+            let applied = try state.applied(loaded, layout: layout)
+            var report = await ClusterStatus(cluster: applied.cluster, layout: layout, runner: SubprocessRunner()).read()
+            report.stoppedAt = applied.record?.stoppedAt
             print(json ? report.json : report.text)
         }
     }

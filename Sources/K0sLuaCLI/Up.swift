@@ -23,12 +23,19 @@ extension K0sLuaCommand {
         @Flag(help: "Merge the kubeconfig into yours under the context k0slua-<name>.")
         var mergeKubeconfig = false
 
+        @Option(help: ArgumentHelp("How long draining a worker that leaves may take, e.g. 300s, 5m.", valueName: "duration"))
+        var drainTimeout: String = "5m"
+
+        @Flag(help: "Drain leaving workers even when a pod blocks it (no controller, a PodDisruptionBudget): such pods are deleted.")
+        var forceDrain = false
+
         @Flag(help: .hidden)
         var noParallel = false
 
         func run() async throws {
             let skipped = try BootstrapOptionsParser.phases(skip)
             let healthWaitSeconds = try Health.seconds(healthWait)
+            let drainSeconds = try Health.seconds(drainTimeout)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
             let lock = UpLock(path: layout.lockFile)
@@ -39,11 +46,16 @@ extension K0sLuaCommand {
                 throw ExitCode(1)
             }
             defer { lock.release() }
-            let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
-                                      options: BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
-                                                                skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
-                                                                healthWaitSeconds: healthWaitSeconds),
+            var bootstrapOptions = BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
+                                                    skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
+                                                    healthWaitSeconds: healthWaitSeconds)
+            bootstrapOptions.drainTimeoutSeconds = max(1, Int(drainSeconds))
+            bootstrapOptions.forceDrain = forceDrain
+            let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
                                       progress: StderrProgress(quiet: options.quiet))
+            if !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty, (try? ClusterRecord.load(layout)) != nil {
+                Console.writeError("converging the cluster to cluster.lua:\n" + bootstrap.diff.text.split(separator: "\n").filter { !$0.hasPrefix("=") }.map { "  \($0)\n" }.joined())
+            }
             do {
                 let summary = try await runInterruptibly { try await bootstrap.run() }
                 print(Summary.text(summary.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
@@ -89,8 +101,8 @@ enum Summary {
 }
 
 extension Console {
-    static func print(failure: BootstrapFailure) {
-        var out = "error: up failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)\n"
+    static func print(failure: BootstrapFailure, command: String = "up") {
+        var out = "error: \(command) failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)\n"
         for line in failure.outputTail { out += "  | \(line)\n" }
         if let hint = failure.hint { out += "  hint: \(hint)\n" }
         if let log = failure.logFile { out += "  full log: \(log)\n" }

@@ -5,7 +5,9 @@ import Foundation
 public enum K0sctlRenderer {
     /// nil until every node's address is known: a boot-assigned address exists only once the
     /// machines run, and k0sctl needs each host's one address.
-    public static func render(_ cluster: Cluster, layout: StateLayout) -> String? {
+    /// - Parameter resetting: hosts that leave the cluster: `reset: true` makes `k0sctl apply`
+    ///   drain them, delete their Node and reset k0s on them (k0sctl phase/reset_workers.go).
+    public static func render(_ cluster: Cluster, layout: StateLayout, resetting: Set<String> = []) -> String? {
         guard cluster.unresolvedNodes.isEmpty else { return nil }
         var out = """
         # \(generatedHeader)
@@ -20,6 +22,7 @@ public enum K0sctlRenderer {
         // The first controller leads (k0sctl installs it first); then controllers, then workers.
         for node in cluster.controllers + cluster.workers {
             out += host(node, layout: layout)
+            if resetting.contains(node.name) { out += "    reset: true\n" }
         }
         out += "  k0s:\n"
         if let version = cluster.k0s.version { out += "    version: \(Quote.k0sctl(version))\n" }

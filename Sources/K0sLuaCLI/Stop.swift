@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import K0sLuaKit
+
+extension K0sLuaCommand {
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "stop",
+            abstract: "Halt the cluster's machines (workers first) without destroying anything; `k0slua start` brings it back.")
+
+        @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
+
+        func run() async throws {
+            let loaded = try options.load()
+            let layout = state.layout(for: loaded, file: options.file)
+            try await PowerCommand.locked(layout, command: Self.configuration.commandName ?? "stop") {
+                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), progress: StderrProgress(quiet: options.quiet))
+                let note = try await runInterruptibly { try await bootstrap.stop() }
+                print(note)
+            }
+        }
+    }
+
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Boot a stopped cluster's machines (controllers first), check addresses and connectivity, and wait for health.")
+
+        @OptionGroup var options: ClusterOptions
+        @OptionGroup var state: StateOptions
+
+        @Option(help: ArgumentHelp("How long health checks retry before start fails, e.g. 300s, 5m, 0 for once.", valueName: "duration"))
+        var healthWait: String = "5m"
+
+        @Flag(help: "Do not run the health checks.")
+        var skipHealth = false
+
+        func run() async throws {
+            let seconds = try Health.seconds(healthWait)
+            let loaded = try options.load()
+            let layout = state.layout(for: loaded, file: options.file)
+            try await PowerCommand.locked(layout, command: "start") {
+                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
+                                          options: BootstrapOptions(skip: skipHealth ? [.health] : [], healthWaitSeconds: seconds),
+                                          progress: StderrProgress(quiet: options.quiet))
+                let result = try await runInterruptibly { try await bootstrap.start() }
+                for note in result.notes { Console.writeError("\(note)\n") }
+                print("cluster \(loaded.cluster.name) is running" + (result.health.map { $0.passed ? " and healthy" : "" } ?? ""))
+            }
+        }
+    }
+}
+
+/// Stop and start take the cluster lock like `up`, and print failures the same way.
+enum PowerCommand {
+    static func locked(_ layout: StateLayout, command: String, _ body: () async throws -> Void) async throws {
+        let lock = UpLock(path: layout.lockFile)
+        do {
+            try lock.acquire()
+        } catch {
+            Console.writeError("error: \(error)\n")
+            throw ExitCode(1)
+        }
+        defer { lock.release() }
+        do {
+            try await body()
+        } catch let failure as BootstrapFailure {
+            Console.print(failure: failure, command: command)
+            throw ExitCode(1)
+        }
+    }
+}
