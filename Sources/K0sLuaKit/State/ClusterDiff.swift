@@ -36,6 +36,18 @@ public struct ClusterDiff: Sendable, Equatable {
         public var kind: Kind
         public var role: NodeRole
         public var fields: [FieldChange]
+
+        enum CodingKeys: String, CodingKey { case node, change, symbol, role, fields }
+
+        /// `{"node", "change": "join|leave|change|unchanged", "symbol": "+|-|~|=", "role", "fields"}`
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(node, forKey: .node)
+            try container.encode(kind.rawValue, forKey: .change)
+            try container.encode(kind.symbol, forKey: .symbol)
+            try container.encode(role.rawValue, forKey: .role)
+            try container.encode(fields, forKey: .fields)
+        }
     }
 
     /// A change `up` cannot make in place, with the reason and the commands that rebuild.
