@@ -255,8 +255,12 @@ public final class Bootstrap: @unchecked Sendable {
             let before = record?.node(named: name)
             // Joined = k0sctl applied it and its post_join hooks ran: until then the next `up` runs its hooks again.
             updated.nodes[index].joined = before?.joined == true || phase == .postJoin
-            // A leaving node keeps what was applied to it.
-            if let before, cluster.node(named: name) == nil { updated.nodes[index] = before }
+            // A leaving node keeps what was applied to it; once k0sctl reset it, it has left
+            // Kubernetes (an interrupted `up` then does not drain it again).
+            if let before, cluster.node(named: name) == nil {
+                updated.nodes[index] = before
+                if phase == .k0sctl { updated.nodes[index].joined = false }
+            }
         }
         // Stopped until the machines run again.
         if phase == .sshKey || phase == .render { updated.stoppedAt = record?.stoppedAt }
