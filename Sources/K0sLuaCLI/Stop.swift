@@ -14,7 +14,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            try await PowerCommand.locked(layout, command: Self.configuration.commandName ?? "stop") {
+            try await ClusterLock.holding(layout, command: "stop") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), progress: StderrProgress(quiet: options.quiet))
                 let note = try await runInterruptibly { try await bootstrap.stop() }
                 print(note)
@@ -39,7 +39,7 @@ extension K0sLuaCommand {
             let seconds = try Health.seconds(healthWait)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            try await PowerCommand.locked(layout, command: "start") {
+            try await ClusterLock.holding(layout, command: "start") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                           options: BootstrapOptions(skip: skipHealth ? [.health] : [], healthWaitSeconds: seconds),
                                           progress: StderrProgress(quiet: options.quiet))
@@ -51,9 +51,10 @@ extension K0sLuaCommand {
     }
 }
 
-/// Stop and start take the cluster lock like `up`, and print failures the same way.
-enum PowerCommand {
-    static func locked(_ layout: StateLayout, command: String, _ body: () async throws -> Void) async throws {
+/// `up`, `stop` and `start` hold the cluster lock (one of them at a time per state directory) and
+/// print a failing step the same way.
+enum ClusterLock {
+    static func holding(_ layout: StateLayout, command: String, _ body: () async throws -> Void) async throws {
         let lock = UpLock(path: layout.lockFile)
         do {
             try lock.acquire()

@@ -38,30 +38,22 @@ extension K0sLuaCommand {
             let drainSeconds = try Health.seconds(drainTimeout)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let lock = UpLock(path: layout.lockFile)
-            do {
-                try lock.acquire()
-            } catch {
-                Console.writeError("error: \(error)\n")
-                throw ExitCode(1)
-            }
-            defer { lock.release() }
+            // A record this k0slua cannot read stops up before anything changes.
+            let applied = try state.applied(loaded, layout: layout, quiet: true)
             var bootstrapOptions = BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
                                                     skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
                                                     healthWaitSeconds: healthWaitSeconds)
             bootstrapOptions.drainTimeoutSeconds = max(1, Int(drainSeconds))
             bootstrapOptions.forceDrain = forceDrain
-            let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
-                                      progress: StderrProgress(quiet: options.quiet))
-            if !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty, (try? ClusterRecord.load(layout)) != nil {
-                Console.writeError("converging the cluster to cluster.lua:\n" + bootstrap.diff.text.split(separator: "\n").filter { !$0.hasPrefix("=") }.map { "  \($0)\n" }.joined())
-            }
-            do {
+            try await ClusterLock.holding(layout, command: "up") {
+                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
+                                          progress: StderrProgress(quiet: options.quiet))
+                if applied.record != nil, !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty {
+                    Console.writeError("converging the cluster to cluster.lua:\n"
+                        + bootstrap.diff.text.split(separator: "\n").filter { !$0.hasPrefix("=") }.map { "  \($0)\n" }.joined())
+                }
                 let summary = try await runInterruptibly { try await bootstrap.run() }
                 print(Summary.text(summary.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
-            } catch let failure as BootstrapFailure {
-                Console.print(failure: failure)
-                throw ExitCode(1)
             }
         }
     }

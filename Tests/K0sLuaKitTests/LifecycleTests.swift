@@ -128,6 +128,35 @@ import Testing
         #expect(Array(left.keys) == ["k0slua-00000000-worker-1"])
     }
 
+    @Test func destroyDeletesStrayLibvirtDomainsOfThisIdOnly() async throws {
+        let world = try StandInWorld()
+        let libvirt = ["vagrant_provider": "libvirt"]
+        #expect(try await world.run(["up", "--skip", "health"], environment: libvirt).exitCode == 0)
+        let id = world.layout.clusterID(name: "k0slua")
+        let path = world.directory + "/standin/virsh.json"
+        var domains = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]
+        #expect(Set(domains.keys) == ["\(id)-control-plane-1", "\(id)-worker-1"], "vagrant-libvirt's default_prefix is the cluster id")
+        domains["\(id)-worker-9"] = "running"
+        domains["k0slua-00000000-worker-1"] = "running"
+        try JSONSerialization.data(withJSONObject: domains).write(to: URL(fileURLWithPath: path))
+        let destroyed = try await world.run(["destroy"], environment: libvirt)
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("deleted stray libvirt domain \(id)-worker-9"))
+        let left = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]
+        #expect(left == ["k0slua-00000000-worker-1": "running"])
+    }
+
+    @Test func aRecordFromANewerK0sluaStopsUpBeforeAnythingChanges() async throws {
+        let world = try StandInWorld()
+        try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: world.layout.record, contents: Data(#"{"version": 99, "name": "k0slua"}"#.utf8))
+        let up = try await world.run(["up"])
+        #expect(up.exitCode == 1)
+        #expect(up.standardError.contains("written by a newer k0slua (record version 99"), "\(up.standardError)")
+        #expect(world.calls.isEmpty)
+        #expect(try String(contentsOfFile: world.layout.record, encoding: .utf8).contains("99"))
+    }
+
     // MARK: - Acting on the record
 
     @Test func destroyWithAnotherWorkerCountDestroysEveryRecordedMachine() async throws {
@@ -165,6 +194,7 @@ import Testing
         #expect(try Self.vagrantState(world).values.allSatisfy { $0 == "stopped" })
         let status = try await world.run(["status", "--json"], environment: ["worker_count": "2"])
         #expect(status.standardOutput.contains("\"state\" : \"stopped\""))
+        #expect(!status.standardOutput.contains("\"ready\""), "a stopped cluster's API is not asked")
         #expect(try #require(try ClusterRecord.load(world.layout)).isStopped)
         world.clearTranscript()
         let start = try await world.run(["start", "--health-wait", "0"], environment: ["worker_count": "2"])
@@ -222,6 +252,20 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as! [String: Any]
         let changes = try #require(object["changes"] as? [[String: Any]])
         #expect(changes.map { "\($0["symbol"]!)\($0["node"]!) \($0["change"]!)" } == ["=control-plane-1 unchanged", "-worker-1 leave"])
+    }
+
+    @Test func aNewK0sVersionIsPlannedAsAnUpgradeAndAppliedByK0sctl() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["k0s_version": "v1.33.4+k0s.0"]).exitCode == 0)
+        let plan = try await world.run(["plan"], environment: ["k0s_version": "v1.34.2+k0s.0"])
+        #expect(plan.standardOutput.contains("~ cluster k0s_version: v1.33.4+k0s.0 → v1.34.2+k0s.0 (upgrade: k0sctl apply, controllers then workers)"))
+        world.clearTranscript()
+        let up = try await world.run(["up", "--skip", "health"], environment: ["k0s_version": "v1.34.2+k0s.0"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(up.standardError.contains("k0s upgraded to v1.34.2+k0s.0"))
+        #expect(try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8).contains("version: \"v1.34.2+k0s.0\""))
+        #expect(!world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" }, "no machine changes for an upgrade")
+        #expect(try #require(try ClusterRecord.load(world.layout)).k0sVersion == "v1.34.2+k0s.0")
     }
 
     @Test func aWorkerJoinsAndOnlyItRunsHooks() async throws {

@@ -79,7 +79,9 @@ public struct ClusterStatus: Sendable {
             machines = VagrantStatusParser.states(result.standardOutput)
         }
         var ready: [String: String] = [:]
-        if FileManager.default.fileExists(atPath: layout.kubeconfig),
+        // A stopped cluster has no API to ask (and kubectl would only wait for its timeout).
+        let stopped = (try? ClusterRecord.load(layout))??.isStopped == true
+        if !stopped, FileManager.default.fileExists(atPath: layout.kubeconfig),
            let result = try? await runner.run(tools.kubectl(["get", "nodes", "-o", "json"])), result.succeeded {
             ready = KubernetesNodes.readiness(result.standardOutput)
         }

@@ -43,8 +43,10 @@ public struct Teardown: Sendable {
         } else if cluster.provider == .hosts {
             report("hosts provider: the machines are yours; k0s is left installed (use `k0sctl reset --config \(layout.k0sctlConfig) --force` to remove it)")
         }
-        if cluster.provider == .tart {
-            try await deleteStrayTartVMs(report: report)
+        switch cluster.provider {
+        case .tart: try await deleteStrayTartVMs(report: report)
+        case .libvirt: try await deleteStrayLibvirtDomains(report: report)
+        case .hosts: break
         }
         if try await KubeconfigMerge(runner: runner, layout: layout, clusterName: cluster.name).remove() == false {
             report("the context \(KubeconfigMerge.entryName(cluster: cluster.name)) in your kubeconfig belongs to another cluster: left alone")
@@ -70,6 +72,19 @@ public struct Teardown: Sendable {
             _ = try? await runner.run(tools.tart(["stop", name]))
             let deleted = try await runner.run(tools.tart(["delete", name]))
             report(deleted.succeeded ? "deleted stray Tart VM \(name)" : "could not delete Tart VM \(name): \(deleted.standardError)")
+        }
+    }
+
+    /// libvirt domains named `<id>-…` (vagrant-libvirt's `default_prefix`) that Vagrant did not
+    /// destroy: stopped, then undefined with their volumes. virsh uses LIBVIRT_DEFAULT_URI, else
+    /// qemu:///system as root, like vagrant-libvirt.
+    func deleteStrayLibvirtDomains(report: (String) -> Void) async throws {
+        guard let listed = try? await runner.run(Command("virsh", ["list", "--all", "--name"])), listed.succeeded else { return }
+        let prefix = VagrantfileRenderer.libvirtDomainPrefix(cluster, layout: layout)
+        for name in listed.standardOutput.split(separator: "\n").map(String.init) where name.hasPrefix(prefix) {
+            _ = try? await runner.run(Command("virsh", ["destroy", name]))
+            let undefined = try await runner.run(Command("virsh", ["undefine", name, "--remove-all-storage"]))
+            report(undefined.succeeded ? "deleted stray libvirt domain \(name)" : "could not delete libvirt domain \(name): \(undefined.standardError)")
         }
     }
 }

@@ -128,9 +128,12 @@ def vagrantfile_machines():
         network = re.search(r'--net-softnet-allow=([0-9./]+)|management_network_address = "([0-9./]+)"', body)
         cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
         tart_name = re.search(r'tart\.name = "([^"]+)"', body)
+        prefix = re.search(r'lv\.default_prefix = "([^"]*)"', text)
         machines.append({"name": name, "ip": static.group(1) if static else None, "cidr": cidr,
                          "provider": "tart" if 'provider "tart"' in body else "libvirt",
-                         "tart_name": tart_name.group(1) if tart_name else None})
+                         "tart_name": tart_name.group(1) if tart_name else None,
+                         # vagrant-libvirt names the domain <default_prefix><machine>
+                         "domain": (prefix.group(1) if prefix else os.path.basename(directory) + "_") + name})
     return directory, machines
 
 
@@ -211,6 +214,10 @@ def vagrant(args):
                 out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
                 continue
             env_state[m["name"]] = {"state": "running", "ip": lease(m, state), "provider": provider or m["provider"]}
+            if m["provider"] == "libvirt":
+                domains = load("virsh.json", {})
+                domains[m["domain"]] = "running"
+                save("virsh.json", domains)
             if m["tart_name"]:
                 # Tart names are global on the host: vagrant-tart reuses an existing VM of that name.
                 owner = tart_vms.setdefault(m["tart_name"], {"dir": directory, "machine": m["name"]})
@@ -270,6 +277,10 @@ def vagrant(args):
                 env_state[m["name"]] = {"state": "not_created"}
                 if m["tart_name"]:
                     tart_vms.pop(m["tart_name"], None)
+                if m["provider"] == "libvirt":
+                    domains = load("virsh.json", {})
+                    domains.pop(m["domain"], None)
+                    save("virsh.json", domains)
         save("vagrant.json", state)
         save("tart.json", tart_vms)
         return 0
@@ -334,6 +345,36 @@ def tart(args):
             save("tart.json", vms)
         return 0
     err(f"Error: unknown tart command {' '.join(args)}\n")
+    return 1
+
+
+# ------------------------------------------------------------------------------------------ virsh
+
+def virsh(args):
+    """libvirt's domains on the host (shared by every Vagrant environment): list, destroy, undefine."""
+    if args[:1] == ["-c"]:
+        args = args[2:]
+    domains = load("virsh.json", {})
+    if args[:1] == ["list"]:
+        names = sorted(domains) if "--all" in args else sorted(n for n, st in domains.items() if st == "running")
+        out("".join(n + "\n" for n in names) + "\n")
+        return 0
+    if args[:1] in (["destroy"], ["undefine"]) and len(args) >= 2:
+        name = args[1]
+        if name not in domains:
+            err(f"error: failed to get domain '{name}'\n")
+            return 1
+        if args[0] == "destroy":
+            if domains[name] != "running":
+                err(f"error: Failed to destroy domain '{name}'\nerror: Requested operation is not valid: domain is not running\n")
+                return 1
+            domains[name] = "shut off"
+        else:
+            domains.pop(name)
+        save("virsh.json", domains)
+        out(f"Domain '{name}' {'destroyed' if args[0] == 'destroy' else 'has been undefined'}\n")
+        return 0
+    err(f"error: unknown command: '{' '.join(args[:1])}'\n")
     return 1
 
 
@@ -699,5 +740,5 @@ def main(tool):
     signal.signal(signal.SIGTERM, on_signal)
     record()
     atexit.register(lambda: record({"end": True}))
-    handler = {"vagrant": vagrant, "tart": tart, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh}[tool]
+    handler = {"vagrant": vagrant, "tart": tart, "virsh": virsh, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh}[tool]
     sys.exit(handler(ARGV))
