@@ -50,24 +50,3 @@ extension K0sLuaCommand {
         }
     }
 }
-
-/// `up`, `stop` and `start` hold the cluster lock (one of them at a time per state directory) and
-/// print a failing step the same way.
-enum ClusterLock {
-    static func holding(_ layout: StateLayout, command: String, _ body: () async throws -> Void) async throws {
-        let lock = UpLock(path: layout.lockFile)
-        do {
-            try lock.acquire()
-        } catch {
-            Console.writeError("error: \(error)\n")
-            throw ExitCode(1)
-        }
-        defer { lock.release() }
-        do {
-            try await body()
-        } catch let failure as BootstrapFailure {
-            Console.print(failure: failure, command: command)
-            throw ExitCode(1)
-        }
-    }
-}

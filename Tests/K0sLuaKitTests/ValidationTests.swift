@@ -23,7 +23,7 @@ import Testing
         return found
     }
 
-    @Test(arguments: ["meaning", "shape", "addressing-softnet", "addressing-shared", "addressing-bridged", "addressing-libvirt", "addressing-hosts"])
+    @Test(arguments: ["meaning", "shape", "addressing-softnet", "addressing-shared", "addressing-bridged", "addressing-libvirt", "addressing-hosts", "injection"])
     func everyProblemIsReportedAtItsLine(fixture: String) throws {
         let file = "\(Repo.fixtures)/validation/\(fixture).lua"
         let expected = Self.expectations(in: file)

@@ -210,8 +210,10 @@ struct Reader {
         guard let network else { return nil }
         // Controllers first, then workers, each in the order cluster.lua gave them.
         let ordered = nodes.filter { $0.role == .controller } + nodes.filter { $0.role == .worker }
-        return Cluster(name: name, provider: provider, image: (provider == .libvirt ? box : image) ?? defaultImage,
-                       network: network, k0s: k0s, libvirt: libvirt, ssh: ssh, nodes: ordered, hooks: hooks)
+        var cluster = Cluster(name: name, provider: provider, image: (provider == .libvirt ? box : image) ?? defaultImage,
+                              network: network, k0s: k0s, libvirt: libvirt, ssh: ssh, nodes: ordered, hooks: hooks)
+        cluster.fieldLines = root.fieldLines
+        return cluster
     }
 
     mutating func clusterNetwork(_ value: LuaValue?, line: Int?) -> ClusterNetwork? {

@@ -152,6 +152,8 @@ public struct Cluster: Sendable, Equatable {
     /// Controllers first, then workers, each in cluster.lua order.
     public var nodes: [Node]
     public var hooks: ClusterHooks
+    /// Lines of the top-level fields of cluster.lua's table, where known.
+    public var fieldLines: [String: Int] = [:]
 
     public init(name: String, provider: Provider, image: String?, network: ClusterNetwork, k0s: K0sSettings,
                 libvirt: LibvirtSettings = LibvirtSettings(), ssh: SSHSettings, nodes: [Node],

@@ -114,7 +114,7 @@ public final class Bootstrap: @unchecked Sendable {
 
     public func run() async throws -> BootstrapSummary {
         let started = Date()
-        try FileManager.default.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
+        try LogFile.makeDirectory(layout.logs)
         var timings: [(phase: BootstrapPhase, seconds: Double, skipped: Bool)] = []
         var healthReport: HealthReport?
         let phases = self.phases
@@ -176,16 +176,19 @@ public final class Bootstrap: @unchecked Sendable {
     // MARK: - Running tools
 
     /// Runs a tool, streaming its output into `<state>/logs/<name>.log`; fails the phase on a
-    /// non-zero exit with the last lines.
+    /// non-zero exit with the last lines. `secretOutput`: standard output holds credentials (a
+    /// kubeconfig with its client key) and is neither logged nor shown.
     @discardableResult
-    func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil) async throws -> CommandResult {
+    func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil,
+              secretOutput: Bool = false) async throws -> CommandResult {
         let log = LogFile(path: "\(layout.logs)/\(name).log")
         log.write("$ \(command)")
+        if secretOutput { log.write("(standard output not logged: it holds credentials)") }
         let result: CommandResult
         do {
             result = try await runner.run(command) { line in
                 switch line {
-                case .standardOutput(let text): log.write(text)
+                case .standardOutput(let text): if !secretOutput { log.write(text) }
                 case .standardError(let text): log.write(text)
                 }
             }
@@ -198,12 +201,22 @@ public final class Bootstrap: @unchecked Sendable {
         log.write("exit \(result.exitCode)")
         if Task.isCancelled { throw CancellationError() }
         guard result.succeeded else {
-            let lines = (result.standardOutput + result.standardError).split(separator: "\n").map(String.init)
+            // A failed command printed no credentials worth keeping, but a line that looks like
+            // key material is still left out.
+            let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
+            let lines = (output + result.standardError).split(separator: "\n").map(String.init)
             throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
                                    message: "`\(command)` exited with \(result.exitCode)",
                                    outputTail: Array(lines.suffix(15)), logFile: log.path)
         }
         return result
+    }
+
+    /// `text` without the lines of a kubeconfig that carry keys, certificates or tokens.
+    static func withoutKeyMaterial(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { line in !["-data:", "token:", "password:", "-----BEGIN"].contains { line.contains($0) } }
+            .joined(separator: "\n")
     }
 
     // MARK: - Phases
@@ -446,7 +459,7 @@ public final class Bootstrap: @unchecked Sendable {
         let name = merge.ownEntryName
         var arguments = ["kubeconfig", "--config", layout.k0sctlConfig, "--cluster", name, "--user", name]
         if let vip = cluster.k0s.vip { arguments += ["--address", "https://\(vip):6443"] }
-        let result = try await step(.kubeconfig, tools.k0sctl(arguments), log: "k0sctl-kubeconfig")
+        let result = try await step(.kubeconfig, tools.k0sctl(arguments), log: "k0sctl-kubeconfig", secretOutput: true)
         guard result.standardOutput.contains("apiVersion:") else {
             throw BootstrapFailure(phase: .kubeconfig, tool: "k0sctl", message: "`k0sctl kubeconfig` printed no kubeconfig",
                                    outputTail: Array(result.standardOutput.split(separator: "\n").suffix(5).map(String.init)), logFile: nil)

@@ -32,7 +32,7 @@ public enum VagrantfileRenderer {
         \(GuestProvisioning.script.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n"))
         SH
 
-        CLUSTER_KEY = \(Quote.ruby(publicKey))
+        CLUSTER_KEY = \(Quote.vagrantShellArgument(publicKey))
 
         Vagrant.configure("2") do |config|
           config.vm.synced_folder ".", "/vagrant", disabled: true
@@ -109,9 +109,11 @@ public enum VagrantfileRenderer {
                 break
             }
             let staticAddress = cluster.provider == .tart && node.addressing == .fixed ? node.ip : nil
-            let arguments = [Quote.ruby(node.name), Quote.ruby(node.ssh.user), "CLUSTER_KEY",
-                             Quote.ruby(staticAddress == nil ? "none" : "netplan"), Quote.ruby(staticAddress?.description ?? ""),
-                             Quote.ruby(String(network.cidr.prefixLength)), Quote.ruby(network.gateway.description)]
+            // Vagrant hands these to the guest's shell: see Quote.vagrantShellArgument.
+            let arguments = [Quote.vagrantShellArgument(node.name), Quote.vagrantShellArgument(node.ssh.user), "CLUSTER_KEY",
+                             Quote.vagrantShellArgument(staticAddress == nil ? "none" : "netplan"),
+                             Quote.vagrantShellArgument(staticAddress?.description ?? ""),
+                             Quote.vagrantShellArgument(String(network.cidr.prefixLength)), Quote.vagrantShellArgument(network.gateway.description)]
             out += "    node.vm.provision \"k0slua\", type: \"shell\", inline: PROVISION,\n"
             out += "      args: [\(arguments.joined(separator: ", "))]\n"
             out += "  end\n"

@@ -144,6 +144,7 @@ public struct ClusterValidator: Sendable {
                 warning(.exceedsHostCapacity, "nodes", nil, "the nodes ask for \(memory) MiB of memory; this host has \(hostFacts.memoryMiB) MiB")
             }
         }
+        found += ValueSafety(file: file).diagnostics(for: cluster)
         return found
     }
 

@@ -660,15 +660,22 @@ def kubectl(args):
 # -------------------------------------------------------------------------------------------- ssh
 
 def ssh(args):
-    options, identity, port, target, remote = {}, None, "22", None, []
+    options, identity, port, target, remote, login = {}, None, "22", None, [], None
     i = 0
     while i < len(args):
         a = args[i]
         if target is not None:
             remote = args[i + 1:] if a == "--" else args[i:]
             break
+        if a == "--":
+            # Like OpenSSH: options end here for good; then the destination and the command.
+            if i + 1 < len(args):
+                target, remote = args[i + 1], args[i + 2:]
+            break
         if a in ("-i", "-p", "-o", "-F", "-l"):
             value = args[i + 1]
+            if a == "-l":
+                login = value
             if a == "-i":
                 identity = value
             elif a == "-p":
@@ -690,6 +697,7 @@ def ssh(args):
         err("usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination [command [argument ...]]\n")
         return 255
     user, _, host = target.rpartition("@")
+    user = user or login
     if identity and not os.path.exists(identity):
         err(f"Warning: Identity file {identity} not accessible: No such file or directory.\n")
     nodes = running_nodes()
