@@ -35,13 +35,18 @@ extension K0sLuaCommand {
         @Flag(help: "Do not run the health checks.")
         var skipHealth = false
 
+        @Option(help: ArgumentHelp("Health checks to skip, comma-separated (reported as skipped).", valueName: "check,…"))
+        var skipChecks: String?
+
         func run() async throws {
             let seconds = try Health.seconds(healthWait)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
             try await ClusterLock.holding(layout, command: "start") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
-                                          options: BootstrapOptions(skip: skipHealth ? [.health] : [], healthWaitSeconds: seconds),
+                                          options: BootstrapOptions(skip: skipHealth ? [.health] : [],
+                                                                    skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
+                                                                    healthWaitSeconds: seconds),
                                           progress: StderrProgress(quiet: options.quiet))
                 let result = try await runInterruptibly { try await bootstrap.start() }
                 for note in result.notes { Console.writeError("\(note)\n") }

@@ -216,7 +216,8 @@ import Testing
         #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
         #expect(try await world.run(["stop"]).exitCode == 0)
         world.clearTranscript()
-        let start = try await world.run(["start", "--health-wait", "0"], environment: ["K0SLUA_STANDIN_FAULTS": "new-lease:worker-1"])
+        let start = try await world.run(["start", "--health-wait", "0", "--skip-checks", "system-pods"],
+                                        environment: ["K0SLUA_STANDIN_FAULTS": "new-lease:worker-1,coredns-crashloop"])
         #expect(start.exitCode == 0, "\(start.standardError)")
         #expect(start.standardError.contains("worker-1: address changed from 192.168.64.3 to 192.168.64.4"), "\(start.standardError)")
         let record = try #require(try ClusterRecord.load(world.layout))
