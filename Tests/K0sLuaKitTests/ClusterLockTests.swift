@@ -21,7 +21,8 @@ import Testing
     }
 
     static func waitFor(_ condition: () -> Bool) async throws {
-        for _ in 0..<200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
+        // Up to a minute: under a full parallel test run k0slua can take well over 10 s to reach `vagrant up`.
+        for _ in 0..<1200 where !condition() { try await Task.sleep(for: .milliseconds(50)) }
     }
 
     static func vagrantUpStarted(_ world: StandInWorld) -> Bool {
