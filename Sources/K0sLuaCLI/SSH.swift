@@ -18,7 +18,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let cluster = ClusterRecord.resolve(loaded.cluster, layout: layout)
+            let cluster = try state.applied(loaded, layout: layout).cluster
             guard let target = cluster.node(named: node) else {
                 throw ValidationError("no node named \"\(node)\"; nodes: \(cluster.nodes.map(\.name).joined(separator: ", "))")
             }

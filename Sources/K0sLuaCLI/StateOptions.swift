@@ -12,6 +12,20 @@ struct StateOptions: ParsableArguments {
     }
 }
 
+extension StateOptions {
+    /// The applied cluster in `layout` (the record), saying in one line when cluster.lua differs.
+    func applied(_ loaded: LoadedCluster, layout: StateLayout, quiet: Bool = false) throws -> AppliedCluster {
+        do {
+            let applied = try AppliedCluster.load(loaded.cluster, layout: layout)
+            if let line = applied.disagreement, !quiet { Console.writeError("note: \(line)\n") }
+            return applied
+        } catch {
+            Console.writeError("error: \(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}
+
 extension ClusterLock {
     /// Takes the state directory's lock for a command that changes the cluster, or exits 1 naming
     /// the holder.
@@ -24,6 +38,18 @@ extension ClusterLock {
             throw ExitCode(1)
         }
         return lock
+    }
+
+    /// Runs `body` holding the lock (`up`, `stop`, `start`); a failing step is printed as `up`'s are.
+    static func holding(_ layout: StateLayout, command: String, _ body: () async throws -> Void) async throws {
+        let lock = try take(layout)
+        defer { lock.release() }
+        do {
+            try await body()
+        } catch let failure as BootstrapFailure {
+            Console.print(failure: failure, command: command)
+            throw ExitCode(1)
+        }
     }
 }
 

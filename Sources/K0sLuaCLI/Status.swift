@@ -16,7 +16,9 @@ extension K0sLuaCommand {
             let loaded = try options.load()
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = state.layout(for: loaded, file: options.file)
-            let report = await ClusterStatus(cluster: ClusterRecord.resolve(loaded.cluster, layout: layout), layout: layout, runner: SubprocessRunner()).read()
+            let applied = try state.applied(loaded, layout: layout)
+            var report = await ClusterStatus(cluster: applied.cluster, layout: layout, runner: SubprocessRunner()).read()
+            report.stoppedAt = applied.record?.stoppedAt
             print(json ? report.json : report.text)
         }
     }

@@ -26,27 +26,37 @@ extension K0sLuaCommand {
         @Flag(help: "Use only the host cache (k0s, its image bundle, k0sctl, kubectl); fail before any machine starts when something is missing.")
         var offline = false
 
+        @Option(help: ArgumentHelp("How long draining a worker that leaves may take, e.g. 300s, 5m.", valueName: "duration"))
+        var drainTimeout: String = "5m"
+
+        @Flag(help: "Drain leaving workers even when a pod blocks it (no controller, a PodDisruptionBudget): such pods are deleted.")
+        var forceDrain = false
+
         @Flag(help: .hidden)
         var noParallel = false
 
         func run() async throws {
             let skipped = try BootstrapOptionsParser.phases(skip)
             let healthWaitSeconds = try Health.seconds(healthWait)
+            let drainSeconds = try Health.seconds(drainTimeout)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let lock = try ClusterLock.take(layout)
-            defer { lock.release() }
-            let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
-                                      options: BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
-                                                                skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
-                                                                healthWaitSeconds: healthWaitSeconds, offline: offline),
-                                      progress: StderrProgress(quiet: options.quiet))
-            do {
+            // A record this k0slua cannot read stops up before anything changes.
+            let applied = try state.applied(loaded, layout: layout, quiet: true)
+            var bootstrapOptions = BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
+                                                    skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
+                                                    healthWaitSeconds: healthWaitSeconds, offline: offline)
+            bootstrapOptions.drainTimeoutSeconds = max(1, Int(drainSeconds))
+            bootstrapOptions.forceDrain = forceDrain
+            try await ClusterLock.holding(layout, command: "up") {
+                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
+                                          progress: StderrProgress(quiet: options.quiet))
+                if applied.record != nil, !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty {
+                    Console.writeError("converging the cluster to cluster.lua:\n"
+                        + bootstrap.diff.text.split(separator: "\n").filter { !$0.hasPrefix("=") }.map { "  \($0)\n" }.joined())
+                }
                 let summary = try await runInterruptibly { try await bootstrap.run() }
                 print(Summary.text(summary.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
-            } catch let failure as BootstrapFailure {
-                Console.print(failure: failure)
-                throw ExitCode(1)
             }
         }
     }
@@ -86,8 +96,8 @@ enum Summary {
 }
 
 extension Console {
-    static func print(failure: BootstrapFailure) {
-        error("up failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)",
+    static func print(failure: BootstrapFailure, command: String = "up") {
+        error("\(command) failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)",
               details: failure.outputTail, hint: failure.hint,
               footer: (failure.logFile.map { ["full log: \($0)"] } ?? [])
                   + ["nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up"])

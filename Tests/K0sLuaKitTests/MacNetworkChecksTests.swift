@@ -220,16 +220,19 @@ import Testing
         let state = try Self.scratch()
         defer { try? FileManager.default.removeItem(atPath: state) }
         let cluster = try Self.cluster(.softnet)
-        let runner = Self.tartList("k0slua-worker-1", "other-vm")
+        // Tart names carry the cluster's identity (name + hash of the state directory).
+        let vm = VagrantfileRenderer.tartName(cluster: cluster, node: try #require(cluster.node(named: "worker-1")), layout: StateLayout(directory: state))
+        #expect(vm.hasPrefix("k0slua-") && vm.hasSuffix("-worker-1"))
+        let runner = Self.tartList(vm, "k0slua-worker-1", "other-vm")
         let leftover = await Self.checks(cluster, runner, state: state).leftoverVMCheck()
         #expect(leftover == PreflightCheck(name: "leftover Tart VMs", ok: false,
-                                           detail: "Tart VM(s) k0slua-worker-1 exist but this cluster's state (\(state)/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out",
-                                           fix: "tart stop k0slua-worker-1; tart delete k0slua-worker-1"))
+                                           detail: "Tart VM(s) \(vm) exist but this cluster's state (\(state)/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out",
+                                           fix: "tart stop \(vm); tart delete \(vm)"))
         #expect(runner.calls.map(\.description) == ["tart list --format json"])
 
         try FileManager.default.createDirectory(atPath: state + "/.vagrant/machines/worker-1/tart", withIntermediateDirectories: true)
-        #expect(FileManager.default.createFile(atPath: state + "/.vagrant/machines/worker-1/tart/id", contents: Data("k0slua-worker-1".utf8)))
-        #expect(await Self.checks(cluster, Self.tartList("k0slua-worker-1"), state: state).leftoverVMCheck()
+        #expect(FileManager.default.createFile(atPath: state + "/.vagrant/machines/worker-1/tart/id", contents: Data(vm.utf8)))
+        #expect(await Self.checks(cluster, Self.tartList(vm), state: state).leftoverVMCheck()
             == PreflightCheck(name: "leftover Tart VMs", ok: true, detail: "no Tart VM with a node's name outside this cluster's state"))
     }
 
@@ -281,7 +284,7 @@ import Testing
         let doctor = try await Self.macDoctor(try Self.cluster(.softnet), scenario: [
             "product_version": "26.1",
             "defaults": [Self.vmnet: ["Shared_Net_Address": "192.168.77.1"]],
-            "tart_vms": [["Name": "k0slua-control-plane-1", "State": "stopped"]],
+            "tart_vms": [["Name": "<id>-control-plane-1", "State": "stopped"]],
         ], softnet: .plain)
         #expect(doctor.report == """
             ok       macOS version     macOS 26.1
@@ -289,8 +292,8 @@ import Testing
                                        → set network = { cidr = "192.168.77.0/24", gateway = "192.168.77.1" } in cluster.lua, or `sudo defaults write \(Self.vmnet) Shared_Net_Address -string 192.168.64.1`; macOS 26 may ignore com.apple.vmnet.plist (Tart issue 1225), so set network.cidr to the subnet the VMs get
             MISSING  softnet           <dir>/bin/softnet is not SUID root (owner admin, mode -rwxr-xr-x) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask
                                        → sudo sh -c 'chown root <dir>/bin/softnet && chmod u+s <dir>/bin/softnet'
-            MISSING  leftover Tart VMs Tart VM(s) k0slua-control-plane-1 exist but this cluster's state (<dir>/state/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out
-                                       → tart stop k0slua-control-plane-1; tart delete k0slua-control-plane-1
+            MISSING  leftover Tart VMs Tart VM(s) <id>-control-plane-1 exist but this cluster's state (<dir>/state/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out
+                                       → tart stop <id>-control-plane-1; tart delete <id>-control-plane-1
             """)
         #expect(doctor.failed)
         #expect(doctor.calls == [
@@ -318,7 +321,10 @@ import Testing
             #expect(FileManager.default.createFile(atPath: bin + "/softnet", contents: Data()))
             scenario["files"] = [bin + "/softnet": softnet == .suid ? ["owner": "root", "mode": "-rwsr-xr-x"] : ["owner": "admin", "mode": "-rwxr-xr-x"]]
         }
-        try JSONSerialization.data(withJSONObject: scenario).write(to: URL(fileURLWithPath: directory + "/mac.json"))
+        // Tart names carry the cluster's identity, which depends on the state directory: "<id>" stands for it.
+        let id = StateLayout(directory: directory + "/state").clusterID(name: cluster.name)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: scenario), as: UTF8.self).replacingOccurrences(of: "<id>", with: id)
+        try Data(json.utf8).write(to: URL(fileURLWithPath: directory + "/mac.json"))
         let transcript = directory + "/transcript.jsonl"
         let runner = StandInRunner(environment: ["K0SLUA_STANDIN_MACOS": directory + "/mac.json", "K0SLUA_STANDIN_LOG": transcript,
                                                  "K0SLUA_STANDIN_STATE": directory + "/standin", "PYTHONDONTWRITEBYTECODE": "1"])
@@ -326,7 +332,7 @@ import Testing
         preflight.searchPath = bin
         preflight.leasesFile = directory + "/dhcpd_leases"
         let checks = await preflight.run()
-        let report = DoctorReport.text(checks, hostOS: "macos").replacingOccurrences(of: directory, with: "<dir>")
+        let report = DoctorReport.text(checks, hostOS: "macos").replacingOccurrences(of: directory, with: "<dir>").replacingOccurrences(of: id, with: "<id>")
         let calls = try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil,
                   let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart"].contains(tool) else { return nil }

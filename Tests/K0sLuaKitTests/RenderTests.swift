@@ -173,7 +173,8 @@ import Yams
             #expect(disks.count == cluster.nodes.count)
             #expect(disks.allSatisfy { $0 >= 20 })
             let names = vagrantfile.matches(of: #/tart\.name = "([^"]+)"/#).map { String($0.1) }
-            #expect(names == cluster.nodes.map { "\(cluster.name)-\($0.name)" })
+            // Tart names are global: the cluster's identity (name + hash of the state directory) prefixes them.
+            #expect(names == cluster.nodes.map { "\(Self.layout.clusterID(name: cluster.name))-\($0.name)" })
             #expect(!vagrantfile.contains("vm.hostname"), "vagrant-tart ignores vm.hostname; the provisioner sets it")
         }
     }

@@ -60,6 +60,8 @@ public struct ClusterNetwork: Sendable, Equatable {
     public var bridgeInterface: String?
     /// libvirt only: the name of the libvirt network that carries the node addresses.
     public var libvirtNetworkName: String
+    /// The default libvirt network name; the Vagrantfile replaces it by the cluster's identity.
+    public static let defaultLibvirtNetworkName = "k0slua"
     /// Whether cluster.lua named `cidr` and `gateway` itself (bridged mode requires both).
     public var cidrGiven: Bool
     public var gatewayGiven: Bool
@@ -68,7 +70,7 @@ public struct ClusterNetwork: Sendable, Equatable {
     public var line: Int?
 
     public init(cidr: IPv4CIDR, gateway: IPv4Address, tartMode: TartNetworkMode = .softnet,
-                bridgeInterface: String? = nil, libvirtNetworkName: String = "k0slua",
+                bridgeInterface: String? = nil, libvirtNetworkName: String = ClusterNetwork.defaultLibvirtNetworkName,
                 cidrGiven: Bool = true, gatewayGiven: Bool = true, modeGiven: Bool = false, line: Int? = nil) {
         self.cidr = cidr
         self.gateway = gateway

@@ -20,6 +20,11 @@ public struct BootstrapOptions: Sendable {
 
     /// The machine `up` runs on (macOS-only diagnoses depend on it).
     public var hostFacts: HostFacts
+    /// How long draining a leaving worker may take.
+    public var drainTimeoutSeconds: Int = 300
+    /// Drain with `--force --disable-eviction`: pods that block the drain (no controller, a
+    /// PodDisruptionBudget) are deleted instead of stopping `up`.
+    public var forceDrain: Bool = false
 
     public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = [],
                 healthWaitSeconds: Double = 300, offline: Bool = false, cache: CacheLayout = .default(), hostFacts: HostFacts = .current) {
@@ -73,6 +78,17 @@ public final class Bootstrap: @unchecked Sendable {
     var cluster: Cluster
     /// The record of what this cluster applied (state.json), rewritten as phases change the world.
     var record: ClusterRecord?
+    /// The record as it was when `up` started (nil for a new cluster).
+    let applied: ClusterRecord?
+    /// cluster.lua against the record when `up` started.
+    public let diff: ClusterDiff
+    /// Recorded nodes cluster.lua no longer has: drained, reset and destroyed by `up`, kept in the
+    /// record (and the Vagrantfile) until their machine is gone.
+    var leaving: [Node]
+    /// Nodes that have not joined yet: only they get machines started and node hooks run.
+    let joining: Set<String>
+    /// The cluster's identity.
+    public var id: String { layout.clusterID(name: loaded.cluster.name) }
 
     public init(loaded: LoadedCluster, layout: StateLayout, runner: any ProcessRunning, options: BootstrapOptions = BootstrapOptions(),
                 progress: any ProgressReporting) {
@@ -83,8 +99,22 @@ public final class Bootstrap: @unchecked Sendable {
         self.progress = progress
         self.tools = Tools(layout: layout)
         self.ssh = NodeSSH(layout: layout)
-        self.record = try? ClusterRecord.load(layout)
+        let record = (try? ClusterRecord.load(layout)) ?? nil
+        self.record = record
+        self.applied = record
         self.cluster = loaded.cluster.resolving(record?.discoveredAddresses ?? [:])
+        self.diff = ClusterDiff(declared: loaded.cluster, record: record)
+        let applied = record?.cluster(declared: loaded.cluster)
+        self.leaving = applied?.nodes.filter { loaded.cluster.node(named: $0.name) == nil } ?? []
+        self.joining = Set(loaded.cluster.nodes.filter { record?.node(named: $0.name)?.joined != true }.map(\.name))
+    }
+
+    /// The nodes the Vagrantfile and k0sctl.yaml name: cluster.lua's, then those leaving (Vagrant
+    /// forgets machines its Vagrantfile no longer names, so they stay until destroyed).
+    var renderedCluster: Cluster {
+        var copy = cluster
+        copy.nodes += leaving
+        return copy
     }
 
     /// The phases this cluster goes through (no machines, so no addresses to learn, for `hosts`).
@@ -136,6 +166,7 @@ public final class Bootstrap: @unchecked Sendable {
         case .connectivity: note = try await connectivity()
         case .preJoin: note = try await hooks(.preJoin)
         case .k0sctl: note = try await k0sctlApply()
+        case .leave: note = try await leave()
         case .kubeconfig: note = try await kubeconfig()
         case .postJoin: note = try await hooks(.postJoin)
         case .health:
@@ -207,6 +238,11 @@ public final class Bootstrap: @unchecked Sendable {
     }
 
     func preflight() async throws -> String? {
+        guard diff.refusals.isEmpty else {
+            throw BootstrapFailure(phase: .preflight, tool: nil, message: "cluster.lua asks for changes that cannot be applied in place; nothing was changed",
+                                   outputTail: diff.refusals.map(\.description), logFile: nil,
+                                   hint: "put cluster.lua back as it was, or rebuild the cluster: \(ClusterDiff.rebuild)")
+        }
         // k0sctl and kubectl from the cache when PATH has none or too old a one.
         var resolved: [ResolvedTool] = []
         for tool in [ProvisionedTool.k0sctl, .kubectl] {
@@ -269,7 +305,8 @@ public final class Bootstrap: @unchecked Sendable {
         if publicKey.isEmpty, let data = FileManager.default.contents(atPath: layout.publicKey) {
             publicKey = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let files = ClusterRenderer.render(cluster, publicKey: publicKey, layout: layout, artifacts: artifacts)
+        var files = ClusterRenderer.render(renderedCluster, publicKey: publicKey, layout: layout, artifacts: artifacts)
+        files.k0sctlConfig = K0sctlRenderer.render(renderedCluster, layout: layout, artifacts: artifacts, resetting: Set(leaving.map(\.name)))
         let changed = try ClusterRenderer.write(files, to: layout)
         var note = changed.isEmpty ? "unchanged" : "wrote " + changed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
         if files.k0sctlConfig == nil { note += "; k0sctl.yaml once the addresses are known" }
@@ -279,7 +316,21 @@ public final class Bootstrap: @unchecked Sendable {
     /// Records the cluster as it stands after `phase` changed the world.
     func saveRecord(finished phase: BootstrapPhase) throws {
         guard phase != .preflight else { return }
-        var updated = ClusterRecord(cluster, previous: record)
+        var updated = ClusterRecord(renderedCluster, id: id, previous: record)
+        for index in updated.nodes.indices {
+            let name = updated.nodes[index].name
+            let before = record?.node(named: name)
+            // Joined = k0sctl applied it and its post_join hooks ran: until then the next `up` runs its hooks again.
+            updated.nodes[index].joined = before?.joined == true || phase == .postJoin
+            // A leaving node keeps what was applied to it; once k0sctl reset it, it has left
+            // Kubernetes (an interrupted `up` then does not drain it again).
+            if let before, cluster.node(named: name) == nil {
+                updated.nodes[index] = before
+                if phase == .k0sctl { updated.nodes[index].joined = false }
+            }
+        }
+        // Stopped until the machines run again.
+        if phase == .sshKey || phase == .render { updated.stoppedAt = record?.stoppedAt }
         updated.phases[phase.rawValue] = updated.updatedAt
         try updated.save(layout)
         record = updated
@@ -302,9 +353,12 @@ public final class Bootstrap: @unchecked Sendable {
             try await step(.machines, tools.tart(["pull", image]), log: "tart-pull")
         }
         var arguments = ["up", "--provider", cluster.provider.rawValue, options.parallel ? "--parallel" : "--no-parallel"]
-        if !options.parallel { arguments += cluster.nodes.map(\.name) }
+        // A recorded cluster: only the machines of joining nodes start (all of them after `stop`).
+        let starting = applied == nil || applied?.isStopped == true ? cluster.nodes : cluster.nodes.filter { joining.contains($0.name) }
+        guard !starting.isEmpty else { return "\(cluster.nodes.count) machines already running" }
+        if !options.parallel || starting.count < cluster.nodes.count { arguments += starting.map(\.name) }
         try await step(.machines, tools.vagrant(arguments), log: "vagrant-up")
-        return "\(cluster.nodes.count) machines running"
+        return starting.count < cluster.nodes.count ? "started \(starting.map(\.name).joined(separator: ", "))" : "\(cluster.nodes.count) machines running"
     }
 
     /// From every node, every other node's address answers (ping, else TCP 22).
@@ -417,7 +471,9 @@ public final class Bootstrap: @unchecked Sendable {
         }
         cluster = loaded.cluster.resolving(discovered)
         _ = try requireAddresses(.addresses)
-        if let config = K0sctlRenderer.render(cluster, layout: layout, artifacts: artifacts) { try FileWriter.write(config, to: layout.k0sctlConfig) }
+        if let config = K0sctlRenderer.render(renderedCluster, layout: layout, artifacts: artifacts, resetting: Set(leaving.map(\.name))) {
+            try FileWriter.write(config, to: layout.k0sctlConfig)
+        }
         try await writeHostsFiles()
         return cluster.nodes.map { "\($0.name) \($0.ip.map(\.description) ?? "?")" }.joined(separator: ", ")
     }
@@ -459,8 +515,11 @@ public final class Bootstrap: @unchecked Sendable {
     }
 
     func k0sctlApply() async throws -> String? {
+        try await drainLeaving()
         try await step(.k0sctl, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
-        return "k0sctl apply succeeded for \(cluster.nodes.count) hosts"
+        let upgrade = diff.isUpgrade ? " (k0s upgraded to \(cluster.k0s.version ?? "latest"))" : ""
+        let reset = leaving.isEmpty ? "" : "; reset \(leaving.map(\.name).joined(separator: ", "))"
+        return "k0sctl apply succeeded for \(cluster.nodes.count) hosts\(reset)\(upgrade)"
     }
 
     /// `k0sctl kubeconfig` printed to stdout and written whole (never `--kubeconfig-out`, which
@@ -468,8 +527,10 @@ public final class Bootstrap: @unchecked Sendable {
     /// Fetches the kubeconfig into the state directory (and merges it when asked).
     @discardableResult
     public func kubeconfig() async throws -> String? {
-        // Unique cluster, user and context names, so the kubeconfig merges into the user's cleanly.
-        let name = KubeconfigMerge.entryName(cluster: cluster.name)
+        // Cluster and user entries unique to this cluster's identity, so the kubeconfig merges into
+        // the user's cleanly; the context keeps the readable k0slua-<name>.
+        let merge = KubeconfigMerge(runner: runner, layout: layout, clusterName: cluster.name)
+        let name = merge.ownEntryName
         var arguments = ["kubeconfig", "--config", layout.k0sctlConfig, "--cluster", name, "--user", name]
         if let vip = cluster.k0s.vip { arguments += ["--address", "https://\(vip):6443"] }
         let result = try await step(.kubeconfig, tools.k0sctl(arguments), log: "k0sctl-kubeconfig", secretOutput: true)
@@ -477,10 +538,14 @@ public final class Bootstrap: @unchecked Sendable {
             throw BootstrapFailure(phase: .kubeconfig, tool: "k0sctl", message: "`k0sctl kubeconfig` printed no kubeconfig",
                                    outputTail: Array(result.standardOutput.split(separator: "\n").suffix(5).map(String.init)), logFile: nil)
         }
-        try FileWriter.write(result.standardOutput, to: layout.kubeconfig, permissions: 0o600)
+        try FileWriter.write(KubeconfigMerge.renamingContext(result.standardOutput, to: merge.contextName), to: layout.kubeconfig, permissions: 0o600)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: layout.kubeconfig)
         if options.mergeKubeconfig {
-            try await KubeconfigMerge(runner: runner, layout: layout, clusterName: cluster.name).merge()
+            do {
+                try await merge.merge()
+            } catch let error as KubeconfigMergeError {
+                throw BootstrapFailure(phase: .kubeconfig, tool: "kubectl", message: error.message, outputTail: [], logFile: nil)
+            }
         }
         return layout.kubeconfig
     }

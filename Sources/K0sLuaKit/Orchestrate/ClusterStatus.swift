@@ -25,9 +25,20 @@ public struct StatusReport: Sendable, Equatable {
     }
 
     public var rows: [Row]
+    /// Set when `k0slua stop` halted the cluster (from the record).
+    public var stoppedAt: Date?
+
+    public init(rows: [Row], stoppedAt: Date? = nil) {
+        self.rows = rows
+        self.stoppedAt = stoppedAt
+    }
+
+    /// `stopped` after `k0slua stop`, else `running`.
+    public var state: String { stoppedAt == nil ? "running" : "stopped" }
 
     public var text: String {
-        var out = "NAME                 IP               MACHINE        READY\n"
+        var out = stoppedAt.map { "cluster stopped since \(ISO8601DateFormatter().string(from: $0)); `k0slua start` brings it back\n\n" } ?? ""
+        out += "NAME                 IP               MACHINE        READY\n"
         for row in rows {
             out += row.name.padding(toLength: 21, withPad: " ", startingAt: 0) + row.ip.padding(toLength: 17, withPad: " ", startingAt: 0)
                 + row.machine.padding(toLength: 15, withPad: " ", startingAt: 0) + (row.ready ?? "-") + "\n"
@@ -38,7 +49,11 @@ public struct StatusReport: Sendable, Equatable {
     public var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: (try? encoder.encode(["nodes": rows])) ?? Data(), as: UTF8.self)
+        struct Document: Encodable {
+            var state: String
+            var nodes: [Row]
+        }
+        return String(decoding: (try? encoder.encode(Document(state: state, nodes: rows))) ?? Data(), as: UTF8.self)
     }
 }
 
@@ -64,7 +79,9 @@ public struct ClusterStatus: Sendable {
             machines = VagrantStatusParser.states(result.standardOutput)
         }
         var ready: [String: String] = [:]
-        if FileManager.default.fileExists(atPath: layout.kubeconfig),
+        // A stopped cluster has no API to ask (and kubectl would only wait for its timeout).
+        let stopped = (try? ClusterRecord.load(layout))??.isStopped == true
+        if !stopped, FileManager.default.fileExists(atPath: layout.kubeconfig),
            let result = try? await runner.run(tools.kubectl(["get", "nodes", "-o", "json"])), result.succeeded {
             ready = KubernetesNodes.readiness(result.standardOutput)
         }

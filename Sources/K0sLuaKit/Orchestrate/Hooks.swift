@@ -9,9 +9,11 @@ extension Bootstrap {
         var calls: [(node: Node?, function: LuaFunctionRef)] = []
         let clusterHook = phase == .preJoin ? cluster.hooks.preJoin : cluster.hooks.postJoin
         for node in cluster.nodes {
+            // Node hooks run once, for nodes joining now (docs/bootstrap.md, "Lifecycle").
+            guard joining.contains(node.name) else { continue }
             if let function = phase == .preJoin ? node.hooks.preJoin : node.hooks.postJoin { calls.append((node, function)) }
         }
-        if let clusterHook {
+        if let clusterHook, !joining.isEmpty {
             if phase == .preJoin { calls.insert((nil, clusterHook), at: 0) } else { calls.append((nil, clusterHook)) }
         }
         guard !calls.isEmpty else { return "none" }

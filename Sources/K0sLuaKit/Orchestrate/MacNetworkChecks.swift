@@ -246,7 +246,7 @@ public struct MacNetworkChecks: Sendable {
         }
         let existing = Set(list.compactMap { $0["Name"] as? String })
         let leftovers = cluster.nodes.compactMap { node -> String? in
-            let tartName = VagrantfileRenderer.tartName(cluster: cluster, node: node)
+            let tartName = VagrantfileRenderer.tartName(cluster: cluster, node: node, layout: layout)
             guard existing.contains(tartName) else { return nil }
             let idFile = "\(layout.directory)/.vagrant/machines/\(node.name)/tart/id"
             let owned = (try? String(contentsOfFile: idFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == tartName

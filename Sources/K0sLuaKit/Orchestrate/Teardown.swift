@@ -5,13 +5,16 @@ public struct TeardownFailure: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// `k0slua destroy`: this cluster's machines (vagrant destroy -f in its own state directory, so no
-/// other Vagrant machine is touched), then the generated state and the merged kubeconfig context.
+/// `k0slua destroy`: this cluster's machines — every machine the record names, whatever
+/// cluster.lua says today, and any machine of this cluster's identity left by an interrupted `up`
+/// (vagrant destroy -f in its own state directory, so no other Vagrant machine is touched), then
+/// the generated state and the kubeconfig context this cluster merged.
 public struct Teardown: Sendable {
     public let cluster: Cluster
     public let layout: StateLayout
     public let runner: any ProcessRunning
 
+    /// - Parameter cluster: the machines to destroy (`AppliedCluster.everyMachine`).
     public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning) {
         self.cluster = cluster
         self.layout = layout
@@ -24,8 +27,14 @@ public struct Teardown: Sendable {
             report("nothing to destroy: \(layout.directory) does not exist")
             return
         }
+        let tools = Tools(layout: layout)
         if cluster.provider != .hosts, files.fileExists(atPath: layout.vagrantfile) {
-            let result = try await runner.run(Tools(layout: layout).vagrant(["destroy", "-f"]))
+            // Vagrant acts only on machines its Vagrantfile names: name every one that may exist.
+            let publicKey = files.contents(atPath: layout.publicKey).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if let vagrantfile = VagrantfileRenderer.render(cluster, publicKey: publicKey.trimmingCharacters(in: .whitespacesAndNewlines), layout: layout) {
+                try FileWriter.write(vagrantfile, to: layout.vagrantfile)
+            }
+            let result = try await runner.run(tools.vagrant(["destroy", "-f"]))
             guard result.succeeded else {
                 throw TeardownFailure(message: "`vagrant destroy -f` exited with \(result.exitCode); the state in \(layout.directory) is kept\n"
                     + (result.standardOutput + result.standardError).split(separator: "\n").suffix(10).map { "  | \($0)" }.joined(separator: "\n"))
@@ -34,7 +43,14 @@ public struct Teardown: Sendable {
         } else if cluster.provider == .hosts {
             report("hosts provider: the machines are yours; k0s is left installed (use `k0sctl reset --config \(layout.k0sctlConfig) --force` to remove it)")
         }
-        try? await KubeconfigMerge(runner: runner, layout: layout, clusterName: cluster.name).remove()
+        switch cluster.provider {
+        case .tart: try await deleteStrayTartVMs(report: report)
+        case .libvirt: try await deleteStrayLibvirtDomains(report: report)
+        case .hosts: break
+        }
+        if try await KubeconfigMerge(runner: runner, layout: layout, clusterName: cluster.name).remove() == false {
+            report("the context \(KubeconfigMerge.entryName(cluster: cluster.name)) in your kubeconfig belongs to another cluster: left alone")
+        }
         for path in [layout.vagrantfile, layout.k0sctlConfig, layout.kubeconfig, layout.privateKey, layout.publicKey, layout.knownHosts,
                      layout.lockFile, layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout)] where files.fileExists(atPath: path) {
             try files.removeItem(atPath: path)
@@ -43,5 +59,32 @@ public struct Teardown: Sendable {
             try files.removeItem(atPath: layout.directory)
         }
         report("removed \(layout.directory)")
+    }
+
+    /// Tart VMs named `<id>-…` that Vagrant did not know (an `up` interrupted before Vagrant
+    /// recorded them): Tart names are global, but the identity is this state directory's alone.
+    func deleteStrayTartVMs(report: (String) -> Void) async throws {
+        let tools = Tools(layout: layout)
+        guard let listed = try? await runner.run(tools.tart(["list", "--format", "json"])), listed.succeeded,
+              let entries = try? JSONSerialization.jsonObject(with: Data(listed.standardOutput.utf8)) as? [[String: Any]] else { return }
+        let prefix = layout.clusterID(name: cluster.name) + "-"
+        for name in entries.compactMap({ $0["Name"] as? String }) where name.hasPrefix(prefix) {
+            _ = try? await runner.run(tools.tart(["stop", name]))
+            let deleted = try await runner.run(tools.tart(["delete", name]))
+            report(deleted.succeeded ? "deleted stray Tart VM \(name)" : "could not delete Tart VM \(name): \(deleted.standardError)")
+        }
+    }
+
+    /// libvirt domains named `<id>-…` (vagrant-libvirt's `default_prefix`) that Vagrant did not
+    /// destroy: stopped, then undefined with their volumes. virsh uses LIBVIRT_DEFAULT_URI, else
+    /// qemu:///system as root, like vagrant-libvirt.
+    func deleteStrayLibvirtDomains(report: (String) -> Void) async throws {
+        guard let listed = try? await runner.run(Command("virsh", ["list", "--all", "--name"])), listed.succeeded else { return }
+        let prefix = VagrantfileRenderer.libvirtDomainPrefix(cluster, layout: layout)
+        for name in listed.standardOutput.split(separator: "\n").map(String.init) where name.hasPrefix(prefix) {
+            _ = try? await runner.run(Command("virsh", ["destroy", name]))
+            let undefined = try await runner.run(Command("virsh", ["undefine", name, "--remove-all-storage"]))
+            report(undefined.succeeded ? "deleted stray libvirt domain \(name)" : "could not delete libvirt domain \(name): \(undefined.standardError)")
+        }
     }
 }

@@ -37,6 +37,7 @@ public enum BootstrapPhase: String, Sendable, CaseIterable, Codable {
     case connectivity
     case preJoin = "pre-join"
     case k0sctl
+    case leave
     case kubeconfig
     case postJoin = "post-join"
     case health
@@ -53,6 +54,7 @@ public enum BootstrapPhase: String, Sendable, CaseIterable, Codable {
         case .connectivity: "checking node-to-node connectivity"
         case .preJoin: "pre_join hooks"
         case .k0sctl: "k0sctl apply"
+        case .leave: "removing nodes cluster.lua no longer has"
         case .kubeconfig: "kubeconfig"
         case .postJoin: "post_join hooks"
         case .health: "health checks"

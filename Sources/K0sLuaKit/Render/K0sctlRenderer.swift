@@ -5,9 +5,12 @@ import Foundation
 public enum K0sctlRenderer {
     /// nil until every node's address is known: a boot-assigned address exists only once the
     /// machines run, and k0sctl needs each host's one address.
-    /// - Parameter artifacts: k0s from the host's cache: k0sctl uploads the binary and every
-    ///   kubelet node gets the image bundle, so nodes download nothing (nil: nodes download k0s).
-    public static func render(_ cluster: Cluster, layout: StateLayout, artifacts: K0sArtifacts? = nil) -> String? {
+    /// - Parameters:
+    ///   - artifacts: k0s from the host's cache: k0sctl uploads the binary and every kubelet node
+    ///     gets the image bundle, so nodes download nothing (nil: nodes download k0s).
+    ///   - resetting: hosts that leave the cluster: `reset: true` makes `k0sctl apply` drain them,
+    ///     delete their Node and reset k0s on them (k0sctl phase/reset_workers.go).
+    public static func render(_ cluster: Cluster, layout: StateLayout, artifacts: K0sArtifacts? = nil, resetting: Set<String> = []) -> String? {
         guard cluster.unresolvedNodes.isEmpty else { return nil }
         var out = """
         # \(generatedHeader)
@@ -22,6 +25,7 @@ public enum K0sctlRenderer {
         // The first controller leads (k0sctl installs it first); then controllers, then workers.
         for node in cluster.controllers + cluster.workers {
             out += host(node, layout: layout, artifacts: artifacts)
+            if resetting.contains(node.name) { out += "    reset: true\n" }
         }
         out += "  k0s:\n"
         if let version = artifacts?.version ?? cluster.k0s.version { out += "    version: \(Quote.k0sctl(version))\n" }

@@ -44,8 +44,9 @@ public enum PlanRenderer {
     }
 
     /// The stable JSON form of the plan.
-    public static func json(_ cluster: Cluster, warnings: [Diagnostic]) -> String {
-        let plan = PlanJSON(cluster: cluster, warnings: warnings)
+    /// - Parameter diff: cluster.lua against the record (`changes`); nil: every node joins.
+    public static func json(_ cluster: Cluster, warnings: [Diagnostic], diff: ClusterDiff? = nil) -> String {
+        let plan = PlanJSON(cluster: cluster, warnings: warnings, diff: diff ?? ClusterDiff(declared: cluster, record: nil))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(plan)) ?? Data("{}".utf8)
@@ -118,8 +119,22 @@ struct PlanJSON: Encodable {
     let nodes: [NodeJSON]
     let totals: [String: Int]
     let warnings: [WarningJSON]
+    /// What `up` would do to the applied cluster (docs/plan-json.md).
+    let changes: [ClusterDiff.NodeChange]
+    let clusterChanges: [ClusterDiff.FieldChange]
+    let refused: [ClusterDiff.Refusal]
+    let upgrade: Bool
 
-    init(cluster: Cluster, warnings: [Diagnostic]) {
+    enum CodingKeys: String, CodingKey {
+        case name, provider, image, network, k0s, nodes, totals, warnings, changes, refused, upgrade
+        case clusterChanges = "cluster_changes"
+    }
+
+    init(cluster: Cluster, warnings: [Diagnostic], diff: ClusterDiff) {
+        changes = diff.nodes
+        clusterChanges = diff.cluster
+        refused = diff.refusals
+        upgrade = diff.isUpgrade
         name = cluster.name
         provider = cluster.provider.rawValue
         image = cluster.image

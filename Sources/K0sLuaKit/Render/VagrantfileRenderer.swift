@@ -16,8 +16,21 @@ public enum VagrantfileRenderer {
             + (blocked.isEmpty ? [] : ["--net-softnet-block=" + blocked.map(\.description).joined(separator: ",")])
     }
 
-    /// The Tart VM name of a node: Tart names are global on the host, so the cluster name prefixes it.
-    public static func tartName(cluster: Cluster, node: Node) -> String { "\(cluster.name)-\(node.name)" }
+    /// The Tart VM name of a node: Tart names are global on the host, so the cluster's identity
+    /// (name + hash of its state directory) prefixes it and two checkouts never share a VM.
+    public static func tartName(cluster: Cluster, node: Node, layout: StateLayout) -> String {
+        "\(layout.clusterID(name: cluster.name))-\(node.name)"
+    }
+
+    /// The libvirt network k0slua creates for the cluster: the cluster's identity, unless
+    /// cluster.lua names one (`network.libvirt_network`).
+    public static func libvirtNetworkName(_ cluster: Cluster, layout: StateLayout) -> String {
+        cluster.network.libvirtNetworkName == ClusterNetwork.defaultLibvirtNetworkName
+            ? layout.clusterID(name: cluster.name) : cluster.network.libvirtNetworkName
+    }
+
+    /// vagrant-libvirt's domain name prefix: libvirt domains are `<id>-<node>`.
+    public static func libvirtDomainPrefix(_ cluster: Cluster, layout: StateLayout) -> String { "\(layout.clusterID(name: cluster.name))-" }
 
     /// nil for the `hosts` provider.
     public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout) -> String? {
@@ -48,6 +61,9 @@ public enum VagrantfileRenderer {
         case .libvirt:
             out += "  config.vm.box = \(Quote.ruby(cluster.image ?? "generic/ubuntu2204"))\n"
             out += "  config.vm.box_check_update = false\n"
+            out += "  config.vm.provider :libvirt do |lv|\n"
+            out += "    lv.default_prefix = \(Quote.ruby(libvirtDomainPrefix(cluster, layout: layout)))\n"
+            out += "  end\n"
             if let timeout = cluster.libvirt.bootTimeout { out += "  config.vm.boot_timeout = \(timeout)\n" }
             out += "\n"
         case .hosts:
@@ -60,7 +76,7 @@ public enum VagrantfileRenderer {
             case .tart:
                 out += "    node.vm.provider \"tart\" do |tart|\n"
                 out += "      tart.image = \(Quote.ruby(cluster.image ?? "ghcr.io/cirruslabs/ubuntu:latest"))\n"
-                out += "      tart.name = \(Quote.ruby(tartName(cluster: cluster, node: node)))\n"
+                out += "      tart.name = \(Quote.ruby(tartName(cluster: cluster, node: node, layout: layout)))\n"
                 out += "      tart.cpus = \(node.cpus)\n"
                 out += "      tart.memory = \(node.memoryMiB)\n"
                 out += "      tart.disk = \(max(node.diskGB, Provider.tart.minimumDiskGB))\n"
@@ -79,7 +95,7 @@ public enum VagrantfileRenderer {
                 out += "    end\n"
             case .libvirt:
                 if let ip = node.ip, node.addressing == .fixed {
-                    out += privateNetwork(ip, network)
+                    out += privateNetwork(ip, network, name: libvirtNetworkName(cluster, layout: layout))
                 }
                 out += "    node.vm.provider :libvirt do |lv|\n"
                 out += "      lv.driver = \(Quote.ruby(cluster.libvirt.driver))\n"
@@ -89,7 +105,7 @@ public enum VagrantfileRenderer {
                 if node.addressing == .dhcp {
                     // The node's one address is its lease on the management network, which is the
                     // cluster network.
-                    out += "      lv.management_network_name = \(Quote.ruby(network.libvirtNetworkName))\n"
+                    out += "      lv.management_network_name = \(Quote.ruby(libvirtNetworkName(cluster, layout: layout)))\n"
                     out += "      lv.management_network_address = \(Quote.ruby(network.cidr.description))\n"
                 } else if let name = cluster.libvirt.managementNetworkName {
                     out += "      lv.management_network_name = \(Quote.ruby(name))\n"
@@ -117,11 +133,11 @@ public enum VagrantfileRenderer {
     }
 
     /// vagrant-libvirt's private network that carries a node's static address.
-    static func privateNetwork(_ ip: IPv4Address, _ network: ClusterNetwork) -> String {
+    static func privateNetwork(_ ip: IPv4Address, _ network: ClusterNetwork, name: String) -> String {
         var options = [
             "ip: \(Quote.ruby(ip.description))",
             "netmask: \(Quote.ruby(network.cidr.netmask.description))",
-            "libvirt__network_name: \(Quote.ruby(network.libvirtNetworkName))",
+            "libvirt__network_name: \(Quote.ruby(name))",
             "libvirt__dhcp_enabled: false",
             "libvirt__forward_mode: \"none\"",
         ]

@@ -5,7 +5,9 @@ import Foundation
 /// holds the addresses that exist only once the machines run.
 public struct ClusterRecord: Codable, Sendable, Equatable {
     /// The format this k0slua writes; it reads this and every older version.
-    public static let currentVersion = 1
+    /// Version 2 added `id` (version 1 records get the id of their state directory on load) and
+    /// `stopped_at`.
+    public static let currentVersion = 2
 
     /// One node as applied.
     public struct NodeRecord: Codable, Sendable, Equatable {
@@ -20,9 +22,18 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         public var diskGB: Int
         public var labels: [String]
         public var taints: [String]
+        /// The SSH user and port (version 2; absent in version 1 records).
+        public var sshUser: String?
+        public var sshPort: Int?
+        /// Version 2: k0sctl apply has joined the node (absent in version 1, whose nodes all joined
+        /// once `k0sctl` is among the record's phases).
+        public var joined: Bool?
 
         enum CodingKeys: String, CodingKey {
             case name, role, addressing, address, cpus, labels, taints
+            case joined
+            case sshUser = "ssh_user"
+            case sshPort = "ssh_port"
             case k0sRole = "k0s_role"
             case memoryMiB = "memory_mib"
             case diskGB = "disk_gb"
@@ -39,10 +50,14 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
             diskGB = node.diskGB
             labels = node.labels.map(\.description)
             taints = node.taints.map(\.description)
+            sshUser = node.ssh.user
+            sshPort = node.ssh.port
         }
     }
 
     public var version: Int
+    /// The cluster's identity (ClusterIdentity): prefixes its Tart VMs, libvirt domains and networks.
+    public var id: String
     public var name: String
     public var provider: Provider
     /// Tart only.
@@ -55,9 +70,12 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var updatedAt: Date
     /// When each phase of `up` last finished.
     public var phases: [String: Date]
+    /// Set by `k0slua stop`, cleared by `start` and `up`: the machines are halted on purpose.
+    public var stoppedAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case version, name, provider, cidr, nodes, phases
+        case version, id, name, provider, cidr, nodes, phases
+        case stoppedAt = "stopped_at"
         case networkMode = "network_mode"
         case k0sVersion = "k0s_version"
         case createdAt = "created_at"
@@ -65,8 +83,9 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     }
 
     /// A record of `cluster` as it stands, keeping the creation time and phases of `previous`.
-    public init(_ cluster: Cluster, previous: ClusterRecord?, now: Date = Date()) {
+    public init(_ cluster: Cluster, id: String, previous: ClusterRecord?, now: Date = Date()) {
         version = Self.currentVersion
+        self.id = id
         name = cluster.name
         provider = cluster.provider
         networkMode = cluster.provider == .tart ? cluster.network.tartMode : nil
@@ -76,7 +95,31 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         createdAt = previous?.createdAt ?? now
         updatedAt = now
         phases = previous?.phases ?? [:]
+        stoppedAt = nil
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int.self, forKey: .version)
+        // Version 1 had no id: load(_:) fills in the state directory's.
+        id = try container.decodeIfPresent(String.self, forKey: .id) ?? ""
+        name = try container.decode(String.self, forKey: .name)
+        provider = try container.decode(Provider.self, forKey: .provider)
+        networkMode = try container.decodeIfPresent(TartNetworkMode.self, forKey: .networkMode)
+        cidr = try container.decode(String.self, forKey: .cidr)
+        k0sVersion = try container.decodeIfPresent(String.self, forKey: .k0sVersion)
+        nodes = try container.decode([NodeRecord].self, forKey: .nodes)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        updatedAt = try container.decode(Date.self, forKey: .updatedAt)
+        phases = try container.decodeIfPresent([String: Date].self, forKey: .phases) ?? [:]
+        stoppedAt = try container.decodeIfPresent(Date.self, forKey: .stoppedAt)
+    }
+
+    /// Whether `k0slua stop` halted the machines and no `start` or `up` has run since.
+    public var isStopped: Bool { stoppedAt != nil }
+
+    /// The recorded node named `name`.
+    public func node(named name: String) -> NodeRecord? { nodes.first { $0.name == name } }
 
     /// Known addresses of boot-addressed nodes, by node name.
     public var discoveredAddresses: [String: IPv4Address] {
@@ -107,7 +150,12 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
                             reason: "written by a newer k0slua (record version \(version.version); this k0slua reads up to \(currentVersion)): upgrade k0slua")
         }
         do {
-            return try decoder.decode(ClusterRecord.self, from: data)
+            var record = try decoder.decode(ClusterRecord.self, from: data)
+            if record.id.isEmpty { record.id = layout.clusterID(name: record.name) }
+            if record.version < 2, record.phases["k0sctl"] != nil {
+                for index in record.nodes.indices where record.nodes[index].joined == nil { record.nodes[index].joined = true }
+            }
+            return record
         } catch {
             throw ReadError(path: layout.record, reason: "\(error)")
         }

@@ -151,16 +151,26 @@ def vagrantfile_machines():
         # Otherwise DHCP on the network the VM is attached to.
         network = re.search(r'--net-softnet-allow=(?:0\.0\.0\.0/0,)?([0-9./]+)|management_network_address = "([0-9./]+)"', body)
         cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
+        tart_name = re.search(r'tart\.name = "([^"]+)"', body)
+        prefix = re.search(r'lv\.default_prefix = "([^"]*)"', text)
         machines.append({"name": name, "ip": static.group(1) if static else None, "cidr": cidr,
-                         "provider": "tart" if 'provider "tart"' in body else "libvirt"})
+                         "provider": "tart" if 'provider "tart"' in body else "libvirt",
+                         "tart_name": tart_name.group(1) if tart_name else None,
+                         # vagrant-libvirt names the domain <default_prefix><machine>
+                         "domain": (prefix.group(1) if prefix else os.path.basename(directory) + "_") + name})
     return directory, machines
 
 
-def lease(machine, state):
-    """Like a DHCP server: the machine keeps its lease; a new one gets the lowest free address from .2."""
+def lease(machine, state, previous=None):
+    """Like a DHCP server: the machine keeps its lease (a halted one too, unless the fault
+    new-lease:NAME says the lease expired); a new one gets the lowest free address from .2."""
     if machine["ip"]:
         return machine["ip"]
-    taken = {m.get("ip") for env_state in state.values() for m in env_state.values() if m.get("state") == "running"}
+    if previous and f"new-lease:{machine['name']}" not in faults():
+        return previous
+    taken = {m.get("ip") for env_state in state.values() for m in env_state.values() if m.get("state") != "not_created"}
+    if previous:
+        taken.add(previous)
     network = ipaddress.ip_network(machine["cidr"])
     for host in list(network.hosts())[1:]:
         if str(host) not in taken:
@@ -216,12 +226,43 @@ def vagrant(args):
         if should_fail("up"):
             err(f"An error occurred while executing the action on the '{chosen[0]['name']}'\nmachine. Please handle this error then try again:\n\nThe VM failed to boot (stand-in failure injected).\n")
             return 1
+        tart_vms = load("tart.json", {})
         for m in chosen:
-            if env_state.get(m["name"], {}).get("state") == "running":
+            before = env_state.get(m["name"], {})
+            if before.get("state") == "running":
+                out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
+                continue
+            if before.get("state") in ("shutoff", "stopped"):
+                # A halted machine boots again; it keeps its disk and (normally) its DHCP lease.
+                env_state[m["name"]] = dict(before, state="running", ip=lease(m, state, before.get("ip")))
                 out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
                 continue
             env_state[m["name"]] = {"state": "running", "ip": lease(m, state), "provider": provider or m["provider"]}
+            if m["provider"] == "libvirt":
+                domains = load("virsh.json", {})
+                domains[m["domain"]] = "running"
+                save("virsh.json", domains)
+            if m["tart_name"]:
+                # Tart names are global on the host: vagrant-tart reuses an existing VM of that name.
+                owner = tart_vms.setdefault(m["tart_name"], {"dir": directory, "machine": m["name"]})
+                if owner["dir"] != directory:
+                    owner.setdefault("shared_with", []).append(directory)
             out(f"==> {m['name']}: Running provisioner: k0slua (shell)...\n")
+        save("vagrant.json", state)
+        save("tart.json", tart_vms)
+        return 0
+    if command == "halt":
+        targets = [a for a in rest if not a.startswith("-")]
+        unknown = set(targets) - {m["name"] for m in machines}
+        if unknown:
+            err(f"The machine with the name '{sorted(unknown)[0]}' was not found configured for\nthis Vagrant environment.\n")
+            return 1
+        for m in machines:
+            if targets and m["name"] not in targets:
+                continue
+            if env_state.get(m["name"], {}).get("state") == "running":
+                out(f"==> {m['name']}: Attempting graceful shutdown of VM...\n")
+                env_state[m["name"]]["state"] = "stopped" if m["provider"] == "tart" else "shutoff"
         save("vagrant.json", state)
         return 0
     if command == "status":
@@ -244,13 +285,28 @@ def vagrant(args):
         if should_fail("destroy"):
             err("An error occurred while destroying (stand-in failure injected).\n")
             return 1
+        targets = [a for a in rest if not a.startswith("-")]
+        unknown = set(targets) - {m["name"] for m in machines}
+        if unknown:
+            err(f"The machine with the name '{sorted(unknown)[0]}' was not found configured for\nthis Vagrant environment.\n")
+            return 1
+        tart_vms = load("tart.json", {})
         for m in machines:
+            if targets and m["name"] not in targets:
+                continue
             if env_state.get(m["name"], {}).get("state", "not_created") == "not_created":
                 out(f"==> {m['name']}: VM not created. Moving on...\n")
             else:
                 out(f"==> {m['name']}: Destroying VM and associated drives...\n")
                 env_state[m["name"]] = {"state": "not_created"}
+                if m["tart_name"]:
+                    tart_vms.pop(m["tart_name"], None)
+                if m["provider"] == "libvirt":
+                    domains = load("virsh.json", {})
+                    domains.pop(m["domain"], None)
+                    save("virsh.json", domains)
         save("vagrant.json", state)
+        save("tart.json", tart_vms)
         return 0
     if command == "ssh-config":
         # plugins/commands/ssh_config: one Host block per machine; HostName from the provider.
@@ -267,7 +323,7 @@ def vagrant(args):
                 f"  StrictHostKeyChecking no\n  PasswordAuthentication no\n  IdentityFile {directory}/.vagrant/machines/{m['name']}/{m['provider']}/private_key\n"
                 f"  IdentitiesOnly yes\n  LogLevel FATAL\n\n")
         return 0
-    if command in ("provision", "validate", "halt", "reload"):
+    if command in ("provision", "validate", "reload"):
         return 0
     err(f"Vagrant stand-in: unsupported command `{command}`\n")
     return 1
@@ -296,17 +352,28 @@ def tart(args):
             return 1
         out(f"pulling {args[1]}...\n")
         return 0
+    vms = load("tart.json", {})
     if args[:1] == ["list"]:
-        vms = macos_scenario().get("tart_vms", [])
-        if args[1:] == ["--format", "json"]:
+        # VMs of the forced-macOS scenario (leftovers) and the ones this world's vagrant-tart made.
+        listed = {vm["Name"]: vm.get("State", "stopped") for vm in macos_scenario().get("tart_vms", [])}
+        listed.update({name: "running" for name in vms})
+        if args[1:3] == ["--format", "json"]:
             # Tart Commands/List.swift VMInfo, sorted by name
-            out(json.dumps([{"Source": "local", "Name": vm["Name"], "Disk": 20, "Size": 5, "Accessed": "2 days ago",
-                             "Running": vm.get("State") == "running", "State": vm.get("State", "stopped")}
-                            for vm in sorted(vms, key=lambda vm: vm["Name"])], indent=2) + "\n")
+            out(json.dumps([{"Source": "local", "Name": name, "Disk": 20, "Size": 5, "Accessed": "2 days ago",
+                             "Running": state == "running", "State": state}
+                            for name, state in sorted(listed.items())], indent=2) + "\n")
             return 0
         out("Source Name Disk Size Accessed State\n")
-        for vm in sorted(vms, key=lambda vm: vm["Name"]):
-            out(f"local  {vm['Name']} 20 5 2 days ago {vm.get('State', 'stopped')}\n")
+        for name, state in sorted(listed.items()):
+            out(f"local  {name} 20 5 2 days ago {state}\n")
+        return 0
+    if args[:1] in (["stop"], ["delete"]) and len(args) == 2:
+        if args[1] not in vms:
+            err(f"Error: the specified VM \"{args[1]}\" does not exist\n")
+            return 1
+        if args[0] == "delete":
+            vms.pop(args[1])
+            save("tart.json", vms)
         return 0
     err(f"Error: unknown tart command {' '.join(args)}\n")
     return 1
@@ -392,6 +459,36 @@ def sudo(args):
     if args[1:2] and args[1] in macos_scenario().get("passwordless_sudo", []):
         return 0
     err("sudo: a password is required\n")
+    return 1
+
+
+# ------------------------------------------------------------------------------------------ virsh
+
+def virsh(args):
+    """libvirt's domains on the host (shared by every Vagrant environment): list, destroy, undefine."""
+    if args[:1] == ["-c"]:
+        args = args[2:]
+    domains = load("virsh.json", {})
+    if args[:1] == ["list"]:
+        names = sorted(domains) if "--all" in args else sorted(n for n, st in domains.items() if st == "running")
+        out("".join(n + "\n" for n in names) + "\n")
+        return 0
+    if args[:1] in (["destroy"], ["undefine"]) and len(args) >= 2:
+        name = args[1]
+        if name not in domains:
+            err(f"error: failed to get domain '{name}'\n")
+            return 1
+        if args[0] == "destroy":
+            if domains[name] != "running":
+                err(f"error: Failed to destroy domain '{name}'\nerror: Requested operation is not valid: domain is not running\n")
+                return 1
+            domains[name] = "shut off"
+        else:
+            domains.pop(name)
+        save("virsh.json", domains)
+        out(f"Domain '{name}' {'destroyed' if args[0] == 'destroy' else 'has been undefined'}\n")
+        return 0
+    err(f"error: unknown command: '{' '.join(args[:1])}'\n")
     return 1
 
 
@@ -504,6 +601,9 @@ def k0sctl(args):
     running = running_nodes()
     nodes = load("k0s.json", {})
     for host in hosts:
+        if host.get("reset") and host["role"] != "worker":
+            out('time="2026-11-25T04:00:00Z" level=fatal msg="reset: true is only supported on workers by this stand-in"\n')
+            return 1
         address = host["ssh"]["address"]
         # Like k0sctl: `hostname` becomes kubelet's --hostname-override on worker roles; without it
         # a node is named after the machine's own hostname (the VM name here, the address on hosts).
@@ -513,6 +613,11 @@ def k0sctl(args):
             out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: failed on 1 hosts:\\n - [ssh] {address}:22: connection refused"\n')
             return 1
         k0sctl_log(f"[ssh] {address}:22: connected")
+        if host.get("reset"):
+            # phase/reset_workers.go: drain, delete the Node, k0s reset on the host.
+            k0sctl_log(f"{address}: resetting worker")
+            nodes.pop(address, None)
+            continue
         nodes[address] = {"hostname": hostname, "role": host["role"], "noTaints": bool(host.get("noTaints")),
                           "privateAddress": host.get("privateAddress") or address,
                           "installFlags": host.get("installFlags", []), "version": document["spec"]["k0s"].get("version", "v1.34.2+k0s.0"),
@@ -549,6 +654,8 @@ def flags_of(install_flags, name):
 def node_objects():
     items = []
     bad = faults()
+    running = running_nodes()
+    machines_known = os.path.exists(os.path.join(STATE, "vagrant.json")) and not os.environ.get("K0SLUA_STANDIN_HOSTS")
     for address, node in sorted(load("k0s.json", {}).items()):
         if node["role"] == "controller" or f"node-missing:{node['hostname']}" in bad:
             continue
@@ -573,6 +680,8 @@ def node_objects():
         if f"extra-taint:{node['hostname']}" in bad:
             taints.append({"effect": "NoSchedule", "key": "example.com/unexpected"})
         ready = "False" if f"node-notready:{node['hostname']}" in bad else "True"
+        if machines_known and address not in running:
+            ready = "Unknown"  # the kubelet stopped posting: its machine is halted or gone, the Node stays
         # k0sctl gives the kubelet --node-ip=<privateAddress>.
         ip = "10.0.2.15" if f"node-wrong-ip:{node['hostname']}" in bad else node.get("privateAddress", address)
         spec = {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}
@@ -653,6 +762,28 @@ def kubectl(args):
         for n in nodes:
             items += [pod(f"kube-proxy-{n}", n), pod(f"kube-router-{n}", n), pod(f"konnectivity-agent-{n}", n)]
         out(json.dumps({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}, indent=4) + "\n")
+        return 0
+    if words[:2] == ["delete", "node"]:
+        nodes = load("k0s.json", {})
+        gone = [address for address, node in nodes.items() if node["hostname"] == words[2]]
+        if not gone:
+            if "--ignore-not-found" in args:
+                return 0
+            err(f'Error from server (NotFound): nodes "{words[2]}" not found\n')
+            return 1
+        for address in gone:
+            nodes.pop(address)
+        save("k0s.json", nodes)
+        out(f'node "{words[2]}" deleted\n')
+        return 0
+    if words[:1] in (["cordon"], ["drain"]):
+        if not any(n["metadata"]["name"] == words[1] for n in node_objects()):
+            err(f'Error from server (NotFound): nodes "{words[1]}" not found\n')
+            return 1
+        if words[0] == "drain" and f"undrainable:{words[1]}" in faults() and "--force" not in args:
+            err(f"error: unable to drain node \"{words[1]}\" due to error: cannot delete Pods that declare no controller (use --force to override): default/lonely\n")
+            return 1
+        out(f"node/{words[1]} {'cordoned' if words[0] == 'cordon' else 'drained'}\n")
         return 0
     if words[:1] in (["apply"], ["delete"], ["create"], ["label"], ["annotate"], ["wait"], ["rollout"]):
         out(f"{words[0]} ok\n")
@@ -752,6 +883,6 @@ def main(tool):
     signal.signal(signal.SIGTERM, on_signal)
     record()
     atexit.register(lambda: record({"end": True}))
-    handler = {"vagrant": vagrant, "tart": tart, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh, "sw_vers": sw_vers,
+    handler = {"vagrant": vagrant, "tart": tart, "virsh": virsh, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh, "sw_vers": sw_vers,
                "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo}[tool]
     sys.exit(handler(ARGV))

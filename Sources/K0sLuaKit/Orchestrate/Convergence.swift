@@ -1,0 +1,44 @@
+import Foundation
+
+/// How `up` takes away the workers cluster.lua no longer has: cordon and drain before k0sctl
+/// apply (which resets them: `reset: true` in k0sctl.yaml), then delete their Node objects (a Node
+/// outlives its machine otherwise), destroy their machines and forget them.
+extension Bootstrap {
+    /// Leaving workers that joined: cordoned, then drained within the timeout.
+    func drainLeaving() async throws {
+        let draining = leaving.filter { $0.runsWorkloads && record?.node(named: $0.name)?.joined == true }
+        guard !draining.isEmpty, FileManager.default.fileExists(atPath: layout.kubeconfig) else { return }
+        for node in draining {
+            progress.info("draining \(node.name)")
+            try await step(.k0sctl, tools.kubectl(["cordon", node.name]), log: "drain-\(node.name)", tool: "kubectl")
+            var arguments = ["drain", node.name, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=\(options.drainTimeoutSeconds)s"]
+            if options.forceDrain { arguments += ["--force", "--disable-eviction"] }
+            do {
+                try await step(.k0sctl, tools.kubectl(arguments), log: "drain-\(node.name)", tool: "kubectl")
+            } catch var failure as BootstrapFailure {
+                failure.message = "cannot drain \(node.name): " + failure.message
+                failure.hint = options.forceDrain ? nil : "a pod blocks the drain (no controller, or a PodDisruptionBudget): `k0slua up --force-drain` deletes it"
+                throw failure
+            }
+        }
+    }
+
+    /// After k0sctl reset them: their Node objects deleted, machines destroyed, record and
+    /// generated files without them.
+    func leave() async throws -> String? {
+        guard !leaving.isEmpty else { return "no node leaves" }
+        let names = leaving.map(\.name)
+        if FileManager.default.fileExists(atPath: layout.kubeconfig) {
+            for node in leaving where node.runsWorkloads {
+                try await step(.leave, tools.kubectl(["delete", "node", node.name, "--ignore-not-found"]), log: "leave", tool: "kubectl")
+            }
+        }
+        if cluster.provider != .hosts {
+            // The Vagrantfile still names them: Vagrant forgets machines it no longer names.
+            try await step(.leave, tools.vagrant(["destroy", "-f"] + names), log: "leave")
+        }
+        leaving = []
+        _ = try render()
+        return "removed \(names.joined(separator: ", "))"
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+
+/// The difference between cluster.lua and the record of the applied cluster: what `plan` shows
+/// first and what `up` converges (docs/bootstrap.md, "Lifecycle").
+public struct ClusterDiff: Sendable, Equatable {
+    /// What happens to one node.
+    public enum Kind: String, Sendable, Encodable {
+        /// `+`: the node joins.
+        case join
+        /// `-`: the node leaves.
+        case leave
+        /// `~`: the node changes (see `fields`).
+        case change
+        /// `=`: unchanged.
+        case unchanged
+
+        public var symbol: String {
+            switch self {
+            case .join: "+"
+            case .leave: "-"
+            case .change: "~"
+            case .unchanged: "="
+            }
+        }
+    }
+
+    /// One field that differs: what the record holds and what cluster.lua asks for.
+    public struct FieldChange: Sendable, Equatable, Encodable {
+        public var field: String
+        public var from: String
+        public var to: String
+    }
+
+    public struct NodeChange: Sendable, Equatable, Encodable {
+        public var node: String
+        public var kind: Kind
+        public var role: NodeRole
+        public var fields: [FieldChange]
+
+        enum CodingKeys: String, CodingKey { case node, change, symbol, role, fields }
+
+        /// `{"node", "change": "join|leave|change|unchanged", "symbol": "+|-|~|=", "role", "fields"}`
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(node, forKey: .node)
+            try container.encode(kind.rawValue, forKey: .change)
+            try container.encode(kind.symbol, forKey: .symbol)
+            try container.encode(role.rawValue, forKey: .role)
+            try container.encode(fields, forKey: .fields)
+        }
+    }
+
+    /// A change `up` cannot make in place, with the reason and the commands that rebuild.
+    public struct Refusal: Sendable, Equatable, Encodable, CustomStringConvertible {
+        public var subject: String
+        public var reason: String
+        public var description: String { "\(subject): \(reason)" }
+    }
+
+    public var nodes: [NodeChange]
+    /// Cluster-wide fields that differ (provider, network, k0s version).
+    public var cluster: [FieldChange]
+    public var refusals: [Refusal]
+
+    /// Whether nothing differs.
+    public var isEmpty: Bool { cluster.isEmpty && nodes.allSatisfy { $0.kind == .unchanged } }
+    public var joining: [String] { nodes.filter { $0.kind == .join }.map(\.node) }
+    public var leaving: [String] { nodes.filter { $0.kind == .leave }.map(\.node) }
+    /// The k0s version changes: k0sctl apply upgrades, controllers then workers.
+    public var isUpgrade: Bool { cluster.contains { $0.field == "k0s_version" } }
+
+    /// cluster.lua's `declared` against `record`; nil record: every node joins.
+    public init(declared: Cluster, record: ClusterRecord?) {
+        guard let record else {
+            nodes = declared.nodes.map { NodeChange(node: $0.name, kind: .join, role: $0.role, fields: []) }
+            cluster = []
+            refusals = []
+            return
+        }
+        var clusterFields: [FieldChange] = []
+        var refusals: [Refusal] = []
+        func compare(_ field: String, _ from: String?, _ to: String?, into list: inout [FieldChange]) {
+            if from != to { list.append(FieldChange(field: field, from: from ?? "-", to: to ?? "-")) }
+        }
+        compare("name", record.name, declared.name, into: &clusterFields)
+        compare("provider", record.provider.rawValue, declared.provider.rawValue, into: &clusterFields)
+        compare("network_mode", record.networkMode?.rawValue, declared.provider == .tart ? declared.network.tartMode.rawValue : nil, into: &clusterFields)
+        compare("cidr", record.cidr, declared.network.cidr.description, into: &clusterFields)
+        compare("k0s_version", record.k0sVersion, declared.k0s.version, into: &clusterFields)
+        for change in clusterFields where change.field != "k0s_version" {
+            refusals.append(Refusal(subject: "cluster", reason: "\(change.field) changes from \(change.from) to \(change.to), which cannot change in place"))
+        }
+        var changes: [NodeChange] = []
+        for recorded in record.nodes {
+            guard let node = declared.node(named: recorded.name) else {
+                changes.append(NodeChange(node: recorded.name, kind: .leave, role: recorded.role, fields: []))
+                if recorded.role == .controller {
+                    refusals.append(Refusal(subject: recorded.name, reason: "removing a controller (it must leave etcd first) is not supported yet"))
+                }
+                continue
+            }
+            var fields: [FieldChange] = []
+            compare("role", recorded.k0sRole.rawValue, node.k0sRole.rawValue, into: &fields)
+            compare("addressing", recorded.addressing.rawValue, node.addressing.rawValue, into: &fields)
+            if node.addressing == .fixed { compare("ip", recorded.address, node.ip?.description, into: &fields) }
+            compare("cpus", String(recorded.cpus), String(node.cpus), into: &fields)
+            compare("memory", String(recorded.memoryMiB), String(node.memoryMiB), into: &fields)
+            compare("disk", String(recorded.diskGB), String(node.diskGB), into: &fields)
+            compare("labels", recorded.labels.joined(separator: ","), node.labels.map(\.description).joined(separator: ","), into: &fields)
+            compare("taints", recorded.taints.joined(separator: ","), node.taints.map(\.description).joined(separator: ","), into: &fields)
+            for field in fields {
+                switch field.field {
+                case "role", "addressing", "ip":
+                    refusals.append(Refusal(subject: recorded.name, reason: "\(field.field) changes from \(field.from) to \(field.to), which cannot change on a running node"))
+                case "cpus", "memory", "disk":
+                    refusals.append(Refusal(subject: recorded.name, reason: "\(field.field) changes from \(field.from) to \(field.to); resizing a node in place is not supported yet"))
+                default:
+                    break  // labels and taints: k0sctl apply reinstalls the node's k0s with the new flags
+                }
+            }
+            changes.append(NodeChange(node: recorded.name, kind: fields.isEmpty ? .unchanged : .change, role: node.role, fields: fields))
+        }
+        for node in declared.nodes where record.node(named: node.name) == nil {
+            changes.append(NodeChange(node: node.name, kind: .join, role: node.role, fields: []))
+        }
+        // Controllers first, as everywhere else.
+        nodes = changes.filter { $0.role == .controller } + changes.filter { $0.role == .worker }
+        cluster = clusterFields
+        self.refusals = refusals
+    }
+
+    /// `+ worker-2 (joins)` lines, one per node, then cluster-wide changes.
+    public var text: String {
+        var out = ""
+        for field in cluster {
+            out += "~ cluster \(field.field): \(field.from) → \(field.to)" + (field.field == "k0s_version" ? " (upgrade: k0sctl apply, controllers then workers)" : "") + "\n"
+        }
+        for change in nodes {
+            var line = "\(change.kind.symbol) \(change.node)"
+            switch change.kind {
+            case .join: line += " (joins)"
+            case .leave: line += " (leaves: drained, reset, Node deleted, machine destroyed)"
+            case .change: line += " " + change.fields.map { "\($0.field): \($0.from) → \($0.to)" }.joined(separator: ", ")
+            case .unchanged: break
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    /// One line for commands that act on the record while cluster.lua says something else.
+    public var disagreement: String? {
+        guard !isEmpty else { return nil }
+        var parts = nodes.filter { $0.kind != .unchanged }.map { "\($0.kind.symbol)\($0.node)" }
+        parts += cluster.map { "\($0.field)" }
+        return "cluster.lua differs from the applied cluster (\(parts.joined(separator: " "))); acting on the record — `k0slua plan` shows the difference, `k0slua up` applies it"
+    }
+
+    /// The commands that rebuild the cluster from scratch.
+    public static let rebuild = "k0slua destroy && k0slua up"
+}
+
+extension ClusterRecord {
+    /// The applied cluster: cluster.lua's settings, the record's nodes. Nodes cluster.lua still has
+    /// keep their hooks and SSH settings; recorded nodes it no longer has are rebuilt from the record.
+    public func cluster(declared: Cluster) -> Cluster {
+        var copy = declared
+        copy.nodes = nodes.map { recorded in
+            var node = declared.node(named: recorded.name) ?? Node(
+                name: recorded.name, role: recorded.role, ip: nil, addressing: recorded.addressing,
+                cpus: recorded.cpus, memoryMiB: recorded.memoryMiB, diskGB: recorded.diskGB,
+                runsWorkloadsOnController: recorded.k0sRole == .controllerWorker,
+                ssh: SSHSettings(user: recorded.sshUser ?? declared.ssh.user, port: recorded.sshPort ?? declared.ssh.port))
+            node.role = recorded.role
+            node.runsWorkloadsOnController = recorded.k0sRole == .controllerWorker
+            node.addressing = recorded.addressing
+            node.ip = recorded.address.flatMap(IPv4Address.init) ?? (recorded.addressing == .fixed ? node.ip : nil)
+            node.cpus = recorded.cpus
+            node.memoryMiB = recorded.memoryMiB
+            node.diskGB = recorded.diskGB
+            return node
+        }
+        copy.nodes = copy.nodes.filter { $0.role == .controller } + copy.nodes.filter { $0.role == .worker }
+        return copy
+    }
+}
+
+/// The cluster later commands act on: what was applied, not what cluster.lua says today.
+public struct AppliedCluster: Sendable {
+    /// The recorded nodes with their addresses (cluster.lua's nodes when there is no record).
+    public var cluster: Cluster
+    public var record: ClusterRecord?
+    /// One line when cluster.lua and the record disagree.
+    public var disagreement: String?
+
+    public init(cluster: Cluster, record: ClusterRecord?, disagreement: String?) {
+        self.cluster = cluster
+        self.record = record
+        self.disagreement = disagreement
+    }
+
+    /// Reads the record in `layout`; a record this k0slua cannot read is an error.
+    public static func load(_ declared: Cluster, layout: StateLayout) throws(ClusterRecord.ReadError) -> AppliedCluster {
+        guard let record = try ClusterRecord.load(layout) else { return AppliedCluster(cluster: declared, record: nil, disagreement: nil) }
+        var applied = AppliedCluster(cluster: record.cluster(declared: declared), record: record,
+                                     disagreement: ClusterDiff(declared: declared, record: record).disagreement)
+        applied.declaredOnly = declared.nodes.filter { record.node(named: $0.name) == nil }
+        return applied
+    }
+
+    /// The record's nodes and any cluster.lua node the record does not name yet: every machine
+    /// that may exist (what `destroy` must find).
+    public var everyMachine: Cluster {
+        var copy = cluster
+        copy.nodes += record == nil ? [] : declaredOnly
+        return copy
+    }
+
+    var declaredOnly: [Node] = []
+}

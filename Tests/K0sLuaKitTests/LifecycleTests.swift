@@ -1,0 +1,369 @@
+import Foundation
+import K0sLuaKit
+import Testing
+
+/// The cluster over its life: identity, the record, converging `up`, stop/start and destroy,
+/// end to end with the stand-ins (which keep a Node after its VM is gone, forget machines the
+/// Vagrantfile no longer names, and share Tart names across the host).
+@Suite(.serialized) struct LifecycleTests {
+    /// A cluster whose node hooks echo so the transcript shows which nodes ran them.
+    static let hooked = """
+    local k0s = require "k0s"
+    local nodes = require "k0slua.nodes"
+    local function record(node, ctx) ctx.run("echo " .. ctx.phase .. " " .. node.name) end
+    return {
+      nodes = nodes.concat(
+        nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
+                      workloads = function() return true end, hooks = { pre_join = record, post_join = record } },
+        nodes.class { prefix = "worker", role = "worker", count = k0s.env.integer("worker_count", 1, { min = 0 }), first_ip = "dhcp",
+                      cpus = 2, memory = k0s.env.integer("memory_worker", 4096, { min = 1 }), disk = 32,
+                      hooks = { pre_join = record, post_join = record } }),
+    }
+    """
+
+    static func hookCalls(_ world: StandInWorld) -> [String] {
+        world.calls.compactMap { call in
+            guard call.tool == "ssh", let remote = call.argv.last, remote.hasPrefix("echo ") else { return nil }
+            return String(remote.dropFirst(5))
+        }
+    }
+
+    static func vagrantState(_ world: StandInWorld) throws -> [String: String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/vagrant.json"))
+        let environments = try JSONSerialization.jsonObject(with: data) as! [String: [String: [String: Any]]]
+        return (environments[world.layout.directory] ?? [:]).mapValues { $0["state"] as? String ?? "?" }
+    }
+
+    static func kubernetesNodes(_ world: StandInWorld) throws -> [String] {
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/k0s.json"))) ?? Data("{}".utf8)
+        let nodes = try JSONSerialization.jsonObject(with: data) as! [String: [String: Any]]
+        return nodes.values.compactMap { $0["hostname"] as? String }.sorted()
+    }
+
+    // MARK: - Identity and the record
+
+    @Test func theIdIsStablePerStateDirectoryAndDiffersBetweenThem() {
+        let a = ClusterIdentity.id(name: "k0slua", stateDirectory: "/home/a/src/.k0slua/k0slua")
+        #expect(a == ClusterIdentity.id(name: "k0slua", stateDirectory: "/home/a/src/./.k0slua/k0slua/"))
+        #expect(a != ClusterIdentity.id(name: "k0slua", stateDirectory: "/home/b/src/.k0slua/k0slua"))
+        #expect(a.wholeMatch(of: #/k0slua-[0-9a-f]{8}/#) != nil)
+    }
+
+    @Test func versionOneRecordsAreReadAndNewerOnesRefused() throws {
+        let directory = NSTemporaryDirectory() + "k0slua-record-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let layout = StateLayout(directory: directory)
+        let v1 = """
+        {"version": 1, "name": "k0slua", "provider": "tart", "network_mode": "softnet", "cidr": "192.168.64.0/24",
+         "created_at": "2026-11-25T04:00:00Z", "updated_at": "2026-11-25T04:00:00Z", "phases": {"k0sctl": "2026-11-25T04:00:00Z"},
+         "nodes": [{"name": "worker-1", "role": "worker", "k0s_role": "worker", "addressing": "dhcp", "address": "192.168.64.3",
+                    "cpus": 2, "memory_mib": 4096, "disk_gb": 32, "labels": [], "taints": []}]}
+        """
+        FileManager.default.createFile(atPath: layout.record, contents: Data(v1.utf8))
+        let record = try #require(try ClusterRecord.load(layout))
+        #expect(record.version == 1)
+        #expect(record.id == layout.clusterID(name: "k0slua"))
+        #expect(record.nodes.first?.joined == true, "a version 1 record whose k0sctl phase ran has joined nodes")
+        #expect(record.isStopped == false)
+        // Written back, it is version 2 and keeps the id.
+        var saved = record
+        saved.version = ClusterRecord.currentVersion
+        try saved.save(layout)
+        let text = try String(contentsOfFile: layout.record, encoding: .utf8)
+        #expect(text.contains("\"version\" : 2") && text.contains("\"id\" : \"\(record.id)\""))
+        #expect(try ClusterRecord.load(layout) == saved)
+        FileManager.default.createFile(atPath: layout.record, contents: Data(#"{"version": 3, "name": "x"}"#.utf8))
+        #expect(throws: ClusterRecord.ReadError.self) { try ClusterRecord.load(layout) }
+        do {
+            _ = try ClusterRecord.load(layout)
+        } catch {
+            #expect(error.reason.contains("newer k0slua (record version 3"))
+        }
+    }
+
+    @Test func twoCheckoutsWithTheSameNameNeverShareTartVMsOrContexts() async throws {
+        let world = try StandInWorld()
+        let userConfig = world.directory + "/home/.kube/config"
+        let a = world.directory + "/a", b = world.directory + "/b"
+        #expect(try await world.run(["up", "--state-dir", a, "--skip", "health", "--merge-kubeconfig"]).exitCode == 0)
+        let second = try await world.run(["up", "--state-dir", b, "--skip", "health", "--merge-kubeconfig"])
+        // The second cluster is built, but the context k0slua-k0slua is the first one's: not overwritten.
+        #expect(second.exitCode == 1)
+        #expect(second.standardError.contains("belongs to another cluster"), "\(second.standardError)")
+        let vms = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/tart.json"))) as! [String: [String: Any]]
+        #expect(vms.count == 4, "each checkout has its own Tart VMs: \(vms.keys.sorted())")
+        #expect(vms.values.allSatisfy { $0["shared_with"] == nil })
+        let idA = StateLayout(directory: a).clusterID(name: "k0slua")
+        #expect(Set(vms.keys.filter { $0.hasPrefix(idA + "-") }) == ["\(idA)-control-plane-1", "\(idA)-worker-1"])
+        // Destroying the second leaves the first's VMs and its context alone.
+        let destroyed = try await world.run(["destroy", "--state-dir", b])
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("belongs to another cluster: left alone"))
+        let left = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/tart.json"))) as! [String: Any]
+        #expect(Set(left.keys) == ["\(idA)-control-plane-1", "\(idA)-worker-1"])
+        let contexts = try await SubprocessRunner().run(Command("/usr/bin/kubectl", ["--kubeconfig", userConfig, "config", "get-contexts", "-o", "name"]))
+        #expect(contexts.standardOutput == "k0slua-k0slua\n")
+        let owner = try await SubprocessRunner().run(Command("/usr/bin/kubectl", ["--kubeconfig", userConfig, "config", "view", "-o",
+                                                                                    "jsonpath={.contexts[0].context.cluster}"]))
+        #expect(owner.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == "k0slua-\(idA)")
+        #expect(try await world.run(["destroy", "--state-dir", a]).exitCode == 0)
+        let after = try await SubprocessRunner().run(Command("/usr/bin/kubectl", ["--kubeconfig", userConfig, "config", "get-contexts", "-o", "name"]))
+        #expect(after.standardOutput == "")
+    }
+
+    @Test func destroyStrayTartVMsOfThisIdOnly() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let id = world.layout.clusterID(name: "k0slua")
+        // An interrupted up left a VM Vagrant does not know; another cluster's VM must stay.
+        var vms = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/tart.json"))) as! [String: Any]
+        vms["\(id)-worker-7"] = ["dir": "elsewhere", "machine": "worker-7"]
+        vms["k0slua-00000000-worker-1"] = ["dir": "other", "machine": "worker-1"]
+        try JSONSerialization.data(withJSONObject: vms).write(to: URL(fileURLWithPath: world.directory + "/standin/tart.json"))
+        let destroyed = try await world.run(["destroy"])
+        #expect(destroyed.exitCode == 0)
+        #expect(destroyed.standardError.contains("deleted stray Tart VM \(id)-worker-7"))
+        let left = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/tart.json"))) as! [String: Any]
+        #expect(Array(left.keys) == ["k0slua-00000000-worker-1"])
+    }
+
+    @Test func destroyDeletesStrayLibvirtDomainsOfThisIdOnly() async throws {
+        let world = try StandInWorld()
+        let libvirt = ["vagrant_provider": "libvirt"]
+        #expect(try await world.run(["up", "--skip", "health"], environment: libvirt).exitCode == 0)
+        let id = world.layout.clusterID(name: "k0slua")
+        let path = world.directory + "/standin/virsh.json"
+        var domains = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]
+        #expect(Set(domains.keys) == ["\(id)-control-plane-1", "\(id)-worker-1"], "vagrant-libvirt's default_prefix is the cluster id")
+        domains["\(id)-worker-9"] = "running"
+        domains["k0slua-00000000-worker-1"] = "running"
+        try JSONSerialization.data(withJSONObject: domains).write(to: URL(fileURLWithPath: path))
+        let destroyed = try await world.run(["destroy"], environment: libvirt)
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("deleted stray libvirt domain \(id)-worker-9"))
+        let left = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]
+        #expect(left == ["k0slua-00000000-worker-1": "running"])
+    }
+
+    @Test func aRecordFromANewerK0sluaStopsUpBeforeAnythingChanges() async throws {
+        let world = try StandInWorld()
+        try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: world.layout.record, contents: Data(#"{"version": 99, "name": "k0slua"}"#.utf8))
+        let up = try await world.run(["up"])
+        #expect(up.exitCode == 1)
+        #expect(up.standardError.contains("written by a newer k0slua (record version 99"), "\(up.standardError)")
+        #expect(world.calls.isEmpty)
+        #expect(try String(contentsOfFile: world.layout.record, encoding: .utf8).contains("99"))
+    }
+
+    // MARK: - Acting on the record
+
+    @Test func destroyWithAnotherWorkerCountDestroysEveryRecordedMachine() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"]).exitCode == 0)
+        let status = try await world.run(["status"], environment: ["worker_count": "1"])
+        #expect(status.standardOutput.contains("worker-2 "), "status lists the recorded worker-2")
+        #expect(status.standardError.contains("note: cluster.lua differs from the applied cluster (-worker-2)"), "\(status.standardError)")
+        let destroyed = try await world.run(["destroy"], environment: ["worker_count": "1"])
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("destroyed 3 machine(s)"))
+        #expect(try Self.vagrantState(world).values.allSatisfy { $0 == "not_created" })
+        #expect(try Self.vagrantState(world).count == 3)
+    }
+
+    @Test func sshAndHealthUseTheRecordedNodes() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"]).exitCode == 0)
+        let ssh = try await world.run(["ssh", "worker-2", "--", "hostname"], environment: ["worker_count": "1"])
+        #expect(ssh.exitCode == 0)
+        #expect(ssh.standardOutput == "worker-2\n")
+        let health = try await world.run(["health", "--json"], environment: ["worker_count": "1"])
+        #expect(health.exitCode == 0, "\(health.standardOutput)")
+    }
+
+    // MARK: - stop / start
+
+    @Test func stopHaltsWorkersFirstAndStartBringsItBack() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["control_plane_count": "1", "worker_count": "2"]).exitCode == 0)
+        world.clearTranscript()
+        let stop = try await world.run(["stop"], environment: ["worker_count": "2"])
+        #expect(stop.exitCode == 0, "\(stop.standardError)")
+        #expect(world.calls.map(\.description) == ["vagrant halt worker-1 worker-2", "vagrant halt control-plane-1"])
+        #expect(try Self.vagrantState(world).values.allSatisfy { $0 == "stopped" })
+        let status = try await world.run(["status", "--json"], environment: ["worker_count": "2"])
+        #expect(status.standardOutput.contains("\"state\" : \"stopped\""))
+        #expect(!status.standardOutput.contains("\"ready\""), "a stopped cluster's API is not asked")
+        #expect(try #require(try ClusterRecord.load(world.layout)).isStopped)
+        world.clearTranscript()
+        let start = try await world.run(["start", "--health-wait", "0"], environment: ["worker_count": "2"])
+        #expect(start.exitCode == 0, "\(start.standardError)")
+        let calls = world.calls.map(\.description)
+        #expect(Array(calls.prefix(3)) == ["vagrant up --provider tart --no-provision control-plane-1",
+                                           "vagrant up --provider tart --no-provision worker-1 worker-2",
+                                           "vagrant ssh-config control-plane-1 worker-1 worker-2"])
+        #expect(world.calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains("ping -c 1") }.count >= 3, "connectivity ran")
+        #expect(!calls.contains { $0.hasPrefix("k0sctl apply") }, "same addresses: nothing to re-apply")
+        #expect(start.standardOutput.contains("is running and healthy"))
+        #expect(try #require(try ClusterRecord.load(world.layout)).isStopped == false)
+        let after = try await world.run(["status", "--json"], environment: ["worker_count": "2"])
+        #expect(after.standardOutput.contains("\"state\" : \"running\""))
+    }
+
+    @Test func startNoticesANewLeaseAndRewritesTheAddresses() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        #expect(try await world.run(["stop"]).exitCode == 0)
+        world.clearTranscript()
+        let start = try await world.run(["start", "--health-wait", "0", "--skip-checks", "system-pods"],
+                                        environment: ["K0SLUA_STANDIN_FAULTS": "new-lease:worker-1,coredns-crashloop"])
+        #expect(start.exitCode == 0, "\(start.standardError)")
+        #expect(start.standardError.contains("worker-1: address changed from 192.168.64.3 to 192.168.64.4"), "\(start.standardError)")
+        let record = try #require(try ClusterRecord.load(world.layout))
+        #expect(record.node(named: "worker-1")?.address == "192.168.64.4")
+        let config = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
+        #expect(config.contains("address: \"192.168.64.4\""))
+        #expect(world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
+        let hosts = world.calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains(" k0slua-hosts ") }
+        #expect(hosts.count == 2 && hosts.allSatisfy { ($0.argv.last ?? "").contains("192.168.64.4 worker-1") })
+    }
+
+    @Test func stopWithoutARecordSaysSo() async throws {
+        let world = try StandInWorld()
+        let stop = try await world.run(["stop"])
+        #expect(stop.exitCode == 1)
+        #expect(stop.standardError.contains("no cluster has been applied"))
+        #expect(world.calls.isEmpty)
+    }
+
+    // MARK: - Converging up
+
+    @Test func planShowsTheDifferenceFirst() async throws {
+        let world = try StandInWorld(cluster: Self.hooked)
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let plan = try await world.run(["plan"], environment: ["worker_count": "2", "memory_worker": "8192"])
+        #expect(plan.exitCode == 0)
+        #expect(plan.standardOutput.hasPrefix("changes to the applied cluster"))
+        #expect(plan.standardOutput.contains("= control-plane-1\n"))
+        #expect(plan.standardOutput.contains("~ worker-1 memory: 4096 → 8192\n"))
+        #expect(plan.standardOutput.contains("+ worker-2 (joins)\n"))
+        #expect(plan.standardOutput.contains("refused: worker-1: memory changes from 4096 to 8192"))
+        let json = try await world.run(["plan", "--json"], environment: ["worker_count": "0"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as! [String: Any]
+        let changes = try #require(object["changes"] as? [[String: Any]])
+        #expect(changes.map { "\($0["symbol"]!)\($0["node"]!) \($0["change"]!)" } == ["=control-plane-1 unchanged", "-worker-1 leave"])
+    }
+
+    @Test func aNewK0sVersionIsPlannedAsAnUpgradeAndAppliedByK0sctl() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health,download"], environment: ["k0s_version": "v1.33.4+k0s.0"]).exitCode == 0)
+        let plan = try await world.run(["plan"], environment: ["k0s_version": "v1.34.2+k0s.0"])
+        #expect(plan.standardOutput.contains("~ cluster k0s_version: v1.33.4+k0s.0 → v1.34.2+k0s.0 (upgrade: k0sctl apply, controllers then workers)"))
+        world.clearTranscript()
+        let up = try await world.run(["up", "--skip", "health,download"], environment: ["k0s_version": "v1.34.2+k0s.0"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(up.standardError.contains("k0s upgraded to v1.34.2+k0s.0"))
+        #expect(try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8).contains("version: \"v1.34.2+k0s.0\""))
+        #expect(!world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" }, "no machine changes for an upgrade")
+        #expect(try #require(try ClusterRecord.load(world.layout)).k0sVersion == "v1.34.2+k0s.0")
+    }
+
+    @Test func aWorkerJoinsAndOnlyItRunsHooks() async throws {
+        let world = try StandInWorld(cluster: Self.hooked)
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        #expect(Self.hookCalls(world) == ["pre_join control-plane-1", "pre_join worker-1", "post_join control-plane-1", "post_join worker-1"])
+        world.clearTranscript()
+        let grow = try await world.run(["up", "--health-wait", "0"], environment: ["worker_count": "2"])
+        #expect(grow.exitCode == 0, "\(grow.standardError)")
+        #expect(grow.standardError.contains("+ worker-2 (joins)"))
+        #expect(world.calls.filter { $0.tool == "vagrant" && $0.argv.first == "up" }.map(\.argv) == [["up", "--provider", "tart", "--parallel", "worker-2"]])
+        #expect(Self.hookCalls(world) == ["pre_join worker-2", "post_join worker-2"])
+        // Connectivity includes the new node, from every node.
+        let probes = world.calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains("ping -c 1 -W 2 192.168.64.4") }
+        #expect(probes.count >= 3)
+        #expect(try Self.kubernetesNodes(world) == ["control-plane-1", "worker-1", "worker-2"])
+        let record = try #require(try ClusterRecord.load(world.layout))
+        #expect(record.nodes.map(\.name) == ["control-plane-1", "worker-1", "worker-2"])
+        #expect(record.nodes.allSatisfy { $0.joined == true })
+        // Nothing changed: a further up starts no machine and runs no hook.
+        world.clearTranscript()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"]).exitCode == 0)
+        #expect(!world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" })
+        #expect(Self.hookCalls(world).isEmpty)
+    }
+
+    @Test func aWorkerLeavesDrainedResetDeletedAndDestroyed() async throws {
+        let world = try StandInWorld(cluster: Self.hooked)
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"]).exitCode == 0)
+        world.clearTranscript()
+        let shrink = try await world.run(["up", "--health-wait", "0"], environment: ["worker_count": "1"])
+        #expect(shrink.exitCode == 0, "\(shrink.standardError)")
+        let steps = world.calls.filter { ["kubectl", "k0sctl", "vagrant"].contains($0.tool) }
+            .map { $0.argv.filter { $0 != "--kubeconfig" && $0 != world.layout.kubeconfig && !$0.hasPrefix("--timeout") } }
+            .filter { ["cordon", "drain", "apply", "delete", "destroy"].contains($0.first ?? "") }
+        #expect(steps == [["cordon", "worker-2"], ["drain", "worker-2", "--ignore-daemonsets", "--delete-emptydir-data"],
+                          ["apply", "--config", world.layout.k0sctlConfig], ["delete", "node", "worker-2", "--ignore-not-found"],
+                          ["destroy", "-f", "worker-2"]], "\(steps)")
+        #expect(try Self.kubernetesNodes(world) == ["control-plane-1", "worker-1"])
+        #expect(try Self.vagrantState(world)["worker-2"] == "not_created")
+        #expect(try Self.vagrantState(world)["worker-1"] == "running")
+        let record = try #require(try ClusterRecord.load(world.layout))
+        #expect(record.nodes.map(\.name) == ["control-plane-1", "worker-1"])
+        let vagrantfile = try String(contentsOfFile: world.layout.vagrantfile, encoding: .utf8)
+        let config = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
+        #expect(!vagrantfile.contains("worker-2") && !config.contains("reset"))
+        #expect(Self.hookCalls(world).isEmpty, "no node joined: no hooks")
+    }
+
+    @Test func anUndrainableWorkerStopsUpUntilForced() async throws {
+        let world = try StandInWorld(cluster: Self.hooked)
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"]).exitCode == 0)
+        let stuck = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "1", "K0SLUA_STANDIN_FAULTS": "undrainable:worker-2"])
+        #expect(stuck.exitCode == 1)
+        #expect(stuck.standardError.contains("cannot drain worker-2") && stuck.standardError.contains("--force-drain"), "\(stuck.standardError)")
+        #expect(try Self.vagrantState(world)["worker-2"] == "running", "nothing destroyed")
+        #expect(try #require(try ClusterRecord.load(world.layout)).node(named: "worker-2") != nil, "the record still names it")
+        let forced = try await world.run(["up", "--skip", "health", "--force-drain"],
+                                         environment: ["worker_count": "1", "K0SLUA_STANDIN_FAULTS": "undrainable:worker-2"])
+        #expect(forced.exitCode == 0, "\(forced.standardError)")
+        #expect(try Self.vagrantState(world)["worker-2"] == "not_created")
+    }
+
+    @Test func anInterruptedLeaveContinuesOnTheNextUp() async throws {
+        let world = try StandInWorld(cluster: Self.hooked)
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"]).exitCode == 0)
+        let failed = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "1", "K0SLUA_STANDIN_FAIL": "vagrant:destroy"])
+        #expect(failed.exitCode == 1)
+        #expect(try #require(try ClusterRecord.load(world.layout)).node(named: "worker-2") != nil)
+        let again = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "1"])
+        #expect(again.exitCode == 0, "\(again.standardError)")
+        #expect(try Self.vagrantState(world)["worker-2"] == "not_created")
+        #expect(try #require(try ClusterRecord.load(world.layout)).nodes.map(\.name) == ["control-plane-1", "worker-1"])
+    }
+
+    @Test(arguments: [
+        (["vagrant_provider": "libvirt"], "provider changes from tart to libvirt"),
+        (["memory_worker": "8192"], "worker-1: memory changes from 4096 to 8192; resizing a node in place is not supported yet"),
+    ])
+    func changesThatCannotBeAppliedInPlaceAreRefusedFirst(environment: [String: String], reason: String) async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        world.clearTranscript()
+        let refused = try await world.run(["up"], environment: environment)
+        #expect(refused.exitCode == 1)
+        #expect(refused.standardError.contains(reason), "\(refused.standardError)")
+        #expect(refused.standardError.contains("k0slua destroy && k0slua up"))
+        #expect(!world.calls.contains { ["up", "destroy", "apply", "halt"].contains($0.argv.first ?? "") }, "nothing changed")
+    }
+
+    @Test func aRemovedControllerIsRefusedWithTheReason() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["control_plane_count": "2"]).exitCode == 0)
+        world.clearTranscript()
+        let refused = try await world.run(["up"], environment: ["control_plane_count": "1"])
+        #expect(refused.exitCode == 1)
+        #expect(refused.standardError.contains("control-plane-2: removing a controller (it must leave etcd first) is not supported yet"))
+        #expect(!world.calls.contains { ["up", "destroy", "apply"].contains($0.argv.first ?? "") })
+    }
+}
