@@ -9,6 +9,7 @@ the private address so that `etcdctl endpoint health --cluster` can reach every 
 listens on 127.0.0.1 for clients).
 """
 import datetime
+import os
 import io
 import ipaddress
 import subprocess
@@ -24,7 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 PKI = "/var/lib/k0slua-etcd/pki"
 DATA = "/var/lib/k0slua-etcd/data"
 UNIT = "k0slua-etcd"
-TIMEOUT = 240
+TIMEOUT = int(os.environ.get("K0SLUA_E2E_ETCD_TIMEOUT", "240"))
 
 
 @dataclass
