@@ -136,7 +136,8 @@ run_scenario() { # name
   rm -rf "$work" && mkdir -p "$work"
   cp "$lua" "$work/cluster.lua"
   ln -s "$root/lib" "$work/lib"
-  local name=${CLUSTER_NAME:-$(python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])' <<<"$("$k0slua" plan --json --file "$lua")")}
+  local name=${CLUSTER_NAME:-$(python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])' <<<"$("$k0slua" plan --json --file "$work/cluster.lua")")}
+  [ -n "$name" ] || { echo "e2e: $scenario: cannot read the cluster name from $lua" >&2; return 1; }
   local state="$work/.k0slua/$name"
   current_state=$state
   current_env=(env PATH="$here/bin:$PATH" K0SLUA_STANDIN_LOG="$transcript" K0SLUA_E2E_NAME="$name"
@@ -170,7 +171,7 @@ run_scenario() { # name
   stop_softnet
   check "$scenario: no domain left" test -z "$(virsh list --all --name | grep "^${name}_" || true)"
   check "$scenario: no volume left" test -z "$(virsh vol-list default | awk '{print $1}' | grep "^${name}_" || true)"
-  check "$scenario: no network left" test -z "$(virsh net-list --all --name | grep -E '^(k0slua-e2e-vmnet|k0slua-e2e-net)$' || true)"
+  check "$scenario: no network left" test -z "$(virsh net-list --all --name | grep -E '^(k0slua-e2e-vmnet|k0slua-e2e-net|k0slua-e2e-mgmt)$' || true)"
   check "$scenario: no state left" test ! -e "$state"
   "$here/vmnet.sh" undefine k0slua-e2e-vmnet
   printf '%s\ttotal\t%s\t-\n' "$scenario" "$(( $(date +%s) - scenario_started ))" >>"$timings"
