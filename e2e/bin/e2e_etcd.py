@@ -38,10 +38,11 @@ class Node:
 
 def ssh(node, command, stdin=None, timeout=120):
     s = node.host["ssh"]
+    # One connection per host, reused, as k0sctl keeps one per host (and SSH set-up is slow under TCG).
     argv = ["ssh", "-p", str(s.get("port", 22)), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "IdentitiesOnly=yes",
-            "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={node.known_hosts or '/dev/null'}"]
+            "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={node.known_hosts or '/dev/null'}",
+            "-o", "ControlMaster=auto", "-o", "ControlPath=/tmp/k0slua-e2e-ssh-%C", "-o", "ControlPersist=30"]
     if "keyPath" in s:
-        import os
         argv += ["-i", os.path.expanduser(s["keyPath"])]
     argv += [f"{s.get('user', 'root')}@{s['address']}", "--", command]
     return subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout)

@@ -22,12 +22,11 @@ def run(nodes, log):
     for index, node in enumerate(nodes, 1):
         script = (f"sudo ip link del {DEVICE} 2>/dev/null; sudo ip link del {PODS} 2>/dev/null; "
                   f"sudo ip link add {PODS} type dummy && sudo ip addr add 10.244.{index}.1/24 dev {PODS} && sudo ip link set {PODS} up")
+        script += "".join(f" && sudo ip route replace 10.244.{peer}.0/24 via {other.address}"
+                          for peer, other in enumerate(nodes, 1) if peer != index)
         result = ssh(node, script)
         if result.returncode != 0:
             return f"failed on 1 hosts:\n - [ssh] {node.host['ssh']['address']}: pod address: {result.stderr.decode().strip()}"
-    for index, node in enumerate(nodes, 1):
-        ssh(node, " ".join(f"sudo ip route replace 10.244.{peer}.0/24 via {other.address};"
-                           for peer, other in enumerate(nodes, 1) if peer != index))
     native = probe(nodes, log, "native routing (pod-range source, no encapsulation)")
     for index, node in enumerate(nodes, 1):
         lines = [f"sudo ip route del 10.244.{peer}.0/24 2>/dev/null;" for peer in range(1, len(nodes) + 1) if peer != index]
