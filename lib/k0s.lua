@@ -117,9 +117,9 @@ function ipv4.network(cidr) end
 ---@class k0slua.Network
 ---@field cidr? string             default "192.168.64.0/24"
 ---@field gateway? string          default: the CIDR's first address
----@field mode? "shared"|"bridged"|"softnet"  tart only, default "shared"
+---@field mode? "softnet"|"shared"|"bridged"  tart only, default "softnet" (nodes use ip = "dhcp")
 ---@field bridge_interface? string tart bridged mode: host interface, e.g. "en0"
----@field libvirt_network? string  libvirt network carrying the static IPs, default "k0slua"
+---@field libvirt_network? string  libvirt network carrying the node addresses, default "k0slua"
 
 ---@class k0slua.K0s
 ---@field version? string                     pin, e.g. "v1.33.4+k0s.0"; default latest stable
@@ -142,7 +142,7 @@ function ipv4.network(cidr) end
 ---@class k0slua.Node
 ---@field name string                  hostname
 ---@field role "controller"|"worker"
----@field ip string                    static IPv4 address
+---@field ip string|"dhcp"             static IPv4 address, or "dhcp": assigned at boot, discovered by `up`
 ---@field cpus integer
 ---@field memory integer               MiB
 ---@field disk integer                 GB
@@ -165,7 +165,7 @@ function ipv4.network(cidr) end
 ---@field name string
 ---@field role "controller"|"worker"
 ---@field k0s_role "controller"|"controller+worker"|"worker"
----@field ip string
+---@field ip string                    the node's one address (a discovered DHCP address included)
 ---@field cpus integer
 ---@field memory integer
 ---@field disk integer

@@ -1,14 +1,35 @@
-#include "k0slua_lua.h"
+#include "k0slua_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define K0S_HOOK_COUNT 1000
 
-static k0s_budget *budget_of(lua_State *L) {
+k0s_budget *k0s_budget_of(lua_State *L) {
     void *ud = NULL;
     lua_getallocf(L, &ud);
     return (k0s_budget *)ud;
+}
+
+int64_t k0s_now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+void k0s_set_deadline(k0s_budget *budget, double seconds) {
+    budget->deadline_ns = seconds > 0 ? k0s_now_ns() + (int64_t)(seconds * 1e9) : 0;
+}
+
+static int past_deadline(k0s_budget *b) {
+    return b->enforcing && b->deadline_ns != 0 && k0s_now_ns() > b->deadline_ns;
+}
+
+void k0s_check_deadline(lua_State *L, k0s_budget *b) {
+    if (!past_deadline(b)) return;
+    if (b->exhausted == K0S_NOT_EXHAUSTED) b->exhausted = K0S_TIME_EXHAUSTED;
+    luaL_error(L, "time budget exhausted");
 }
 
 /* ---- table-line map: open addressing on the Table pointer ---- */
@@ -84,9 +105,27 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         b->memory_used -= old;
         return NULL;
     }
-    if (nsize > old && b->enforcing && b->memory_used - old + nsize > b->memory_limit) {
-        b->exhausted = K0S_MEMORY_EXHAUSTED;
-        return NULL;
+    /* The budget is for live data. Garbage is only found by a collection, and the allocator must
+       not run one (it is called from inside Lua), so:
+       - up to 1.5 times the limit an allocation is granted on credit and the hook collects at the
+         next instruction; the budget is exhausted only if live data is still over the limit then;
+       - past that it is refused. Lua then collects (emergency collection) and asks once more for
+         the same block (lmem.c); only a refusal of that retry, or a block larger than the whole
+         budget, exhausts the budget at once. Buffers of the auxiliary library (string.rep,
+         table.concat) are not retried: the hook checks them after its collection. */
+    size_t wanted = b->memory_used - old + nsize;
+    if (nsize > old && b->enforcing && wanted > b->memory_limit) {
+        if (wanted <= b->memory_limit + b->memory_limit / 2 && nsize <= b->memory_limit) {
+            b->collect_requested = 1;
+        } else {
+            int retry = b->refused_pending && b->refused_ptr == ptr && b->refused_osize == osize && b->refused_nsize == nsize;
+            if (retry || nsize > b->memory_limit) b->exhausted = K0S_MEMORY_EXHAUSTED;
+            b->refused_pending = !retry;
+            b->refused_ptr = ptr;
+            b->refused_osize = osize;
+            b->refused_nsize = nsize;
+            return NULL;
+        }
     }
     void *block = realloc(ptr, nsize);
     if (block == NULL) return NULL;
@@ -130,8 +169,22 @@ static int is_tracked(k0s_budget *b, const char *source) {
     return 0;
 }
 
+/* A full collection when the allocator asked for one or half the budget was allocated since the
+   last; then the memory budget is judged on what is live. */
+static void collect_if_needed(lua_State *L, k0s_budget *b) {
+    if (!b->enforcing || b->exhausted != K0S_NOT_EXHAUSTED) return;
+    if (!b->collect_requested && !b->refused_pending && b->memory_used <= b->collect_at) return;
+    lua_gc(L, LUA_GCCOLLECT);
+    if (b->memory_used > b->memory_limit) b->exhausted = K0S_MEMORY_EXHAUSTED;
+    if (b->refused_pending && b->memory_used + b->refused_nsize > b->memory_limit) b->exhausted = K0S_MEMORY_EXHAUSTED;
+    b->collect_requested = 0;
+    b->refused_pending = 0;
+    b->collect_at = b->memory_used + b->memory_limit / 2;
+}
+
 static void budget_hook(lua_State *L, lua_Debug *ar) {
-    k0s_budget *b = budget_of(L);
+    k0s_budget *b = k0s_budget_of(L);
+    collect_if_needed(L, b);
     if (ar->event == LUA_HOOKLINE) {
         b->in_tracked = lua_getinfo(L, "S", ar) && is_tracked(b, ar->source);
         if (b->in_tracked) b->current_line = ar->currentline;
@@ -142,6 +195,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
         b->in_tracked = lua_getstack(L, 1, &caller) && lua_getinfo(L, "S", &caller) && is_tracked(b, caller.source);
     } else if (ar->event == LUA_HOOKCOUNT) {
         b->instructions_used += K0S_HOOK_COUNT;
+        if (b->exhausted == K0S_NOT_EXHAUSTED && past_deadline(b)) b->exhausted = K0S_TIME_EXHAUSTED;
     }
     if (b->exhausted == K0S_NOT_EXHAUSTED && b->instructions_used > b->instruction_limit) {
         b->exhausted = K0S_INSTRUCTIONS_EXHAUSTED;
@@ -149,7 +203,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     if (b->exhausted != K0S_NOT_EXHAUSTED && b->enforcing) {
         /* Re-arm on every instruction: a pcall that swallows this error gets it again at once. */
         lua_sethook(L, budget_hook, LUA_MASKLINE | LUA_MASKCOUNT | LUA_MASKCALL | LUA_MASKRET, 1);
-        luaL_error(L, b->exhausted == K0S_MEMORY_EXHAUSTED ? "memory budget exhausted" : "instruction budget exhausted");
+        luaL_error(L, b->exhausted == K0S_MEMORY_EXHAUSTED ? "memory budget exhausted"
+                      : b->exhausted == K0S_TIME_EXHAUSTED ? "time budget exhausted" : "instruction budget exhausted");
     }
 }
 
@@ -180,6 +235,20 @@ static int text_only_load(lua_State *L) {
     return 1;
 }
 
+/* Finalizers run with hooks switched off (lgc.c), so a __gc metamethod could loop beyond every
+   budget; setmetatable refuses them (an object is only marked for finalization if its metatable
+   has __gc when it is set). */
+static int setmetatable_without_gc(lua_State *L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        if (lua_getfield(L, 2, "__gc") != LUA_TNIL) return luaL_error(L, "setmetatable: __gc metamethods are not available in the sandbox");
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 static int open_sandbox(lua_State *L) {
     luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
     luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -191,8 +260,12 @@ static int open_sandbox(lua_State *L) {
     lua_pushnil(L); lua_setglobal(L, "loadfile");
     lua_pushnil(L); lua_setglobal(L, "collectgarbage");
     lua_pushcfunction(L, text_only_load); lua_setglobal(L, "load");
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, setmetatable_without_gc, 1);
+    lua_setglobal(L, "setmetatable");
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L); lua_setfield(L, -2, "dump");
+    k0s_install_patterns(L);
     lua_pop(L, 1);
     /* The string metatable's __index is the string table, so ("").dump is gone too. */
     return 0;
@@ -204,7 +277,7 @@ int k0s_open_sandbox(lua_State *L) {
 }
 
 int k0s_load_text(lua_State *L, const char *buf, size_t len, const char *chunkname) {
-    k0s_budget *b = budget_of(L);
+    k0s_budget *b = k0s_budget_of(L);
     int previous = b->enforcing;
     b->enforcing = 1;
     int status = luaL_loadbufferx(L, buf, len, chunkname, "t");
@@ -228,7 +301,7 @@ static int traceback_handler(lua_State *L) {
 }
 
 int k0s_pcall(lua_State *L, int nargs, int nresults) {
-    k0s_budget *b = budget_of(L);
+    k0s_budget *b = k0s_budget_of(L);
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, traceback_handler);
     lua_insert(L, base);
@@ -248,10 +321,13 @@ int k0s_table_line(lua_State *L, k0s_budget *budget, int index) {
 
 static int trampoline(lua_State *L) {
     k0s_host_function fn = (k0s_host_function)lua_touserdata(L, lua_upvalueindex(1));
-    k0s_budget *b = budget_of(L);
+    k0s_budget *b = k0s_budget_of(L);
     int previous = b->enforcing;
     b->enforcing = 0;
+    /* Waiting for the host (a program run by ctx.run, say) is not Lua's time. */
+    int64_t started = b->deadline_ns != 0 ? k0s_now_ns() : 0;
     int results = fn(L);
+    if (b->deadline_ns != 0) b->deadline_ns += k0s_now_ns() - started;
     b->enforcing = previous;
     if (results == K0S_RAISE) {
         luaL_where(L, 1);
@@ -259,10 +335,8 @@ static int trampoline(lua_State *L) {
         lua_concat(L, 2);
         return lua_error(L);
     }
-    if (b->enforcing && b->memory_used > b->memory_limit) {
-        b->exhausted = K0S_MEMORY_EXHAUSTED;
-        return luaL_error(L, "memory budget exhausted");
-    }
+    /* Host functions allocate unchecked; the hook judges what is live at the next instruction. */
+    if (b->enforcing && b->memory_used > b->memory_limit) b->collect_requested = 1;
     return results;
 }
 

@@ -12,6 +12,9 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
+            // Nothing to lock (or destroy) when there is no state yet.
+            let lock = FileManager.default.fileExists(atPath: layout.directory) ? try ClusterLock.take(layout) : nil
+            defer { lock?.release() }
             do {
                 try await runInterruptibly {
                     try await Teardown(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner()).run { Console.writeError("\($0)\n") }

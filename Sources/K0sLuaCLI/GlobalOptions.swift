@@ -17,17 +17,28 @@ struct ClusterOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Lua memory budget in MiB (default 256).", valueName: "MiB"))
     var maxMemory: Int = LuaBudget.default.memoryBytes >> 20
 
+    @Option(help: ArgumentHelp("Wall-clock limit for running cluster.lua, in seconds (default 5).", valueName: "seconds"))
+    var maxSeconds: Double = LuaBudget.defaultSeconds
+
+    @Option(help: ArgumentHelp("Wall-clock limit for the Lua of each hook call, in seconds; time waiting for ctx.run and ctx.kubectl does not count (default 30).",
+                               valueName: "seconds"))
+    var maxHookSeconds: Double = LuaBudget.defaultHookSeconds
+
     @Flag(name: [.short, .long], help: "Hide progress and informational output (errors are always shown).")
     var quiet = false
 
     @Flag(name: [.short, .long], help: "Show debug output, including cluster.lua's print().")
     var verbose = false
 
-    var budget: LuaBudget { LuaBudget(instructions: maxInstructions, memoryBytes: maxMemory << 20) }
+    var budget: LuaBudget {
+        LuaBudget(instructions: maxInstructions, memoryBytes: maxMemory << 20, seconds: maxSeconds, hookSeconds: maxHookSeconds)
+    }
 
     func validate() throws {
         guard maxInstructions > 0 else { throw ValidationError("--max-instructions must be positive") }
         guard maxMemory > 0 else { throw ValidationError("--max-memory must be positive") }
+        guard maxSeconds > 0 else { throw ValidationError("--max-seconds must be positive") }
+        guard maxHookSeconds > 0 else { throw ValidationError("--max-hook-seconds must be positive") }
     }
 
     /// Loads and validates cluster.lua, printing warnings (unless the command shows them itself or

@@ -31,7 +31,7 @@ extension K0sLuaCommand {
             let seconds = try wait.map(Self.seconds)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let checker = HealthChecker(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner())
+            let checker = HealthChecker(cluster: ClusterRecord.resolve(loaded.cluster, layout: layout), layout: layout, runner: SubprocessRunner())
             let report = try await runInterruptibly {
                 await checker.run(HealthOptions(skip: skipped, smoke: smoke, waitSeconds: seconds))
             }

@@ -24,10 +24,13 @@ extension K0sLuaCommand {
                 Console.writeError("error: cluster SSH key: \(error)\n")
                 throw ExitCode(1)
             }
-            let files = ClusterRenderer.render(loaded.cluster, publicKey: publicKey, layout: layout)
+            let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout)
             let changed = try ClusterRenderer.write(files, to: layout)
-            for path in [files.vagrantfile == nil ? nil : layout.vagrantfile, layout.k0sctlConfig].compactMap({ $0 }) {
+            for path in [files.vagrantfile == nil ? nil : layout.vagrantfile, files.k0sctlConfig == nil ? nil : layout.k0sctlConfig].compactMap({ $0 }) {
                 print("\(changed.contains(path) ? "wrote" : "unchanged") \(path)")
+            }
+            if files.k0sctlConfig == nil {
+                print("k0sctl.yaml: not yet, the nodes' addresses are assigned at boot (`k0slua up` renders it once they are known)")
             }
         }
     }

@@ -17,10 +17,15 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            guard let target = loaded.cluster.node(named: node) else {
-                throw ValidationError("no node named \"\(node)\"; nodes: \(loaded.cluster.nodes.map(\.name).joined(separator: ", "))")
-            }
             let layout = state.layout(for: loaded, file: options.file)
+            let cluster = ClusterRecord.resolve(loaded.cluster, layout: layout)
+            guard let target = cluster.node(named: node) else {
+                throw ValidationError("no node named \"\(node)\"; nodes: \(cluster.nodes.map(\.name).joined(separator: ", "))")
+            }
+            guard target.ip != nil || target.ssh.address != nil else {
+                Console.writeError("error: the address of \(target.name) is assigned at boot and not known yet: run `k0slua up`\n")
+                throw ExitCode(1)
+            }
             let ssh = NodeSSH(layout: layout).command(target, run: command.isEmpty ? nil : command.joined(separator: " "),
                                                       interactive: command.isEmpty)
             // Replace this process: the terminal, signals and the exit code belong to ssh.

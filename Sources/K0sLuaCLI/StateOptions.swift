@@ -16,6 +16,21 @@ struct StateOptions: ParsableArguments {
     }
 }
 
+extension ClusterLock {
+    /// Takes the state directory's lock for a command that changes the cluster, or exits 1 naming
+    /// the holder.
+    static func take(_ layout: StateLayout) throws -> ClusterLock {
+        let lock = ClusterLock(path: layout.lockFile)
+        do {
+            try lock.acquire(command: (["k0slua"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+        } catch {
+            Console.writeError("error: \(error)\n")
+            throw ExitCode(1)
+        }
+        return lock
+    }
+}
+
 /// Runs `body` as a task that Ctrl-C (SIGINT) or SIGTERM cancels; cancellation exits 130.
 func runInterruptibly<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     signal(SIGINT, SIG_IGN)

@@ -15,7 +15,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let report = await ClusterStatus(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner()).read()
+            let report = await ClusterStatus(cluster: ClusterRecord.resolve(loaded.cluster, layout: layout), layout: layout, runner: SubprocessRunner()).read()
             print(json ? report.json : report.text)
         }
     }

@@ -31,13 +31,7 @@ extension K0sLuaCommand {
             let healthWaitSeconds = try Health.seconds(healthWait)
             let loaded = try options.load()
             let layout = state.layout(for: loaded, file: options.file)
-            let lock = UpLock(path: layout.lockFile)
-            do {
-                try lock.acquire()
-            } catch {
-                Console.writeError("error: \(error)\n")
-                throw ExitCode(1)
-            }
+            let lock = try ClusterLock.take(layout)
             defer { lock.release() }
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
@@ -46,7 +40,7 @@ extension K0sLuaCommand {
                                       progress: StderrProgress(quiet: options.quiet))
             do {
                 let summary = try await runInterruptibly { try await bootstrap.run() }
-                print(Summary.text(loaded.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
+                print(Summary.text(summary.cluster, summary: summary, layout: layout, merged: mergeKubeconfig))
             } catch let failure as BootstrapFailure {
                 Console.print(failure: failure)
                 throw ExitCode(1)
@@ -73,7 +67,7 @@ enum Summary {
     static func text(_ cluster: Cluster, summary: BootstrapSummary, layout: StateLayout, merged: Bool) -> String {
         var out = "cluster \(cluster.name) is up\n\n"
         for node in cluster.nodes {
-            out += "  \(node.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(node.ip.description.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node.k0sRole.rawValue)\n"
+            out += "  \(node.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(node.addressDescription.padding(toLength: 16, withPad: " ", startingAt: 0)) \(node.k0sRole.rawValue)\n"
         }
         out += "\n"
         for timing in summary.timings {

@@ -8,7 +8,8 @@ import Testing
 
     /// The expected calls for a tart cluster without hooks.
     static func upTranscript(nodes: [String]) -> [String] {
-        preflight + ["tart pull ghcr.io/cirruslabs/ubuntu:latest", "vagrant up --provider"]
+        preflight + ["tart pull ghcr.io/cirruslabs/ubuntu:latest", "vagrant up --provider", "vagrant ssh-config \(nodes[0])"]
+            + nodes.map { _ in "ssh /etc/hosts" }
             + nodes.map { _ in "ssh connectivity" }
             + ["k0sctl apply --config", "k0sctl kubeconfig --config", "vagrant status --machine-readable"]
             + nodes.map { _ in "ssh reachability" } + nodes.map { _ in "ssh sudo k0s status" }
@@ -20,6 +21,7 @@ import Testing
         return calls.enumerated().map { index, call -> String in
             if call.tool == "ssh", let remote = call.argv.last {
                 if remote.contains("ping -c 1") { return index < apply ? "ssh connectivity" : "ssh reachability" }
+                if remote.contains(" k0slua-hosts ") { return "ssh /etc/hosts" }
                 return "ssh \(remote)"
             }
             return call.summary.replacingOccurrences(of: world.layout.kubeconfig, with: "<kubeconfig>")
@@ -52,7 +54,23 @@ import Testing
         #expect((attributes[.posixPermissions] as! NSNumber).intValue == 0o600)
         #expect((try FileManager.default.attributesOfItem(atPath: world.layout.privateKey)[.posixPermissions] as! NSNumber).intValue == 0o600)
         #expect(result.standardOutput.contains("export KUBECONFIG=\(world.layout.kubeconfig)"))
-        #expect(result.standardOutput.contains("control-plane-1      192.168.64.10    controller+worker"))
+        // Tart's default softnet: each node's one address is its DHCP lease, discovered after boot.
+        #expect(result.standardOutput.contains("control-plane-1      192.168.64.2     controller+worker"))
+        #expect(calls.first { $0.tool == "vagrant" && $0.argv.first == "ssh-config" }?.argv == ["ssh-config", "control-plane-1", "worker-1"])
+        let hostsCalls = calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains(" k0slua-hosts ") }
+        #expect(Set(hostsCalls.compactMap { call in call.argv.firstIndex(of: "--").map { call.argv[$0 + 1] } }) == ["192.168.64.2", "192.168.64.3"])
+        #expect(hostsCalls.allSatisfy { ($0.argv.last ?? "").hasSuffix(" k0slua-hosts '192.168.64.2 control-plane-1\n192.168.64.3 worker-1'") })
+        let config = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
+        #expect(config.contains("address: \"192.168.64.3\"") && config.contains("privateAddress: \"192.168.64.3\""))
+        let record = try #require(try ClusterRecord.load(world.layout))
+        #expect(record.nodes.map(\.address) == ["192.168.64.2", "192.168.64.3"])
+        #expect(record.nodes.allSatisfy { $0.addressing == .dhcp })
+        #expect(Set(record.phases.keys) == Set(BootstrapPhase.allCases.map(\.rawValue)).subtracting(["preflight"]))
+        let recordMode = try FileManager.default.attributesOfItem(atPath: world.layout.record)[.posixPermissions] as! NSNumber
+        #expect(recordMode.intValue == 0o600)
+        // Later commands act on the recorded addresses.
+        let status = try await world.run(["status", "--json"])
+        #expect(status.standardOutput.contains("\"ip\" : \"192.168.64.3\""), "\(status.standardOutput)")
         for phase in BootstrapPhase.allCases {
             #expect(result.standardError.contains("] \(phase.rawValue): "), "no progress line for \(phase)")
         }
@@ -85,9 +103,9 @@ import Testing
         local function record(node, ctx) ctx.run("echo " .. ctx.phase .. " " .. node.name .. " " .. node.k0s_role .. " " .. node.ip) end
         return {
           nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32,
+            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
                           workloads = function() return true end, hooks = { pre_join = record, post_join = record } },
-            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "192.168.64.20", cpus = 2, memory = 4096, disk = 32,
+            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
                           hooks = { pre_join = record, post_join = function(node, ctx) record(node, ctx); ctx.kubectl("get", "nodes") end } }),
           hooks = {
             pre_join = function(ctx) ctx.run_on("worker-2", "echo cluster pre_join " .. #ctx.nodes) end,
@@ -100,22 +118,22 @@ import Testing
         #expect(result.exitCode == 0, "\(result.standardError)")
         let hookCalls = world.calls.compactMap { call -> String? in
             if call.tool == "ssh", let remote = call.argv.last, remote.hasPrefix("echo ") {
-                return "\(call.argv[call.argv.count - 3]) \(remote)"
+                return "\(call.argv[call.argv.count - 4])@\(call.argv[call.argv.count - 2]) \(remote)"
             }
             if call.tool == "kubectl", call.argv.contains("nodes") { return "kubectl get nodes" }
             return nil
         }
         #expect(hookCalls == [
-            "admin@192.168.64.21 echo cluster pre_join 3",
-            "admin@192.168.64.10 echo pre_join control-plane-1 controller+worker 192.168.64.10",
-            "admin@192.168.64.20 echo pre_join worker-1 worker 192.168.64.20",
-            "admin@192.168.64.21 echo pre_join worker-2 worker 192.168.64.21",
-            "admin@192.168.64.10 echo post_join control-plane-1 controller+worker 192.168.64.10",
-            "admin@192.168.64.20 echo post_join worker-1 worker 192.168.64.20",
+            "admin@192.168.64.4 echo cluster pre_join 3",
+            "admin@192.168.64.2 echo pre_join control-plane-1 controller+worker 192.168.64.2",
+            "admin@192.168.64.3 echo pre_join worker-1 worker 192.168.64.3",
+            "admin@192.168.64.4 echo pre_join worker-2 worker 192.168.64.4",
+            "admin@192.168.64.2 echo post_join control-plane-1 controller+worker 192.168.64.2",
+            "admin@192.168.64.3 echo post_join worker-1 worker 192.168.64.3",
             "kubectl get nodes",
-            "admin@192.168.64.21 echo post_join worker-2 worker 192.168.64.21",
+            "admin@192.168.64.4 echo post_join worker-2 worker 192.168.64.4",
             "kubectl get nodes",
-            "admin@192.168.64.10 echo cluster post_join k0slua",
+            "admin@192.168.64.2 echo cluster post_join k0slua",
         ])
         // pre_join before k0sctl apply, post_join after the kubeconfig.
         let order = world.calls.map(\.summary)
@@ -129,9 +147,9 @@ import Testing
         local nodes = require "k0slua.nodes"
         return {
           nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32,
+            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
                           workloads = function() return true end },
-            nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "192.168.64.20", cpus = 2, memory = 4096, disk = 32,
+            nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
                           hooks = { post_join = function(node, ctx)
                             error("the widget is missing on " .. node.name)
                           end } }),
@@ -150,10 +168,10 @@ import Testing
         local nodes = require "k0slua.nodes"
         return {
           nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32,
+            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
                           workloads = function() return true end,
                           hooks = { pre_join = function(node, ctx) ctx.run("sudo apt-get install -y nfs-common") end } },
-            nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "192.168.64.20", cpus = 2, memory = 4096, disk = 32 }),
+            nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32 }),
         }
         """
         let world = try StandInWorld(cluster: source)
@@ -169,7 +187,7 @@ import Testing
     @Test(arguments: [
         ("preflight", ["K0SLUA_STANDIN_PLUGINS": "vagrant-libvirt (0.11.2, system)"], "vagrant-tart"),
         ("machines", ["K0SLUA_STANDIN_FAIL": "vagrant:up"], "The VM failed to boot"),
-        ("connectivity", ["K0SLUA_STANDIN_FAULTS": "partition:control-plane-1/worker-1"], "control-plane-1 → worker-1 (192.168.64.20)"),
+        ("connectivity", ["K0SLUA_STANDIN_FAULTS": "partition:control-plane-1/worker-1"], "control-plane-1 → worker-1 (192.168.64.3)"),
         ("k0sctl", ["K0SLUA_STANDIN_FAIL": "k0sctl:apply"], "k0s worker failed to start"),
         ("kubeconfig", ["K0SLUA_STANDIN_FAIL": "k0sctl:kubeconfig"], "stand-in failure injected"),
         ("health", ["K0SLUA_STANDIN_FAULTS": "coredns-crashloop"], "system-pods"),
@@ -189,7 +207,8 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: String(log)))
         }
         if phase == "connectivity" {
-            #expect(result.standardError.contains("bridged"), "the hint names the fix for Tart's isolated NAT")
+            #expect(result.standardError.contains("hint: k0slua reaches every node but they cannot reach each other: the network isolates the VMs"),
+                    "the hint names the isolation and its fix")
         }
         #expect(!FileManager.default.fileExists(atPath: world.layout.lockFile), "the lock is released")
     }
@@ -217,19 +236,6 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: world.layout.lockFile))
     }
 
-    @Test func aSecondConcurrentUpIsRefused() async throws {
-        let world = try StandInWorld()
-        try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: world.layout.lockFile, contents: Data("\(getpid())\n".utf8))
-        let result = try await world.run(["up"])
-        #expect(result.exitCode == 1)
-        #expect(result.standardError.contains("another `k0slua up` (pid \(getpid())) is running"))
-        #expect(world.calls.isEmpty)
-        // A lock left by a dead process is taken over.
-        FileManager.default.createFile(atPath: world.layout.lockFile, contents: Data("999999\n".utf8))
-        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
-    }
-
     @Test func destroyWithAndWithoutMachines() async throws {
         let world = try StandInWorld()
         let nothing = try await world.run(["destroy"])
@@ -251,8 +257,8 @@ import Testing
         #expect(try await world.run(["up"]).exitCode == 0)
         let status = try await world.run(["status"])
         #expect(status.exitCode == 0)
-        #expect(status.standardOutput.contains("control-plane-1      192.168.64.10    running        True"))
-        #expect(status.standardOutput.contains("worker-1             192.168.64.20    running        True"))
+        #expect(status.standardOutput.contains("control-plane-1      192.168.64.2     running        True"))
+        #expect(status.standardOutput.contains("worker-1             192.168.64.3     running        True"))
     }
 
     @Test func sshRunsACommandOnANodeWithTheClusterKey() async throws {
@@ -264,7 +270,8 @@ import Testing
         #expect(result.standardOutput == "worker-1\n")
         let call = try #require(world.calls.first)
         #expect(call.tool == "ssh")
-        #expect(call.argv.suffix(3) == ["admin@192.168.64.20", "--", "hostname"])
+        // The user with -l and `--` before the host: nothing from cluster.lua can be an option.
+        #expect(call.argv.suffix(5) == ["-l", "admin", "--", "192.168.64.3", "hostname"])
         #expect(call.argv.contains(world.layout.privateKey))
         let unknown = try await world.run(["ssh", "worker-9"])
         #expect(unknown.exitCode == 64)
@@ -318,8 +325,9 @@ import Testing
         #expect(!tools.contains("vagrant") && !tools.contains("tart"))
         #expect(!FileManager.default.fileExists(atPath: world.layout.vagrantfile))
         let ssh = world.calls.filter { $0.tool == "ssh" && $0.argv.last?.contains("ping") == true }
-        #expect(Set(ssh.map { $0.argv[$0.argv.count - 3] }) == ["ops@10.0.10.11", "ops@10.0.10.12", "ops@10.0.10.13", "root@w1.metal.example.com"])
-        #expect(ssh.first { $0.argv.contains("root@w1.metal.example.com") }?.argv.contains("2222") == true)
+        #expect(Set(ssh.map { "\($0.argv[$0.argv.count - 4])@\($0.argv[$0.argv.count - 2])" })
+            == ["ops@10.0.10.11", "ops@10.0.10.12", "ops@10.0.10.13", "root@w1.metal.example.com"])
+        #expect(ssh.first { $0.argv.contains("w1.metal.example.com") }?.argv.contains("2222") == true)
         #expect(world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
     }
 

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func threePlusTwoThroughEnvironmentVariables() async throws {
-        let result = try await run(["plan", "--json"], environment: ["control_plane_count": "3", "worker_count": "2"])
+        let result = try await run(["plan", "--json"], environment: ["control_plane_count": "3", "worker_count": "2", "vagrant_provider": "libvirt"])
         #expect(result.exitCode == 0)
         let json = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as! [String: Any]
         let nodes = json["nodes"] as! [[String: Any]]
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func collisionsExit65NamingBothNodes() async throws {
-        let result = try await run(["plan"], environment: ["control_plane_count": "11"])
+        let result = try await run(["plan"], environment: ["control_plane_count": "11", "vagrant_provider": "libvirt"])
         #expect(result.exitCode == 65)
         #expect(result.standardError.contains("nodes[12].ip: 192.168.64.20 is taken by both control-plane-11 and worker-1"))
     }
@@ -70,7 +70,7 @@ import Testing
         let directory = NSTemporaryDirectory() + "k0slua-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let source = "print('from lua')\nreturn { nodes = { { name = 'c', role = 'controller', workloads = true, ip = '192.168.64.10', cpus = 1, memory = 1024, disk = 20 } } }\n"
+        let source = "print('from lua')\nreturn { nodes = { { name = 'c', role = 'controller', workloads = true, ip = 'dhcp', cpus = 1, memory = 1024, disk = 20 } } }\n"
         FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data(source.utf8))
         let result = try await run(["plan", "--json"], in: directory)
         #expect(result.exitCode == 0)

@@ -37,11 +37,11 @@ import Yams
     @Test(arguments: [
         ("node-notready:worker-1", "nodes-ready", "worker-1: NotReady"),
         ("node-missing:worker-1", "nodes-ready", "worker-1: not registered"),
-        ("node-wrong-ip:worker-1", "nodes-ready", "worker-1: InternalIP 10.0.2.15, expected 192.168.64.20"),
+        ("node-wrong-ip:worker-1", "nodes-ready", "worker-1: InternalIP 10.0.2.15, expected 192.168.64.3"),
         ("coredns-crashloop", "system-pods", "coredns-6c77d6f8b7-abcde: CrashLoopBackOff, not ready, 7 restarts"),
         ("extra-taint:worker-1", "taints", "worker-1: taints [example.com/unexpected:NoSchedule], expected []"),
         ("k0s-down:worker-1", "k0s-status", "worker-1: k0s is not running"),
-        ("partition:control-plane-1/worker-1", "reachability", "control-plane-1 → worker-1 (192.168.64.20)"),
+        ("partition:control-plane-1/worker-1", "reachability", "control-plane-1 → worker-1 (192.168.64.3)"),
     ])
     func eachFaultFailsExactlyItsCheck(fault: String, check: String, evidence: String) async throws {
         let world = try await Self.healthyWorld()
@@ -105,10 +105,10 @@ import Yams
         let up = try await world.run(["up", "--state-dir", ".k0slua/k0slua"])
         #expect(up.exitCode == 0, "\(up.standardError)")
         let kubeconfig = try String(contentsOfFile: world.layout.kubeconfig, encoding: .utf8)
-        #expect(kubeconfig.contains("server: https://192.168.64.100:6443"), "the kubeconfig points at the VIP")
+        #expect(kubeconfig.contains("server: https://192.168.1.100:6443"), "the kubeconfig points at the VIP")
         let (_, checks) = try await Self.report(world, arguments: ["--state-dir", ".k0slua/k0slua"])
         #expect(checks["vip"]?["status"] as? String == "ok")
-        #expect((checks["vip"]?["evidence"] as? [String])?.first == "192.168.64.100 answers the API and sits on control-plane-1")
+        #expect((checks["vip"]?["evidence"] as? [String])?.first == "192.168.1.100 answers the API and sits on control-plane-1")
         let (failed, broken) = try await Self.report(world, faults: "vip-missing", arguments: ["--state-dir", ".k0slua/k0slua"])
         #expect(failed.exitCode == 1)
         #expect(broken.filter { $0.value["status"] as? String == "failed" }.map(\.key) == ["vip"])

@@ -6,7 +6,7 @@ import Testing
 
 /// Every way out of the sandbox fails with the right error and leaves the host running.
 @Suite struct LuaSandboxTests {
-    let small = LuaBudget(instructions: 5_000_000, memoryBytes: 16 << 20)
+    let small = LuaBudget(instructions: 5_000_000, memoryBytes: 16 << 20, seconds: 120)
 
     func failure(_ source: String, budget: LuaBudget? = nil) -> Diagnostic? {
         do {
@@ -71,14 +71,14 @@ import Testing
         "local parts = {} for i = 1, 40 do parts[i] = string.rep('z', 1 << 20) end; local s = table.concat(parts) .. table.concat(parts)",
     ])
     func memoryBombsExhaustTheMemoryBudget(source: String) throws {
-        let problem = try #require(failure(source, budget: LuaBudget(instructions: 2_000_000_000, memoryBytes: 16 << 20)))
+        let problem = try #require(failure(source, budget: LuaBudget(instructions: 2_000_000_000, memoryBytes: 16 << 20, seconds: 120)))
         #expect(problem.code == .memoryBudgetExhausted, "\(problem)")
         #expect(problem.hint?.contains("--max-memory") == true)
     }
 
     @Test func deepRecursionIsAnErrorNotACrash() throws {
         let problem = try #require(failure("local function f(n) return 1 + f(n + 1) end return f(1)",
-                                           budget: LuaBudget(instructions: 500_000_000, memoryBytes: 256 << 20)))
+                                           budget: LuaBudget(instructions: 500_000_000, memoryBytes: 256 << 20, seconds: 120)))
         #expect([.runtimeError, .memoryBudgetExhausted].contains(problem.code))
         #expect(problem.message.contains("stack overflow") || problem.code == .memoryBudgetExhausted, "\(problem.message)")
     }
@@ -116,8 +116,8 @@ import Testing
 
     @Test func theHostSurvivesManyFailingStates() throws {
         for _ in 0..<50 {
-            #expect(failure("while true do end", budget: LuaBudget(instructions: 100_000, memoryBytes: 4 << 20)) != nil)
-            #expect(failure("local s = string.rep('x', 1 << 26)", budget: LuaBudget(instructions: 100_000, memoryBytes: 4 << 20)) != nil)
+            #expect(failure("while true do end", budget: LuaBudget(instructions: 100_000, memoryBytes: 4 << 20, seconds: 120)) != nil)
+            #expect(failure("local s = string.rep('x', 1 << 26)", budget: LuaBudget(instructions: 100_000, memoryBytes: 4 << 20, seconds: 120)) != nil)
         }
     }
 }

@@ -23,7 +23,12 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: Data(PlanRenderer.json(loaded.cluster, warnings: loaded.warnings).utf8)) as! [String: Any]
         let nodes = json["nodes"] as! [[String: Any]]
         #expect(nodes.map { $0["name"] as! String } == ["control-plane-1", "control-plane-2", "control-plane-3", "worker-1", "worker-2"])
-        #expect(nodes.map { $0["ip"] as! String } == ["192.168.64.10", "192.168.64.11", "192.168.64.12", "192.168.64.20", "192.168.64.21"])
+        // Tart (the default): addresses assigned at boot, so no "ip" yet.
+        #expect(nodes.allSatisfy { $0["ip"] == nil && $0["addressing"] as? String == "dhcp" })
+        let libvirt = try loadCluster(Repo.defaultClusterFile, environment: ["control_plane_count": "3", "worker_count": "2", "vagrant_provider": "libvirt"])
+        let libvirtNodes = (try JSONSerialization.jsonObject(with: Data(PlanRenderer.json(libvirt.cluster, warnings: []).utf8)) as! [String: Any])["nodes"] as! [[String: Any]]
+        #expect(libvirtNodes.map { $0["ip"] as? String } == ["192.168.64.10", "192.168.64.11", "192.168.64.12", "192.168.64.20", "192.168.64.21"])
+        #expect(libvirtNodes.allSatisfy { $0["addressing"] as? String == "static" })
         #expect(nodes.map { $0["k0s_role"] as! String } == ["controller+worker", "controller", "controller", "worker", "worker"])
         #expect(nodes.map { $0["role"] as! String } == ["controller", "controller", "controller", "worker", "worker"])
         #expect(nodes.map { $0["memory_mb"] as! Int } == [2048, 2048, 2048, 4096, 4096])

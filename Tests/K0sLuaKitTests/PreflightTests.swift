@@ -25,12 +25,12 @@ import Testing
     }
 
     @Test func tartLeasesThatHoldAPlannedAddressAreFlagged() throws {
-        let cluster = try loadCluster(Repo.defaultClusterFile).cluster
+        let cluster = try loadCluster(Repo.fixtures + "/render-bridged/cluster.lua").cluster
         let directory = NSTemporaryDirectory() + "k0slua-leases-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let leases = directory + "/dhcpd_leases"
-        let text = "{\n\tname=ubuntu\n\tip_address=192.168.64.20\n\thw_address=1,aa:bb:cc:dd:ee:ff\n\tlease=0x67890abc\n}\n"
+        let text = "{\n\tname=ubuntu\n\tip_address=192.168.1.210\n\thw_address=1,aa:bb:cc:dd:ee:ff\n\tlease=0x67890abc\n}\n"
             + "{\n\tname=other\n\tip_address=192.168.64.3\n\thw_address=1,aa:bb:cc:dd:ee:00\n\tlease=0x67890abc\n}\n"
         FileManager.default.createFile(atPath: leases, contents: Data(text.utf8))
         let preflight = Preflight(cluster: cluster, layout: StateLayout(directory: directory), runner: ScriptedRunner([]),
@@ -38,7 +38,7 @@ import Testing
         let checks = preflight.tartNetworkChecks(leasesFile: leases)
         let dhcp = try #require(checks.first { $0.name == "DHCP leases" })
         #expect(!dhcp.ok)
-        #expect(dhcp.detail == "leased to other VMs: 192.168.64.20")
+        #expect(dhcp.detail == "leased to other VMs: 192.168.1.210")
         FileManager.default.createFile(atPath: leases, contents: Data("{\n\tip_address=192.168.64.3\n}\n".utf8))
         #expect(preflight.tartNetworkChecks(leasesFile: leases).first { $0.name == "DHCP leases" }?.ok == true)
     }

@@ -23,7 +23,7 @@ import Testing
         return found
     }
 
-    @Test(arguments: ["meaning", "shape"])
+    @Test(arguments: ["meaning", "shape", "addressing-softnet", "addressing-shared", "addressing-bridged", "addressing-libvirt", "addressing-hosts", "injection"])
     func everyProblemIsReportedAtItsLine(fixture: String) throws {
         let file = "\(Repo.fixtures)/validation/\(fixture).lua"
         let expected = Self.expectations(in: file)
@@ -43,7 +43,7 @@ import Testing
 
     @Test func scaledRangesThatCollideNameBothNodes() throws {
         let problems = diagnostics { () throws(DiagnosticList) in
-            try loadCluster(Repo.defaultClusterFile, environment: ["control_plane_count": "11"])
+            try loadCluster(Repo.defaultClusterFile, environment: ["control_plane_count": "11", "vagrant_provider": "libvirt"])
         }
         let collision = try #require(problems.first { $0.code == .addressCollision })
         #expect(collision.message == "192.168.64.20 is taken by both control-plane-11 and worker-1")
@@ -54,7 +54,7 @@ import Testing
         let none = diagnostics { () throws(DiagnosticList) in try loadSource("return { nodes = {} }") }
         #expect(none.map(\.code).contains(.noController))
         let noWorkloads = diagnostics { () throws(DiagnosticList) in
-            try loadSource("return { nodes = { { name = 'c', role = 'controller', ip = '192.168.64.10', cpus = 1, memory = 1024, disk = 20 } } }")
+            try loadSource("return { nodes = { { name = 'c', role = 'controller', ip = 'dhcp', cpus = 1, memory = 1024, disk = 20 } } }")
         }
         #expect(noWorkloads.map(\.code) == [.noWorkloadNode])
     }
@@ -73,14 +73,27 @@ import Testing
               { name = 'c', role = 'controller', workloads = true, ip = '192.168.64.10', cpus = 1, memory = 1024, disk = 20 } } }
             """)
         }
-        #expect(problems.map(\.code) == [.invalidNetworkMode])
+        #expect(problems.map(\.code) == [.invalidAddressing])
+        #expect(problems.first?.hint?.contains("ip = \"dhcp\"") == true)
+    }
+
+    @Test func sharedTartWithSeveralNodesWarnsOfIsolation() throws {
+        let loaded = try loadSource("""
+            return { network = { mode = "shared" }, nodes = {
+              { name = 'c', role = 'controller', workloads = true, ip = 'dhcp', cpus = 1, memory = 1024, disk = 20 },
+              { name = 'w', role = 'worker', ip = 'dhcp', cpus = 1, memory = 1024, disk = 20 } } }
+            """)
+        #expect(loaded.warnings.map(\.code) == [.invalidNetworkMode])
+        #expect(loaded.cluster.nodes.allSatisfy { $0.addressing == .dhcp && $0.ip == nil })
     }
 
     @Test func theProductDefaults() throws {
         let oneOne = try loadCluster(Repo.defaultClusterFile).cluster
         #expect(oneOne.nodes.map(\.name) == ["control-plane-1", "worker-1"])
         #expect(oneOne.nodes.map(\.k0sRole) == [.controllerWorker, .worker])
-        #expect(oneOne.nodes.map(\.ip.description) == ["192.168.64.10", "192.168.64.20"])
+        // Tart (the default): softnet, addresses from DHCP at boot.
+        #expect(oneOne.network.tartMode == .softnet)
+        #expect(oneOne.nodes.allSatisfy { $0.addressing == .dhcp && $0.ip == nil })
         #expect(oneOne.nodes.map(\.memoryMiB) == [2048, 4096])
         #expect(oneOne.nodes.allSatisfy { $0.cpus == 2 && $0.diskGB == 32 })
         #expect(oneOne.provider == .tart)
@@ -92,5 +105,9 @@ import Testing
         }
         let libvirt = try loadCluster(Repo.defaultClusterFile, environment: ["vagrant_provider": "libvirt"]).cluster
         #expect(libvirt.provider == .libvirt)
+        #expect(libvirt.nodes.map { $0.ip?.description } == ["192.168.64.10", "192.168.64.20"])
+        #expect(libvirt.nodes.allSatisfy { $0.addressing == .fixed })
+        let threeTwo = try loadCluster(Repo.defaultClusterFile, environment: ["vagrant_provider": "libvirt", "control_plane_count": "3", "worker_count": "2"]).cluster
+        #expect(threeTwo.nodes.map { $0.ip?.description } == ["192.168.64.10", "192.168.64.11", "192.168.64.12", "192.168.64.20", "192.168.64.21"])
     }
 }

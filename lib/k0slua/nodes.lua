@@ -7,7 +7,7 @@ local nodes = {}
 ---@field prefix string      name prefix; nodes are called "<prefix>-1", "<prefix>-2", …
 ---@field role "controller"|"worker"
 ---@field count integer      how many nodes
----@field first_ip string    the first node's address; the others follow (+1 each)
+---@field first_ip string    the first node's address, the others following (+1 each); or "dhcp": every node takes the address DHCP gives it at boot
 ---@field cpus integer
 ---@field memory integer     MiB
 ---@field disk integer       GB
@@ -32,7 +32,7 @@ function nodes.class(class)
     local node = {
       name = ("%s-%d"):format(class.prefix, i),
       role = class.role,
-      ip = k0s.ipv4.add(class.first_ip, i - 1),
+      ip = class.first_ip == "dhcp" and "dhcp" or k0s.ipv4.add(class.first_ip, i - 1),
       cpus = class.cpus,
       memory = class.memory,
       disk = class.disk,

@@ -16,6 +16,7 @@ typedef enum k0s_exhaustion {
     K0S_NOT_EXHAUSTED = 0,
     K0S_INSTRUCTIONS_EXHAUSTED = 1,
     K0S_MEMORY_EXHAUSTED = 2,
+    K0S_TIME_EXHAUSTED = 3,
 } k0s_exhaustion;
 
 /// Budgets and bookkeeping shared by the allocator and the hook of one lua_State.
@@ -41,6 +42,16 @@ typedef struct k0s_budget {
     unsigned char *table_claimable;
     size_t table_capacity;
     size_t table_count;
+    /* Wall clock: monotonic nanoseconds after which running Lua (and the pattern matcher) is
+       stopped; 0 for none. Time inside host functions moves the deadline on (see trampoline). */
+    int64_t deadline_ns;
+    /* The memory budget counts live data, not garbage (see capped_alloc and collect_if_needed). */
+    const void *refused_ptr;           /* the last refused request, which Lua may retry once */
+    size_t refused_osize;
+    size_t refused_nsize;
+    int refused_pending;
+    int collect_requested;             /* over the limit on credit: collect at the next hook event */
+    size_t collect_at;                 /* collect at the next hook event once memory_used passes this */
 } k0s_budget;
 
 /// A new state whose allocations are counted against `budget` (caller owns budget and frees it
@@ -49,8 +60,11 @@ lua_State *k0s_newstate(k0s_budget *budget);
 void k0s_close(lua_State *L, k0s_budget *budget);
 
 /// Opens base, table, string, math and utf8 only, and removes dofile, loadfile, load and
-/// string.dump. Never raises (runs protected); returns a Lua status.
+/// string.dump; string.find/match/gmatch/gsub are the budgeted matcher (k0slua_patterns.c). Never raises (runs protected); returns a Lua status.
 int k0s_open_sandbox(lua_State *L);
+
+/// Sets the wall-clock deadline `seconds` from now (0 or less: none) and clears a previous one.
+void k0s_set_deadline(k0s_budget *budget, double seconds);
 
 /// Installs the count+line hook that enforces the instruction budget and tracks lines.
 void k0s_install_hook(lua_State *L, k0s_budget *budget);

@@ -210,14 +210,17 @@ struct Reader {
         guard let network else { return nil }
         // Controllers first, then workers, each in the order cluster.lua gave them.
         let ordered = nodes.filter { $0.role == .controller } + nodes.filter { $0.role == .worker }
-        return Cluster(name: name, provider: provider, image: (provider == .libvirt ? box : image) ?? defaultImage,
-                       network: network, k0s: k0s, libvirt: libvirt, ssh: ssh, nodes: ordered, hooks: hooks)
+        var cluster = Cluster(name: name, provider: provider, image: (provider == .libvirt ? box : image) ?? defaultImage,
+                              network: network, k0s: k0s, libvirt: libvirt, ssh: ssh, nodes: ordered, hooks: hooks)
+        cluster.fieldLines = root.fieldLines
+        return cluster
     }
 
     mutating func clusterNetwork(_ value: LuaValue?, line: Int?) -> ClusterNetwork? {
         let defaultCIDR = IPv4CIDR("192.168.64.0/24")!
         guard let value, value != .nil_ else {
-            return ClusterNetwork(cidr: defaultCIDR, gateway: IPv4Address("192.168.64.1")!, line: line)
+            return ClusterNetwork(cidr: defaultCIDR, gateway: IPv4Address("192.168.64.1")!, cidrGiven: false, gatewayGiven: false,
+                                  modeGiven: false, line: line)
         }
         guard let table = table(value, "network", line) else { return nil }
         checkKeys(table, "network", allowed: ClusterDecoder.networkKeys)
@@ -233,12 +236,14 @@ struct Reader {
                 fail(.invalidValue, "network.cidr", table.line(of: "cidr"), "\"\(text)\" is not a CIDR such as \"192.168.64.0/24\"")
             }
         }
-        let gateway = ipv4(table, "gateway", "network") ?? cidr.network.adding(1)!
-        let mode = oneOf(table, "mode", "network", TartNetworkMode.self, choices: TartNetworkMode.allCases) ?? .shared
+        let gateway = ipv4(table, "gateway", "network")
+        let givenMode = oneOf(table, "mode", "network", TartNetworkMode.self, choices: TartNetworkMode.allCases)
+        let mode = givenMode ?? .softnet
         let bridge = string(table, "bridge_interface", "network")
         let libvirtName = string(table, "libvirt_network", "network") ?? "k0slua"
-        return ClusterNetwork(cidr: cidr, gateway: gateway, tartMode: mode, bridgeInterface: bridge,
-                              libvirtNetworkName: libvirtName, line: table.line)
+        return ClusterNetwork(cidr: cidr, gateway: gateway ?? cidr.network.adding(1)!, tartMode: mode, bridgeInterface: bridge,
+                              libvirtNetworkName: libvirtName, cidrGiven: table["cidr"] != nil && table["cidr"] != .nil_,
+                              gatewayGiven: gateway != nil, modeGiven: givenMode != nil, line: table.line)
     }
 
     mutating func k0sSettings(_ value: LuaValue?, line: Int?) -> K0sSettings {
@@ -308,7 +313,9 @@ struct Reader {
         if table["role"] == nil || table["role"] == .nil_ {
             fail(.missingKey, "\(path).role", table.line, "required, expected \"controller\" or \"worker\"")
         }
-        let ip = ipv4(table, "ip", path, required: true)
+        // `ip` is an address, or "dhcp": assigned at boot and discovered after the machines start.
+        let isDHCP = table["ip"] == .string("dhcp")
+        let ip = isDHCP ? nil : ipv4(table, "ip", path, required: true)
         let cpus = integer(table, "cpus", path, required: true)
         let memory = integer(table, "memory", path, unit: "MiB", required: true)
         let disk = integer(table, "disk", path, unit: "GB", required: true)
@@ -328,8 +335,8 @@ struct Reader {
                  "only controllers take `workloads`; workers always run workloads",
                  hint: "remove `workloads` from this worker")
         }
-        guard let name, let role, let ip, let cpus, let memory, let disk else { return nil }
-        var node = Node(name: name, role: role, ip: ip, cpus: cpus, memoryMiB: memory, diskGB: disk,
+        guard let name, let role, ip != nil || isDHCP, let cpus, let memory, let disk else { return nil }
+        var node = Node(name: name, role: role, ip: ip, addressing: isDHCP ? .dhcp : .fixed, cpus: cpus, memoryMiB: memory, diskGB: disk,
                     runsWorkloadsOnController: role == .controller && (workloads ?? false),
                     labels: labels, taints: taints, ssh: ssh, hooks: hooks, k0sctlHooks: k0sctlHooks, line: table.line, sourcePath: path)
         node.fieldLines = table.fieldLines

@@ -110,17 +110,17 @@ public struct HealthChecker: Sendable {
     }
 
     func reachability() async -> HealthCheckResult {
-        let script = ReachabilityProbe.script(for: cluster.nodes.map(\.ip))
-        var problems: [String] = []
+        let script = ReachabilityProbe.script(for: cluster.nodes.compactMap(\.ip))
+        var problems: [String] = cluster.unresolvedNodes.map { "\($0.name): address not known (assigned at boot; run k0slua up)" }
         var pairs = 0
-        for node in cluster.nodes {
+        for node in cluster.nodes where node.ip != nil {
             let result = await run(ssh.command(node, run: script))
             guard result.succeeded else {
-                problems.append("host → \(node.name) (\(node.sshAddress)): \(Self.lastLine(result))")
+                problems.append("host → \(node.name) (\(node.sshAddress ?? "?")): \(Self.lastLine(result))")
                 continue
             }
             for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) {
-                guard let other = cluster.nodes.first(where: { $0.ip.description == ip }), other.name != node.name else { continue }
+                guard let other = cluster.nodes.first(where: { $0.ip?.description == ip }), other.name != node.name else { continue }
                 if reached { pairs += 1 } else { problems.append("\(node.name) → \(other.name) (\(ip))") }
             }
         }
@@ -204,8 +204,8 @@ public struct HealthChecker: Sendable {
                 problems.append("\(node.name): NotReady (\(ready?["reason"] as? String ?? "no Ready condition"): \(ready?["message"] as? String ?? ""))")
             }
             let internalIP = (status["addresses"] as? [[String: Any]] ?? []).first { $0["type"] as? String == "InternalIP" }?["address"] as? String
-            if internalIP != node.ip.description {
-                problems.append("\(node.name): InternalIP \(internalIP ?? "none"), expected \(node.ip)")
+            if internalIP != node.ip?.description {
+                problems.append("\(node.name): InternalIP \(internalIP ?? "none"), expected \(node.addressDescription)")
             }
         }
         let unexpected = Set(objects.keys).subtracting(expected.map(\.name))

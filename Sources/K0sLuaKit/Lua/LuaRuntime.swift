@@ -9,13 +9,24 @@ public struct LuaBudget: Sendable, Equatable {
     public var instructions: Int64
     /// Bytes the Lua allocator may hold at once.
     public var memoryBytes: Int
+    /// Wall-clock seconds cluster.lua may run, inside C functions such as string.match too.
+    public var seconds: Double
+    /// Wall-clock seconds each hook call may run Lua; time waiting for programs it starts
+    /// (`ctx.run`, `ctx.kubectl`) does not count.
+    public var hookSeconds: Double
 
-    /// 200 million instructions (about a second of pure Lua) and 256 MiB.
+    /// 200 million instructions (about a second of pure Lua), 256 MiB, 5 s for cluster.lua and
+    /// 30 s of Lua per hook call.
     public static let `default` = LuaBudget(instructions: 200_000_000, memoryBytes: 256 << 20)
+    public static let defaultSeconds: Double = 5
+    public static let defaultHookSeconds: Double = 30
 
-    public init(instructions: Int64, memoryBytes: Int) {
+    public init(instructions: Int64, memoryBytes: Int, seconds: Double = LuaBudget.defaultSeconds,
+                hookSeconds: Double = LuaBudget.defaultHookSeconds) {
         self.instructions = instructions
         self.memoryBytes = memoryBytes
+        self.seconds = seconds
+        self.hookSeconds = hookSeconds
     }
 }
 
@@ -89,6 +100,7 @@ public final class LuaRuntime: @unchecked Sendable {
         accounting.initialize(to: k0s_budget())
         accounting.pointee.memory_limit = budget.memoryBytes
         accounting.pointee.instruction_limit = budget.instructions
+        accounting.pointee.collect_at = budget.memoryBytes / 2
         guard let state = k0s_newstate(accounting) else {
             accounting.deallocate()
             throw DiagnosticList([Diagnostic(.runtimeError, file: "k0slua", line: nil, path: "",
@@ -142,6 +154,8 @@ public final class LuaRuntime: @unchecked Sendable {
         if status != LUA_OK {
             throw DiagnosticList([loadError(status: status)])
         }
+        k0s_set_deadline(accounting, budget.seconds)
+        defer { k0s_set_deadline(accounting, 0) }
         try protectedCall(arguments: 0, results: 1, context: nil)
         correctedLines = correctTableLines(source: source)
         if !correctedLines.isEmpty { sourceIndex = LuaSourceScanner.Index([UInt8](source)) }
@@ -201,6 +215,8 @@ public final class LuaRuntime: @unchecked Sendable {
                                              message: "bug: \(context) is not a live Lua function")])
         }
         for argument in arguments { push(argument) }
+        k0s_set_deadline(accounting, budget.hookSeconds)
+        defer { k0s_set_deadline(accounting, 0) }
         try protectedCall(arguments: Int32(arguments.count), results: 1, context: context)
         return try snapshot(at: -1, path: "result", depth: 0, seen: [])
     }
@@ -229,13 +245,19 @@ public final class LuaRuntime: @unchecked Sendable {
         if exhausted != K0S_NOT_EXHAUSTED {
             let message = status == LUA_OK ? "" : (string(at: -1) ?? "")
             let (line, _) = locate(message)
-            let instructions = exhausted == K0S_INSTRUCTIONS_EXHAUSTED
-            let what = instructions
-                ? "instruction budget of \(budget.instructions) exhausted (endless loop?)"
-                : "memory budget of \(budget.memoryBytes >> 20) MiB exhausted"
-            let flag = instructions ? "--max-instructions" : "--max-memory"
-            throw DiagnosticList([Diagnostic(instructions ? .instructionBudgetExhausted : .memoryBudgetExhausted,
-                                             file: trackedFile, line: line ?? lineOfLastTrackedStatement, path: "",
+            let code: DiagnosticCode, what: String, flag: String
+            switch exhausted {
+            case K0S_INSTRUCTIONS_EXHAUSTED:
+                (code, what, flag) = (.instructionBudgetExhausted, "instruction budget of \(budget.instructions) exhausted (endless loop?)",
+                                      "--max-instructions")
+            case K0S_TIME_EXHAUSTED:
+                let seconds = context == nil ? budget.seconds : budget.hookSeconds
+                (code, what, flag) = (.timeBudgetExhausted, "time limit of \(Self.seconds(seconds)) exceeded (endless loop or runaway pattern?)",
+                                      context == nil ? "--max-seconds" : "--max-hook-seconds")
+            default:
+                (code, what, flag) = (.memoryBudgetExhausted, "memory budget of \(budget.memoryBytes >> 20) MiB exhausted", "--max-memory")
+            }
+            throw DiagnosticList([Diagnostic(code, file: trackedFile, line: line ?? lineOfLastTrackedStatement, path: "",
                                              message: (context.map { "\($0): " } ?? "") + what,
                                              hint: "if the script is right, raise the limit with \(flag)")])
         }
@@ -251,6 +273,10 @@ public final class LuaRuntime: @unchecked Sendable {
             throw DiagnosticList([Diagnostic(.runtimeError, file: file ?? trackedFile, line: line, path: "",
                                              message: text, traceback: traceback)])
         }
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 
     private var lineOfLastTrackedStatement: Int? {

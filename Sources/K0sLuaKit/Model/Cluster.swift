@@ -28,13 +28,26 @@ public enum Provider: String, Sendable, CaseIterable, Codable {
 
 /// How Tart VMs are attached to the network (see docs/providers.md for the trade-offs).
 public enum TartNetworkMode: String, Sendable, CaseIterable, Codable {
-    /// Tart's default NAT ("shared") network, 192.168.64.0/24 on the host's bridge100.
+    /// Tart's default NAT ("shared") network, 192.168.64.0/24 on the host's bridge100. macOS 13+
+    /// isolates VMs from each other there, so only a single node works.
     case shared
     /// Bridged onto a host interface (`--net-bridged`): VMs sit on the LAN and reach each other.
     case bridged
-    /// Softnet (`--net-softnet`, `--net-softnet-allow=0.0.0.0/0`): isolation lifted, but only the
-    /// VM's DHCP address passes, so static IPs are not possible.
+    /// Softnet (`--net-softnet --net-softnet-allow=<cidr>`), the default: isolation lifted for the
+    /// cluster network, but only each VM's DHCP address may send, so nodes take their DHCP address.
     case softnet
+
+    /// Whether the network drops frames whose source is not the VM's DHCP lease: static or extra
+    /// addresses cannot work, and pod traffic must be encapsulated between node addresses.
+    public var enforcesLeaseSource: Bool { self == .softnet }
+}
+
+/// How a node gets its address.
+public enum NodeAddressing: String, Sendable, CaseIterable, Codable {
+    /// The `ip` cluster.lua gives (libvirt, existing hosts, bridged Tart).
+    case fixed = "static"
+    /// Assigned at boot by the network's DHCP server; k0slua discovers and records it (Tart softnet).
+    case dhcp
 }
 
 /// The cluster's network.
@@ -45,17 +58,26 @@ public struct ClusterNetwork: Sendable, Equatable {
     public var tartMode: TartNetworkMode
     /// Tart bridged mode: the host interface (e.g. `en0`).
     public var bridgeInterface: String?
-    /// libvirt only: the name of the libvirt network that carries the static IPs.
+    /// libvirt only: the name of the libvirt network that carries the node addresses.
     public var libvirtNetworkName: String
+    /// Whether cluster.lua named `cidr` and `gateway` itself (bridged mode requires both).
+    public var cidrGiven: Bool
+    public var gatewayGiven: Bool
+    /// Whether cluster.lua named `mode` (only the tart provider takes one).
+    public var modeGiven: Bool
     public var line: Int?
 
-    public init(cidr: IPv4CIDR, gateway: IPv4Address, tartMode: TartNetworkMode = .shared,
-                bridgeInterface: String? = nil, libvirtNetworkName: String = "k0slua", line: Int? = nil) {
+    public init(cidr: IPv4CIDR, gateway: IPv4Address, tartMode: TartNetworkMode = .softnet,
+                bridgeInterface: String? = nil, libvirtNetworkName: String = "k0slua",
+                cidrGiven: Bool = true, gatewayGiven: Bool = true, modeGiven: Bool = false, line: Int? = nil) {
         self.cidr = cidr
         self.gateway = gateway
         self.tartMode = tartMode
         self.bridgeInterface = bridgeInterface
         self.libvirtNetworkName = libvirtNetworkName
+        self.cidrGiven = cidrGiven
+        self.gatewayGiven = gatewayGiven
+        self.modeGiven = modeGiven
         self.line = line
     }
 }
@@ -128,6 +150,8 @@ public struct Cluster: Sendable, Equatable {
     /// Controllers first, then workers, each in cluster.lua order.
     public var nodes: [Node]
     public var hooks: ClusterHooks
+    /// Lines of the top-level fields of cluster.lua's table, where known.
+    public var fieldLines: [String: Int] = [:]
 
     public init(name: String, provider: Provider, image: String?, network: ClusterNetwork, k0s: K0sSettings,
                 libvirt: LibvirtSettings = LibvirtSettings(), ssh: SSHSettings, nodes: [Node],
@@ -154,6 +178,21 @@ public struct Cluster: Sendable, Equatable {
     }
 
     public func node(named name: String) -> Node? { nodes.first { $0.name == name } }
+
+    /// Nodes whose address is assigned at boot and not known yet.
+    public var unresolvedNodes: [Node] { nodes.filter { $0.ip == nil } }
+
+    /// The same cluster with boot-assigned addresses filled in from `addresses` (node name →
+    /// address); static addresses are never replaced.
+    public func resolving(_ addresses: [String: IPv4Address]) -> Cluster {
+        var copy = self
+        copy.nodes = nodes.map { node in
+            var node = node
+            if node.addressing == .dhcp, let address = addresses[node.name] { node.ip = address }
+            return node
+        }
+        return copy
+    }
 }
 
 /// A node's place in the cluster as cluster.lua states it.
@@ -237,7 +276,10 @@ public struct NodeHooks: Sendable, Equatable {
 public struct Node: Sendable, Equatable {
     public var name: String
     public var role: NodeRole
-    public var ip: IPv4Address
+    /// The node's one address: static from cluster.lua, or the discovered DHCP lease; nil while a
+    /// boot-assigned address is not known yet.
+    public var ip: IPv4Address?
+    public var addressing: NodeAddressing
     public var cpus: Int
     public var memoryMiB: Int
     public var diskGB: Int
@@ -260,7 +302,7 @@ public struct Node: Sendable, Equatable {
     /// The line of one of the node's fields, else the node's line.
     public func line(of field: String) -> Int? { fieldLines[field] ?? line }
 
-    public init(name: String, role: NodeRole, ip: IPv4Address, cpus: Int, memoryMiB: Int, diskGB: Int,
+    public init(name: String, role: NodeRole, ip: IPv4Address?, addressing: NodeAddressing? = nil, cpus: Int, memoryMiB: Int, diskGB: Int,
                 runsWorkloadsOnController: Bool = false, labels: [Label] = [], taints: [Taint] = [],
                 ssh: SSHSettings, hooks: NodeHooks = NodeHooks(), k0sctlHooks: [String: [String: [String]]] = [:],
                 line: Int? = nil, sourcePath: String? = nil) {
@@ -268,6 +310,7 @@ public struct Node: Sendable, Equatable {
         self.name = name
         self.role = role
         self.ip = ip
+        self.addressing = addressing ?? (ip == nil ? .dhcp : .fixed)
         self.cpus = cpus
         self.memoryMiB = memoryMiB
         self.diskGB = diskGB
@@ -290,6 +333,9 @@ public struct Node: Sendable, Equatable {
     /// Workers and workload-running controllers run a kubelet and have a Kubernetes Node object.
     public var runsWorkloads: Bool { role == .worker || runsWorkloadsOnController }
 
-    /// The address SSH (and k0sctl) connect to.
-    public var sshAddress: String { ssh.address ?? ip.description }
+    /// The address SSH (and k0sctl) connect to; nil while a boot-assigned address is unknown.
+    public var sshAddress: String? { ssh.address ?? ip?.description }
+
+    /// The address for messages: the IP, or "assigned at boot".
+    public var addressDescription: String { ip?.description ?? "assigned at boot" }
 }

@@ -18,4 +18,6 @@ public struct StateLayout: Sendable, Equatable {
     public var kubeconfig: String { "\(directory)/kubeconfig" }
     public var logs: String { "\(directory)/logs" }
     public var lockFile: String { "\(directory)/up.lock" }
+    /// The record of the applied cluster (docs/state.md).
+    public var record: String { "\(directory)/state.json" }
 }

@@ -41,6 +41,8 @@ public struct BootstrapFailure: Error, Sendable, CustomStringConvertible {
 
 /// How long each phase took, and what the cluster looks like.
 public struct BootstrapSummary: Sendable {
+    /// The cluster with every address known.
+    public var cluster: Cluster
     public var timings: [(phase: BootstrapPhase, seconds: Double, skipped: Bool)]
     public var totalSeconds: Double
     public var kubeconfig: String?
@@ -56,7 +58,11 @@ public final class Bootstrap: @unchecked Sendable {
     public let progress: any ProgressReporting
     let tools: Tools
     let ssh: NodeSSH
-    var cluster: Cluster { loaded.cluster }
+    /// cluster.lua's cluster with every address known so far: static ones, then boot-assigned
+    /// ones from the record, then those the addresses phase discovers.
+    var cluster: Cluster
+    /// The record of what this cluster applied (state.json), rewritten as phases change the world.
+    var record: ClusterRecord?
 
     public init(loaded: LoadedCluster, layout: StateLayout, runner: any ProcessRunning, options: BootstrapOptions = BootstrapOptions(),
                 progress: any ProgressReporting) {
@@ -67,16 +73,18 @@ public final class Bootstrap: @unchecked Sendable {
         self.progress = progress
         self.tools = Tools(layout: layout)
         self.ssh = NodeSSH(layout: layout)
+        self.record = try? ClusterRecord.load(layout)
+        self.cluster = loaded.cluster.resolving(record?.discoveredAddresses ?? [:])
     }
 
-    /// The phases this cluster goes through (no machines for `hosts`).
+    /// The phases this cluster goes through (no machines, so no addresses to learn, for `hosts`).
     public var phases: [BootstrapPhase] {
-        BootstrapPhase.allCases.filter { cluster.provider != .hosts || $0 != .machines }
+        BootstrapPhase.allCases.filter { cluster.provider != .hosts || ($0 != .machines && $0 != .addresses) }
     }
 
     public func run() async throws -> BootstrapSummary {
         let started = Date()
-        try FileManager.default.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
+        try LogFile.makeDirectory(layout.logs)
         var timings: [(phase: BootstrapPhase, seconds: Double, skipped: Bool)] = []
         var healthReport: HealthReport?
         let phases = self.phases
@@ -97,11 +105,12 @@ public final class Bootstrap: @unchecked Sendable {
                 throw error
             }
             let seconds = Date().timeIntervalSince(phaseStart)
+            try saveRecord(finished: phase)
             progress.phaseFinished(phase, seconds: seconds, note: note)
             timings.append((phase, seconds, false))
         }
         let kubeconfig = FileManager.default.fileExists(atPath: layout.kubeconfig) ? layout.kubeconfig : nil
-        return BootstrapSummary(timings: timings, totalSeconds: Date().timeIntervalSince(started), kubeconfig: kubeconfig, health: healthReport)
+        return BootstrapSummary(cluster: cluster, timings: timings, totalSeconds: Date().timeIntervalSince(started), kubeconfig: kubeconfig, health: healthReport)
     }
 
     /// Runs one phase; returns a short note for the progress line.
@@ -112,6 +121,7 @@ public final class Bootstrap: @unchecked Sendable {
         case .sshKey: note = try await sshKey()
         case .render: note = try render()
         case .machines: note = try await machines()
+        case .addresses: note = try await addresses()
         case .connectivity: note = try await connectivity()
         case .preJoin: note = try await hooks(.preJoin)
         case .k0sctl: note = try await k0sctlApply()
@@ -135,16 +145,19 @@ public final class Bootstrap: @unchecked Sendable {
     // MARK: - Running tools
 
     /// Runs a tool, streaming its output into `<state>/logs/<name>.log`; fails the phase on a
-    /// non-zero exit with the last lines.
+    /// non-zero exit with the last lines. `secretOutput`: standard output holds credentials (a
+    /// kubeconfig with its client key) and is neither logged nor shown.
     @discardableResult
-    func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil) async throws -> CommandResult {
+    func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil,
+              secretOutput: Bool = false) async throws -> CommandResult {
         let log = LogFile(path: "\(layout.logs)/\(name).log")
         log.write("$ \(command)")
+        if secretOutput { log.write("(standard output not logged: it holds credentials)") }
         let result: CommandResult
         do {
             result = try await runner.run(command) { line in
                 switch line {
-                case .standardOutput(let text): log.write(text)
+                case .standardOutput(let text): if !secretOutput { log.write(text) }
                 case .standardError(let text): log.write(text)
                 }
             }
@@ -157,12 +170,22 @@ public final class Bootstrap: @unchecked Sendable {
         log.write("exit \(result.exitCode)")
         if Task.isCancelled { throw CancellationError() }
         guard result.succeeded else {
-            let lines = (result.standardOutput + result.standardError).split(separator: "\n").map(String.init)
+            // A failed command printed no credentials worth keeping, but a line that looks like
+            // key material is still left out.
+            let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
+            let lines = (output + result.standardError).split(separator: "\n").map(String.init)
             throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
                                    message: "`\(command)` exited with \(result.exitCode)",
                                    outputTail: Array(lines.suffix(15)), logFile: log.path)
         }
         return result
+    }
+
+    /// `text` without the lines of a kubeconfig that carry keys, certificates or tokens.
+    static func withoutKeyMaterial(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { line in !["-data:", "token:", "password:", "-----BEGIN"].contains { line.contains($0) } }
+            .joined(separator: "\n")
     }
 
     // MARK: - Phases
@@ -194,7 +217,29 @@ public final class Bootstrap: @unchecked Sendable {
         }
         let files = ClusterRenderer.render(cluster, publicKey: publicKey, layout: layout)
         let changed = try ClusterRenderer.write(files, to: layout)
-        return changed.isEmpty ? "unchanged" : "wrote " + changed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+        var note = changed.isEmpty ? "unchanged" : "wrote " + changed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+        if files.k0sctlConfig == nil { note += "; k0sctl.yaml once the addresses are known" }
+        return note
+    }
+
+    /// Records the cluster as it stands after `phase` changed the world.
+    func saveRecord(finished phase: BootstrapPhase) throws {
+        guard phase != .preflight else { return }
+        var updated = ClusterRecord(cluster, previous: record)
+        updated.phases[phase.rawValue] = updated.updatedAt
+        try updated.save(layout)
+        record = updated
+    }
+
+    /// Every node's one address, or a failure naming the nodes whose address is not known.
+    func requireAddresses(_ phase: BootstrapPhase) throws -> [IPv4Address] {
+        let unknown = cluster.unresolvedNodes
+        guard unknown.isEmpty else {
+            throw BootstrapFailure(phase: phase, tool: nil,
+                                   message: "the address of \(unknown.map(\.name).joined(separator: ", ")) is not known yet",
+                                   outputTail: [], logFile: nil, hint: "run the addresses phase (do not --skip addresses)")
+        }
+        return cluster.nodes.compactMap(\.ip)
     }
 
     func machines() async throws -> String? {
@@ -208,12 +253,13 @@ public final class Bootstrap: @unchecked Sendable {
         return "\(cluster.nodes.count) machines running"
     }
 
-    /// From every node, every other node's static IP answers (ping, else TCP 22).
+    /// From every node, every other node's address answers (ping, else TCP 22).
     func connectivity() async throws -> String? {
         let nodes = cluster.nodes
-        let script = ReachabilityProbe.script(for: nodes.map(\.ip))
+        let script = ReachabilityProbe.script(for: try requireAddresses(.connectivity))
         let log = LogFile(path: "\(layout.logs)/connectivity.log")
         var failures: [String] = []
+        var unreachedByHost: [String] = []
         try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
             for node in nodes {
                 group.addTask { [ssh, runner] in
@@ -236,28 +282,106 @@ public final class Bootstrap: @unchecked Sendable {
             }
             for try await (node, result, error) in group {
                 guard let result else {
-                    failures.append("\(node.name): k0slua cannot reach it over SSH at \(node.sshAddress): \(error ?? "?")")
+                    failures.append("\(node.name): k0slua cannot reach it over SSH at \(node.sshAddress ?? "?"): \(error ?? "?")")
+                    unreachedByHost.append(node.name)
                     log.write("\(node.name): \(error ?? "?")")
                     continue
                 }
                 log.write("\(node.name):\n\(result.standardOutput)")
                 for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) where !reached {
-                    let target = nodes.first { $0.ip.description == ip }?.name ?? ip
+                    let target = nodes.first { $0.ip?.description == ip }?.name ?? ip
                     if target != node.name { failures.append("\(node.name) → \(target) (\(ip))") }
                 }
             }
         }
         guard failures.isEmpty else {
-            var hint = "check that every node has its static IP (`k0slua ssh NODE -- ip -4 addr`)"
+            var hint = "check every node's address (`k0slua ssh NODE -- ip -4 addr`) and the network between the VMs"
             if cluster.provider == .tart, cluster.network.tartMode == .shared {
                 hint = "Tart's shared (NAT) network isolates VMs from each other on macOS 13 and later. "
-                    + "Use bridged networking: network = { mode = \"bridged\", bridge_interface = \"en0\" } in cluster.lua, "
+                    + "Leave network.mode out (softnet, the default) in cluster.lua, "
+                    + "then task vagrant:destroy && task vagrant:up"
+            } else if unreachedByHost.isEmpty {
+                // k0slua reaches every node, but they do not reach each other.
+                hint = "k0slua reaches every node but they cannot reach each other: the network isolates the VMs "
+                    + "(as Tart's shared network does on macOS 13 and later). On Tart leave network.mode out (softnet, the default), "
                     + "then task vagrant:destroy && task vagrant:up"
             }
             throw BootstrapFailure(phase: .connectivity, tool: "ssh", message: "\(failures.count) node pair(s) cannot talk",
                                    outputTail: failures.sorted(), logFile: log.path, hint: hint)
         }
         return "\(nodes.count * (nodes.count - 1)) pairs answer"
+    }
+
+    /// Learns each boot-addressed node's address from Vagrant, records it, renders k0sctl.yaml with
+    /// the addresses, and writes every node's /etc/hosts.
+    func addresses() async throws -> String? {
+        let dhcpNodes = loaded.cluster.nodes.filter { $0.addressing == .dhcp }
+        var discovered: [String: IPv4Address] = [:]
+        if !dhcpNodes.isEmpty {
+            let result = try await step(.addresses, tools.vagrant(["ssh-config"] + dhcpNodes.map(\.name)), log: "vagrant-ssh-config")
+            let hosts = VagrantSSHConfig.hostNames(in: result.standardOutput)
+            var problems: [String] = []
+            var byAddress: [IPv4Address: String] = [:]
+            for node in dhcpNodes {
+                guard let text = hosts[node.name], let address = IPv4Address(text) else {
+                    problems.append("\(node.name): Vagrant reports no IPv4 address (HostName \(hosts[node.name] ?? "missing"))")
+                    continue
+                }
+                if !cluster.network.cidr.contains(address) {
+                    problems.append("\(node.name): DHCP gave it \(address), outside the cluster network \(cluster.network.cidr)")
+                } else if let other = byAddress[address] {
+                    problems.append("\(node.name): DHCP gave it \(address), which \(other) holds too")
+                }
+                byAddress[address] = node.name
+                discovered[node.name] = address
+            }
+            guard problems.isEmpty else {
+                throw BootstrapFailure(phase: .addresses, tool: "vagrant", message: "node addresses are not usable", outputTail: problems,
+                                       logFile: "\(layout.logs)/vagrant-ssh-config.log",
+                                       hint: "the VMs' network is not the cluster's: set network.cidr to the subnet the VMs get (on a Mac: Tart's shared network, see `k0slua doctor`)")
+            }
+        }
+        cluster = loaded.cluster.resolving(discovered)
+        _ = try requireAddresses(.addresses)
+        if let config = K0sctlRenderer.render(cluster, layout: layout) { try FileWriter.write(config, to: layout.k0sctlConfig) }
+        try await writeHostsFiles()
+        return cluster.nodes.map { "\($0.name) \($0.ip.map(\.description) ?? "?")" }.joined(separator: ", ")
+    }
+
+    /// Every node's /etc/hosts names every node by its one address.
+    func writeHostsFiles() async throws {
+        let remote = "sudo sh -c \(Quote.shell(GuestProvisioning.hostsScript)) k0slua-hosts \(Quote.shell(GuestProvisioning.hostsLines(cluster)))"
+        let log = LogFile(path: "\(layout.logs)/hosts.log")
+        try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
+            for node in cluster.nodes {
+                group.addTask { [ssh, runner] in
+                    for attempt in 0..<5 {
+                        if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                        do {
+                            let result = try await runner.run(ssh.command(node, run: remote))
+                            if result.succeeded || attempt == 4 { return (node, result, nil) }
+                        } catch is CancellationError {
+                            throw CancellationError()
+                        } catch {
+                            if attempt == 4 { return (node, nil, "\(error)") }
+                        }
+                    }
+                    return (node, nil, "no attempt ran")
+                }
+            }
+            var failures: [String] = []
+            for try await (node, result, error) in group {
+                log.write("\(node.name): exit \(result.map { String($0.exitCode) } ?? "-") \(result?.standardError ?? error ?? "")")
+                if result?.succeeded != true {
+                    failures.append("\(node.name) (\(node.sshAddress ?? "?")): " + (error ?? result.map { "ssh exited with \($0.exitCode): \($0.standardError.trimmingCharacters(in: .whitespacesAndNewlines))" } ?? "?"))
+                }
+            }
+            guard failures.isEmpty else {
+                throw BootstrapFailure(phase: .addresses, tool: "ssh", message: "could not write /etc/hosts on \(failures.count) node(s)",
+                                       outputTail: failures.sorted(), logFile: log.path,
+                                       hint: "k0slua reaches the nodes with the cluster key at their addresses; `k0slua ssh NODE` shows what fails")
+            }
+        }
     }
 
     func k0sctlApply() async throws -> String? {
@@ -274,7 +398,7 @@ public final class Bootstrap: @unchecked Sendable {
         let name = KubeconfigMerge.entryName(cluster: cluster.name)
         var arguments = ["kubeconfig", "--config", layout.k0sctlConfig, "--cluster", name, "--user", name]
         if let vip = cluster.k0s.vip { arguments += ["--address", "https://\(vip):6443"] }
-        let result = try await step(.kubeconfig, tools.k0sctl(arguments), log: "k0sctl-kubeconfig")
+        let result = try await step(.kubeconfig, tools.k0sctl(arguments), log: "k0sctl-kubeconfig", secretOutput: true)
         guard result.standardOutput.contains("apiVersion:") else {
             throw BootstrapFailure(phase: .kubeconfig, tool: "k0sctl", message: "`k0sctl kubeconfig` printed no kubeconfig",
                                    outputTail: Array(result.standardOutput.split(separator: "\n").suffix(5).map(String.init)), logFile: nil)

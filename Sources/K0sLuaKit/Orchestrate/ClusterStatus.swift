@@ -69,7 +69,7 @@ public struct ClusterStatus: Sendable {
             ready = KubernetesNodes.readiness(result.standardOutput)
         }
         return StatusReport(rows: cluster.nodes.map { node in
-            StatusReport.Row(name: node.name, ip: node.ip.description, machine: machines[node.name] ?? "not_created", ready: ready[node.name])
+            StatusReport.Row(name: node.name, ip: node.ip?.description ?? "-", machine: machines[node.name] ?? "not_created", ready: ready[node.name])
         })
     }
 }

@@ -50,7 +50,7 @@ extension Bootstrap {
             (key: .string("name"), value: .string(node.name)),
             (key: .string("role"), value: .string(node.role.rawValue)),
             (key: .string("k0s_role"), value: .string(node.k0sRole.rawValue)),
-            (key: .string("ip"), value: .string(node.ip.description)),
+            (key: .string("ip"), value: node.ip.map { .string($0.description) } ?? .nil_),
             (key: .string("cpus"), value: .integer(Int64(node.cpus))),
             (key: .string("memory"), value: .integer(Int64(node.memoryMiB))),
             (key: .string("disk"), value: .integer(Int64(node.diskGB))),

@@ -25,12 +25,14 @@ public struct NodeSSH: Sendable {
         ]
     }
 
-    /// `ssh … user@address -- command` (a login shell when `command` is nil).
+    /// `ssh … -l user -- address command` (a login shell when `command` is nil). The user goes
+    /// with `-l` and `--` ends the options, so no value from cluster.lua can be read as an option
+    /// (ssh stops parsing options for good at `--`, also after the host).
     public func command(_ node: Node, run remote: String?, interactive: Bool = false) -> Command {
         var arguments = options(for: node)
         if interactive { arguments.append("-t") }
-        arguments.append("\(node.ssh.user)@\(node.sshAddress)")
-        if let remote { arguments += ["--", remote] }
+        arguments += ["-l", node.ssh.user, "--", node.sshAddress ?? ""]
+        if let remote { arguments.append(remote) }
         return Command(executable, arguments)
     }
 }

@@ -106,7 +106,7 @@ public struct Preflight: Sendable {
     func tartNetworkChecks(leasesFile: String = "/var/db/dhcpd_leases") -> [PreflightCheck] {
         var checks: [PreflightCheck] = []
         let leases = (try? String(contentsOfFile: leasesFile, encoding: .utf8)) ?? ""
-        let planned = Set(cluster.nodes.map(\.ip.description))
+        let planned = Set(cluster.nodes.compactMap { $0.ip?.description })
         let leased = leases.split(separator: "\n").compactMap { line -> String? in
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             return trimmed.hasPrefix("ip_address=") ? String(trimmed.dropFirst("ip_address=".count)) : nil

@@ -101,11 +101,21 @@ final class LogFile: @unchecked Sendable {
     private let handle: FileHandle?
     private let lock = NSLock()
 
+    /// Logs name hosts, users and commands: readable by the user only (directory 0700, file 0600).
     init(path: String) {
         self.path = path
-        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: nil)
+        try? Self.makeDirectory((path as NSString).deletingLastPathComponent)
+        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        // createFile keeps an existing file's mode.
+        chmod(path, 0o600)
         handle = FileHandle(forWritingAtPath: path)
+    }
+
+    /// Creates the logs directory (0700), and tightens one an older k0slua left open.
+    static func makeDirectory(_ directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        chmod(directory, 0o700)
     }
 
     deinit { try? handle?.close() }

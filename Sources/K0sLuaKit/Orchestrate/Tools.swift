@@ -32,6 +32,7 @@ public enum BootstrapPhase: String, Sendable, CaseIterable, Codable {
     case sshKey = "ssh-key"
     case render
     case machines
+    case addresses
     case connectivity
     case preJoin = "pre-join"
     case k0sctl
@@ -46,6 +47,7 @@ public enum BootstrapPhase: String, Sendable, CaseIterable, Codable {
         case .sshKey: "cluster SSH key"
         case .render: "rendering Vagrantfile and k0sctl.yaml"
         case .machines: "starting machines"
+        case .addresses: "node addresses and /etc/hosts"
         case .connectivity: "checking node-to-node connectivity"
         case .preJoin: "pre_join hooks"
         case .k0sctl: "k0sctl apply"

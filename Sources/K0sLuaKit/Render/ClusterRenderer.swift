@@ -2,7 +2,8 @@
 public struct RenderedFiles: Sendable, Equatable {
     /// nil for the `hosts` provider (no VMs).
     public var vagrantfile: String?
-    public var k0sctlConfig: String
+    /// nil until every node's address is known (boot-assigned addresses).
+    public var k0sctlConfig: String?
 }
 
 /// Renders every generated file; `k0slua render` and `k0slua up` both go through here.
@@ -21,7 +22,7 @@ public enum ClusterRenderer {
         if let vagrantfile = files.vagrantfile, try FileWriter.write(vagrantfile, to: layout.vagrantfile) {
             changed.append(layout.vagrantfile)
         }
-        if try FileWriter.write(files.k0sctlConfig, to: layout.k0sctlConfig) { changed.append(layout.k0sctlConfig) }
+        if let config = files.k0sctlConfig, try FileWriter.write(config, to: layout.k0sctlConfig) { changed.append(layout.k0sctlConfig) }
         return changed
     }
 }

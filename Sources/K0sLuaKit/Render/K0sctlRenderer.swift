@@ -3,7 +3,10 @@ import Foundation
 /// k0sctl.yaml (apiVersion k0sctl.k0sproject.io/v1beta1, kind Cluster). k0sctl decodes it strictly,
 /// so only keys k0sctl v0.32 knows are written.
 public enum K0sctlRenderer {
-    public static func render(_ cluster: Cluster, layout: StateLayout) -> String {
+    /// nil until every node's address is known: a boot-assigned address exists only once the
+    /// machines run, and k0sctl needs each host's one address.
+    public static func render(_ cluster: Cluster, layout: StateLayout) -> String? {
+        guard cluster.unresolvedNodes.isEmpty else { return nil }
         var out = """
         # \(generatedHeader)
         apiVersion: k0sctl.k0sproject.io/v1beta1
@@ -28,11 +31,11 @@ public enum K0sctlRenderer {
         var out = "  - role: \(node.k0sRole.rawValue)\n"
         if node.k0sRole == .controllerWorker { out += "    noTaints: true\n" }
         out += "    ssh:\n"
-        out += "      address: \(Quote.k0sctl(node.sshAddress))\n"
+        out += "      address: \(Quote.k0sctl(node.sshAddress ?? ""))\n"
         out += "      user: \(Quote.k0sctl(node.ssh.user))\n"
         out += "      port: \(node.ssh.port)\n"
         out += "      keyPath: \(Quote.k0sctl(absolute(node.ssh.keyPath ?? layout.privateKey)))\n"
-        out += "    privateAddress: \(Quote.k0sctl(node.ip.description))\n"
+        out += "    privateAddress: \(Quote.k0sctl(node.ip?.description ?? ""))\n"
         var flags: [String] = []
         if node.runsWorkloads {
             if !node.labels.isEmpty { flags.append("--labels=" + node.labels.map(\.description).joined(separator: ",")) }
@@ -57,8 +60,11 @@ public enum K0sctlRenderer {
 
     /// The k0s ClusterConfig, always written out: without it k0sctl would take `k0s config create`
     /// from the leader, whose `spec.api.address` pins every controller to the leader's address.
+    /// `onlyBindToAddress` makes k0sctl set each controller's `api.address` to its privateAddress
+    /// (k0sctl phase/configure_k0s.go; k0s ≥ v1.31.1), so the API, etcd's peer address, kubelet's
+    /// node-ip and the node's source address are one address — never the libvirt management NIC.
     static func config(_ cluster: Cluster) -> String {
-        var sans = cluster.controllers.map(\.ip.description)
+        var sans = cluster.controllers.compactMap { $0.ip?.description }
         if let vip = cluster.k0s.vip { sans.append(vip.description) }
         var out = """
         config:
@@ -68,13 +74,21 @@ public enum K0sctlRenderer {
             name: \(Quote.k0sctl(cluster.name))
           spec:
             api:
+              onlyBindToAddress: true
               sans:
 
         """
         out += sans.map { "      - \(Quote.k0sctl($0))\n" }.joined()
         let nllb = cluster.nodeLocalLoadBalancingEnabled
-        if nllb || cluster.k0s.vip != nil {
+        // Where the network drops frames whose source is not a node's lease (softnet), pods'
+        // traffic between nodes must leave with the node's address: Calico in VXLAN mode
+        // encapsulates it; kube-router (k0s's default) routes pod addresses natively.
+        let encapsulatePods = cluster.provider == .tart && cluster.network.tartMode.enforcesLeaseSource
+        if nllb || cluster.k0s.vip != nil || encapsulatePods {
             out += "    network:\n"
+            if encapsulatePods {
+                out += "      provider: calico\n      calico:\n        mode: vxlan\n"
+            }
             if nllb {
                 out += "      nodeLocalLoadBalancing:\n        enabled: true\n        type: EnvoyProxy\n"
             }

@@ -7,7 +7,7 @@ public enum PlanRenderer {
         let header = ["NAME", "ROLE", "K0S ROLE", "IP", "CPUS", "MEMORY", "DISK", "WORKLOADS", "LABELS/TAINTS"]
         let rows: [[String]] = cluster.nodes.map { node in
             let marks = node.labels.map(\.description) + node.taints.map(\.description)
-            return [node.name, node.role.rawValue, node.k0sRole.rawValue, node.ip.description, String(node.cpus),
+            return [node.name, node.role.rawValue, node.k0sRole.rawValue, node.addressDescription, String(node.cpus),
                     "\(node.memoryMiB) MiB", "\(node.diskGB) GB", node.runsWorkloads ? "yes" : "no",
                     marks.isEmpty ? "-" : marks.joined(separator: ",")]
         }
@@ -23,6 +23,10 @@ public enum PlanRenderer {
         out += "k0s: \(cluster.k0s.version ?? "latest stable")"
         if let vip = cluster.k0s.vip { out += ", VIP \(vip)" }
         if cluster.nodeLocalLoadBalancingEnabled { out += ", node-local load balancing" }
+        if cluster.provider == .tart { out += "\nTart network: \(cluster.network.tartMode.rawValue)" }
+        if !cluster.unresolvedNodes.isEmpty {
+            out += "\naddresses: assigned at boot by DHCP, discovered after the machines start (`k0slua status` shows them)"
+        }
         out += "\n\n" + line(header) + "\n"
         for row in rows { out += line(row) + "\n" }
         let cpus = cluster.nodes.reduce(0) { $0 + $1.cpus }
@@ -55,7 +59,9 @@ struct PlanJSON: Encodable {
         let name: String
         let role: String
         let k0sRole: String
-        let ip: String
+        /// Absent while the address is assigned at boot and not known yet.
+        let ip: String?
+        let addressing: String
         let cpus: Int
         let memoryMb: Int
         let diskGb: Int
@@ -66,7 +72,7 @@ struct PlanJSON: Encodable {
         let hooks: [String]
 
         enum CodingKeys: String, CodingKey {
-            case name, role, ip, cpus, labels, taints, ssh, hooks
+            case name, role, ip, addressing, cpus, labels, taints, ssh, hooks
             case k0sRole = "k0s_role"
             case memoryMb = "memory_mb"
             case diskGb = "disk_gb"
@@ -75,7 +81,7 @@ struct PlanJSON: Encodable {
     }
 
     struct SSHJSON: Encodable {
-        let address: String
+        let address: String?
         let user: String
         let port: Int
         let keyPath: String?
@@ -127,7 +133,8 @@ struct PlanJSON: Encodable {
             var hooks: [String] = []
             if node.hooks.preJoin != nil { hooks.append("pre_join") }
             if node.hooks.postJoin != nil { hooks.append("post_join") }
-            return NodeJSON(name: node.name, role: node.role.rawValue, k0sRole: node.k0sRole.rawValue, ip: node.ip.description,
+            return NodeJSON(name: node.name, role: node.role.rawValue, k0sRole: node.k0sRole.rawValue, ip: node.ip?.description,
+                            addressing: node.addressing.rawValue,
                             cpus: node.cpus, memoryMb: node.memoryMiB, diskGb: node.diskGB, runsWorkloads: node.runsWorkloads,
                             labels: Dictionary(node.labels.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
                             taints: node.taints.map(\.description),

@@ -9,8 +9,26 @@ enum Quote {
         yaml(text.replacingOccurrences(of: "$", with: "$$"))
     }
 
+    /// A single-quoted POSIX shell word: nothing inside is expanded.
+    static func shell(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     /// A double-quoted YAML scalar (JSON string syntax, which YAML accepts).
     static func yaml(_ text: String) -> String { doubleQuoted(text, escapingHash: false) }
+
+    /// A Ruby literal for an element of a Vagrant shell provisioner's `args`: Vagrant puts each in
+    /// double quotes for the guest's shell and escapes only `"` (provisioner.rb,
+    /// quote_and_escape), so `\`, `$` and a backquote are escaped here and reach the script as
+    /// literal characters instead of running `$(…)` as root.
+    static func vagrantShellArgument(_ text: String) -> String {
+        var escaped = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if scalar == "\\" || scalar == "$" || scalar == "`" { escaped.append("\\") }
+            escaped.append(scalar)
+        }
+        return ruby(String(escaped))
+    }
 
     /// Backslash escapes shared by Ruby and YAML double-quoted strings; Ruby also needs `#` escaped
     /// so that `#{…}` is not interpolated.
@@ -24,7 +42,13 @@ enum Quote {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                // Controls, YAML's other line breaks and what libyaml refuses as unprintable.
+                let v = scalar.value
+                if v < 0x20 || (0x7f...0x9f).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xfeff || v == 0xfffe || v == 0xffff {
+                    out += String(format: "\\u%04x", v)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

@@ -19,8 +19,7 @@ public enum VagrantfileRenderer {
         \(GuestProvisioning.script.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n"))
         SH
 
-        HOSTS = \(Quote.ruby(cluster.nodes.map { "\($0.ip) \($0.name)" }.joined(separator: "\n")))
-        CLUSTER_KEY = \(Quote.ruby(publicKey))
+        CLUSTER_KEY = \(Quote.vagrantShellArgument(publicKey))
 
         Vagrant.configure("2") do |config|
           config.vm.synced_folder ".", "/vagrant", disabled: true
@@ -54,27 +53,35 @@ public enum VagrantfileRenderer {
                 out += "      tart.memory = \(node.memoryMiB)\n"
                 out += "      tart.disk = \(max(node.diskGB, Provider.tart.minimumDiskGB))\n"
                 out += "      tart.gui = false\n"
-                if network.tartMode == .bridged, let interface = network.bridgeInterface {
-                    out += "      tart.extra_run_args = [\(Quote.ruby("--net-bridged=\(interface)"))]\n"
-                    out += "      tart.ip_resolver = \"arp\"\n"
+                switch network.tartMode {
+                case .softnet:
+                    // Softnet lifts vmnet's VM-to-VM isolation for the allowed range only, and lets
+                    // each VM send from its DHCP lease alone (docs/providers.md).
+                    out += "      tart.extra_run_args = [\"--net-softnet\", \(Quote.ruby("--net-softnet-allow=\(network.cidr)"))]\n"
+                case .bridged:
+                    if let interface = network.bridgeInterface {
+                        out += "      tart.extra_run_args = [\(Quote.ruby("--net-bridged=\(interface)"))]\n"
+                        out += "      tart.ip_resolver = \"arp\"\n"
+                    }
+                case .shared:
+                    break
                 }
                 out += "    end\n"
             case .libvirt:
-                var options = [
-                    "ip: \(Quote.ruby(node.ip.description))",
-                    "netmask: \(Quote.ruby(network.cidr.netmask.description))",
-                    "libvirt__network_name: \(Quote.ruby(network.libvirtNetworkName))",
-                    "libvirt__dhcp_enabled: false",
-                    "libvirt__forward_mode: \"none\"",
-                ]
-                if network.cidr.prefixLength != 24 { options.append("libvirt__netmask: \(Quote.ruby(network.cidr.netmask.description))") }
-                out += "    node.vm.network :private_network,\n      " + options.joined(separator: ",\n      ") + "\n"
+                if let ip = node.ip, node.addressing == .fixed {
+                    out += privateNetwork(ip, network)
+                }
                 out += "    node.vm.provider :libvirt do |lv|\n"
                 out += "      lv.driver = \(Quote.ruby(cluster.libvirt.driver))\n"
                 out += "      lv.cpus = \(node.cpus)\n"
                 out += "      lv.memory = \(node.memoryMiB)\n"
                 out += "      lv.machine_virtual_size = \(node.diskGB)\n"
-                if let name = cluster.libvirt.managementNetworkName {
+                if node.addressing == .dhcp {
+                    // The node's one address is its lease on the management network, which is the
+                    // cluster network.
+                    out += "      lv.management_network_name = \(Quote.ruby(network.libvirtNetworkName))\n"
+                    out += "      lv.management_network_address = \(Quote.ruby(network.cidr.description))\n"
+                } else if let name = cluster.libvirt.managementNetworkName {
                     out += "      lv.management_network_name = \(Quote.ruby(name))\n"
                 }
                 if let mode = cluster.libvirt.managementNetworkMode {
@@ -85,14 +92,30 @@ public enum VagrantfileRenderer {
             case .hosts:
                 break
             }
-            let staticMode = cluster.provider == .tart ? "netplan" : "none"
-            let arguments = [Quote.ruby(node.name), Quote.ruby(node.ip.description), String(network.cidr.prefixLength),
-                             Quote.ruby(node.ssh.user), "CLUSTER_KEY", Quote.ruby(staticMode), "HOSTS"]
+            let staticAddress = cluster.provider == .tart && node.addressing == .fixed ? node.ip : nil
+            // Vagrant hands these to the guest's shell: see Quote.vagrantShellArgument.
+            let arguments = [Quote.vagrantShellArgument(node.name), Quote.vagrantShellArgument(node.ssh.user), "CLUSTER_KEY",
+                             Quote.vagrantShellArgument(staticAddress == nil ? "none" : "netplan"),
+                             Quote.vagrantShellArgument(staticAddress?.description ?? ""),
+                             Quote.vagrantShellArgument(String(network.cidr.prefixLength)), Quote.vagrantShellArgument(network.gateway.description)]
             out += "    node.vm.provision \"k0slua\", type: \"shell\", inline: PROVISION,\n"
             out += "      args: [\(arguments.joined(separator: ", "))]\n"
             out += "  end\n"
         }
         out += "end\n"
         return out
+    }
+
+    /// vagrant-libvirt's private network that carries a node's static address.
+    static func privateNetwork(_ ip: IPv4Address, _ network: ClusterNetwork) -> String {
+        var options = [
+            "ip: \(Quote.ruby(ip.description))",
+            "netmask: \(Quote.ruby(network.cidr.netmask.description))",
+            "libvirt__network_name: \(Quote.ruby(network.libvirtNetworkName))",
+            "libvirt__dhcp_enabled: false",
+            "libvirt__forward_mode: \"none\"",
+        ]
+        if network.cidr.prefixLength != 24 { options.append("libvirt__netmask: \(Quote.ruby(network.cidr.netmask.description))") }
+        return "    node.vm.network :private_network,\n      " + options.joined(separator: ",\n      ") + "\n"
     }
 }

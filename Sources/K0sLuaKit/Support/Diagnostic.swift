@@ -5,6 +5,7 @@ public enum DiagnosticCode: String, Sendable, Equatable, CaseIterable {
     case runtimeError = "runtime-error"
     case instructionBudgetExhausted = "instruction-budget"
     case memoryBudgetExhausted = "memory-budget"
+    case timeBudgetExhausted = "time-budget"
     case fileNotFound = "file-not-found"
     // shape (decode)
     case typeMismatch = "type-mismatch"
@@ -28,7 +29,9 @@ public enum DiagnosticCode: String, Sendable, Equatable, CaseIterable {
     case workloadsOnWorker = "workloads-on-worker"
     case invalidVIP = "invalid-vip"
     case invalidNetworkMode = "invalid-network-mode"
+    case invalidAddressing = "invalid-addressing"
     case unsupportedSetting = "unsupported-setting"
+    case unsafeValue = "unsafe-value"
     // warnings
     case evenControllerCount = "even-controller-count"
     case exceedsHostCapacity = "exceeds-host-capacity"

@@ -47,56 +47,10 @@ public struct ClusterValidator: Sendable {
                   "\(network.cidr) overlaps vagrant-libvirt's management network 192.168.121.0/24",
                   hint: "use another range, such as 192.168.64.0/24")
         }
-        if cluster.provider == .tart {
-            if network.tartMode == .softnet {
-                error(.invalidNetworkMode, "network.mode", network.line,
-                      "softnet passes only each VM's DHCP address, so the static IPs of the plan cannot work",
-                      hint: "use mode = \"bridged\" (with bridge_interface) or \"shared\"")
-            }
-            if network.tartMode == .bridged, network.bridgeInterface == nil {
-                error(.missingKey, "network.bridge_interface", network.line, "bridged mode needs the host interface, such as \"en0\"")
-            }
-        } else if network.tartMode != .shared || network.bridgeInterface != nil {
-            error(.unsupportedSetting, "network.mode", network.line, "network modes apply to the tart provider only")
-        }
+        addressingProblems(cluster, error: { error($0, $1, $2, $3, hint: $4) }, warning: { warning($0, $1, $2, $3, hint: $4) })
 
-        var byName: [String: Node] = [:]
-        var byAddress: [IPv4Address: Node] = [:]
-        for node in cluster.nodes {
+        func checkResources(_ node: Node) {
             let p = path(node)
-            if !Self.isHostname(node.name) {
-                error(.invalidHostname, "\(p).name", node.line(of: "name"),
-                      "\"\(node.name)\" is not a valid hostname (lower-case letters, digits and '-', at most 63, not starting or ending with '-')")
-            }
-            if let other = byName[node.name] {
-                error(.duplicateName, "\(p).name", node.line(of: "name"), "\"\(node.name)\" is used twice (also at line \(other.line.map(String.init) ?? "?"))")
-            } else {
-                byName[node.name] = node
-            }
-            if cluster.provider != .hosts {
-                if !network.cidr.contains(node.ip) {
-                    error(.addressOutsideNetwork, "\(p).ip", node.line(of: "ip"), "\(node.ip) is outside the cluster network \(network.cidr)")
-                } else if node.ip == network.cidr.network {
-                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(node.ip) is the network address of \(network.cidr)")
-                } else if node.ip == network.cidr.broadcast {
-                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(node.ip) is the broadcast address of \(network.cidr)")
-                } else if node.ip == network.gateway {
-                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(node.ip) is the gateway address")
-                }
-            }
-            if let other = byAddress[node.ip] {
-                let code: DiagnosticCode = other.role == node.role ? .duplicateAddress : .addressCollision
-                error(code, "\(p).ip", node.line(of: "ip"),
-                      "\(node.ip) is taken by both \(other.name) and \(node.name)",
-                      hint: code == .addressCollision
-                          ? "the \(other.role.rawValue) and \(node.role.rawValue) address ranges overlap: move one range's first address"
-                          : nil)
-            } else {
-                byAddress[node.ip] = node
-            }
-            if let vip = cluster.k0s.vip, vip == node.ip {
-                error(.invalidVIP, "k0s.vip", cluster.k0s.line, "the VIP \(vip) is also \(node.name)'s address")
-            }
             if node.cpus < 1 {
                 error(.tooFewCPUs, "\(p).cpus", node.line(of: "cpus"), "needs at least 1 CPU, got \(node.cpus)")
             }
@@ -121,12 +75,60 @@ public struct ClusterValidator: Sendable {
                       hint: "set workloads = true on it, or move the labels to a worker")
             }
         }
+
+        var byName: [String: Node] = [:]
+        var byAddress: [IPv4Address: Node] = [:]
+        for node in cluster.nodes {
+            let p = path(node)
+            if !Self.isHostname(node.name) {
+                error(.invalidHostname, "\(p).name", node.line(of: "name"),
+                      "\"\(node.name)\" is not a valid hostname (lower-case letters, digits and '-', at most 63, not starting or ending with '-')")
+            }
+            if let other = byName[node.name] {
+                error(.duplicateName, "\(p).name", node.line(of: "name"), "\"\(node.name)\" is used twice (also at line \(other.line.map(String.init) ?? "?"))")
+            } else {
+                byName[node.name] = node
+            }
+            guard let ip = node.ip else {
+                checkResources(node)
+                continue
+            }
+            if cluster.provider != .hosts {
+                if !network.cidr.contains(ip) {
+                    error(.addressOutsideNetwork, "\(p).ip", node.line(of: "ip"), "\(ip) is outside the cluster network \(network.cidr)")
+                } else if ip == network.cidr.network {
+                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(ip) is the network address of \(network.cidr)")
+                } else if ip == network.cidr.broadcast {
+                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(ip) is the broadcast address of \(network.cidr)")
+                } else if ip == network.gateway {
+                    error(.reservedAddress, "\(p).ip", node.line(of: "ip"), "\(ip) is the gateway address")
+                }
+            }
+            if let other = byAddress[ip] {
+                let code: DiagnosticCode = other.role == node.role ? .duplicateAddress : .addressCollision
+                error(code, "\(p).ip", node.line(of: "ip"),
+                      "\(ip) is taken by both \(other.name) and \(node.name)",
+                      hint: code == .addressCollision
+                          ? "the \(other.role.rawValue) and \(node.role.rawValue) address ranges overlap: move one range's first address"
+                          : nil)
+            } else {
+                byAddress[ip] = node
+            }
+            if let vip = cluster.k0s.vip, vip == ip {
+                error(.invalidVIP, "k0s.vip", cluster.k0s.line, "the VIP \(vip) is also \(node.name)'s address")
+            }
+            checkResources(node)
+        }
         if let vip = cluster.k0s.vip {
             if !network.cidr.contains(vip) || vip == network.cidr.network || vip == network.cidr.broadcast || vip == network.gateway {
                 error(.invalidVIP, "k0s.vip", cluster.k0s.line, "the VIP \(vip) must be a free host address inside \(network.cidr)")
             }
-            if cluster.provider == .tart, network.tartMode == .softnet {
-                error(.invalidVIP, "k0s.vip", cluster.k0s.line, "softnet drops traffic from a VIP")
+            if cluster.provider == .tart, network.tartMode != .bridged {
+                let why = network.tartMode == .softnet
+                    ? "softnet passes only each VM's DHCP lease as a source address, so keepalived's VIP cannot answer"
+                    : "Tart's shared network isolates the VMs from each other, so keepalived cannot elect a VIP holder"
+                error(.invalidVIP, "k0s.vip", cluster.k0s.line, "a VIP cannot work on Tart's \(network.tartMode.rawValue) network: \(why)",
+                      hint: "use network = { mode = \"bridged\", bridge_interface = \"en0\", cidr = …, gateway = … }, or drop the VIP")
             }
         }
         if cluster.k0s.vipAuthPass.isEmpty || cluster.k0s.vipAuthPass.count > 8 {
@@ -142,7 +144,61 @@ public struct ClusterValidator: Sendable {
                 warning(.exceedsHostCapacity, "nodes", nil, "the nodes ask for \(memory) MiB of memory; this host has \(hostFacts.memoryMiB) MiB")
             }
         }
+        found += ValueSafety(file: file).diagnostics(for: cluster)
         return found
+    }
+
+    /// Which addressing each provider and network mode can carry (docs/providers.md): softnet and
+    /// Tart's shared network pass only each VM's DHCP lease, so a static address there would be a
+    /// secondary address next to the lease; bridged mode needs the LAN's own subnet; existing hosts
+    /// need their address.
+    func addressingProblems(_ cluster: Cluster,
+                            error: (DiagnosticCode, String, Int?, String, String?) -> Void,
+                            warning: (DiagnosticCode, String, Int?, String, String?) -> Void) {
+        let network = cluster.network
+        switch cluster.provider {
+        case .tart:
+            switch network.tartMode {
+            case .softnet, .shared:
+                for node in cluster.nodes where node.addressing == .fixed {
+                    let why = network.tartMode == .softnet
+                        ? "softnet passes only each VM's DHCP lease as a source address"
+                        : "on Tart's shared network it would be a secondary address next to the DHCP lease, never used as a source"
+                    error(.invalidAddressing, "\(node.sourcePath).ip", node.line(of: "ip"),
+                          "a static address (\(node.addressDescription)) cannot work on Tart's \(network.tartMode.rawValue) network: \(why)",
+                          "use ip = \"dhcp\" (nodes.class { first_ip = \"dhcp\" }), or network = { mode = \"bridged\", bridge_interface = \"en0\", cidr = …, gateway = … }")
+                }
+                if network.tartMode == .shared, cluster.nodes.count > 1 {
+                    warning(.invalidNetworkMode, "network.mode", network.line,
+                            "Tart's shared network isolates VMs from each other on macOS 13 and later: the \(cluster.nodes.count) nodes will not reach each other",
+                            "leave mode out (softnet, the default)")
+                }
+            case .bridged:
+                if network.bridgeInterface == nil {
+                    error(.missingKey, "network.bridge_interface", network.line, "bridged mode needs the host interface, such as \"en0\"", nil)
+                }
+                if !network.cidrGiven || !network.gatewayGiven {
+                    error(.missingKey, network.cidrGiven ? "network.gateway" : "network.cidr", network.line,
+                          "bridged mode puts the VMs on your LAN: name the LAN's own cidr and gateway (the 192.168.64.0/24 default is Tart's NAT network, unreachable there)",
+                          "e.g. network = { mode = \"bridged\", bridge_interface = \"en0\", cidr = \"192.168.1.0/24\", gateway = \"192.168.1.1\" }")
+                }
+            }
+        case .libvirt:
+            let kinds = Set(cluster.nodes.map(\.addressing))
+            if kinds.count > 1, let odd = cluster.nodes.first(where: { $0.addressing != cluster.nodes[0].addressing }) {
+                error(.invalidAddressing, "\(odd.sourcePath).ip", odd.line(of: "ip"),
+                      "on libvirt every node takes a static address or every node takes DHCP: \(cluster.nodes[0].name) and \(odd.name) differ",
+                      "give every node an ip, or ip = \"dhcp\" to every node")
+            }
+        case .hosts:
+            for node in cluster.nodes where node.addressing == .dhcp {
+                error(.invalidAddressing, "\(node.sourcePath).ip", node.line(of: "ip"),
+                      "existing hosts need their address: \"dhcp\" is for VMs k0slua starts", "set ip to the host's address")
+            }
+        }
+        if cluster.provider != .tart, network.modeGiven || network.bridgeInterface != nil {
+            error(.unsupportedSetting, "network.mode", network.line, "network modes apply to the tart provider only", nil)
+        }
     }
 
     /// Validates and throws when any error is found; returns the warnings otherwise.

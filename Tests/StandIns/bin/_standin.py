@@ -15,6 +15,7 @@ Environment:
 """
 import atexit
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -121,10 +122,26 @@ def vagrantfile_machines():
     machines = []
     for match in re.finditer(r'config\.vm\.define "([^"]+)" do \|node\|(.*?)\n  end', text, re.S):
         name, body = match.group(1), match.group(2)
-        args = re.search(r'args: \["([^"]+)", "([^"]+)"', body)
-        machines.append({"name": name, "ip": args.group(2) if args else None,
+        # A static address: libvirt's private_network ip, or bridged Tart's provisioner argument.
+        static = re.search(r'private_network,\s*ip: "([^"]+)"', body) or re.search(r'CLUSTER_KEY, "netplan", "([^"]+)"', body)
+        # Otherwise DHCP on the network the VM is attached to.
+        network = re.search(r'--net-softnet-allow=([0-9./]+)|management_network_address = "([0-9./]+)"', body)
+        cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
+        machines.append({"name": name, "ip": static.group(1) if static else None, "cidr": cidr,
                          "provider": "tart" if 'provider "tart"' in body else "libvirt"})
     return directory, machines
+
+
+def lease(machine, state):
+    """Like a DHCP server: the machine keeps its lease; a new one gets the lowest free address from .2."""
+    if machine["ip"]:
+        return machine["ip"]
+    taken = {m.get("ip") for env_state in state.values() for m in env_state.values() if m.get("state") == "running"}
+    network = ipaddress.ip_network(machine["cidr"])
+    for host in list(network.hosts())[1:]:
+        if str(host) not in taken:
+            return str(host)
+    raise SystemExit("stand-in DHCP pool exhausted")
 
 
 def vagrant(args):
@@ -179,7 +196,7 @@ def vagrant(args):
             if env_state.get(m["name"], {}).get("state") == "running":
                 out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
                 continue
-            env_state[m["name"]] = {"state": "running", "ip": m["ip"], "provider": provider or m["provider"]}
+            env_state[m["name"]] = {"state": "running", "ip": lease(m, state), "provider": provider or m["provider"]}
             out(f"==> {m['name']}: Running provisioner: k0slua (shell)...\n")
         save("vagrant.json", state)
         return 0
@@ -211,7 +228,22 @@ def vagrant(args):
                 env_state[m["name"]] = {"state": "not_created"}
         save("vagrant.json", state)
         return 0
-    if command in ("ssh-config", "provision", "validate", "halt", "reload"):
+    if command == "ssh-config":
+        # plugins/commands/ssh_config: one Host block per machine; HostName from the provider.
+        targets = [a for a in rest if not a.startswith("-")]
+        for m in machines:
+            if targets and m["name"] not in targets:
+                continue
+            running = env_state.get(m["name"], {})
+            if running.get("state") != "running":
+                err(f"The provider for this Vagrant-managed machine is reporting that it\nis not yet ready for SSH. Depending on your provider this can carry\n"
+                    f"different meanings. Make sure your machine is created and running and\ntry again. ({m['name']})\n")
+                return 1
+            out(f"Host {m['name']}\n  HostName {running['ip']}\n  User admin\n  Port 22\n  UserKnownHostsFile /dev/null\n"
+                f"  StrictHostKeyChecking no\n  PasswordAuthentication no\n  IdentityFile {directory}/.vagrant/machines/{m['name']}/{m['provider']}/private_key\n"
+                f"  IdentitiesOnly yes\n  LogLevel FATAL\n\n")
+        return 0
+    if command in ("provision", "validate", "halt", "reload"):
         return 0
     err(f"Vagrant stand-in: unsupported command `{command}`\n")
     return 1
@@ -495,15 +527,22 @@ def kubectl(args):
 # -------------------------------------------------------------------------------------------- ssh
 
 def ssh(args):
-    options, identity, port, target, remote = {}, None, "22", None, []
+    options, identity, port, target, remote, login = {}, None, "22", None, [], None
     i = 0
     while i < len(args):
         a = args[i]
         if target is not None:
             remote = args[i + 1:] if a == "--" else args[i:]
             break
+        if a == "--":
+            # Like OpenSSH: options end here for good; then the destination and the command.
+            if i + 1 < len(args):
+                target, remote = args[i + 1], args[i + 2:]
+            break
         if a in ("-i", "-p", "-o", "-F", "-l"):
             value = args[i + 1]
+            if a == "-l":
+                login = value
             if a == "-i":
                 identity = value
             elif a == "-p":
@@ -525,6 +564,7 @@ def ssh(args):
         err("usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] destination [command [argument ...]]\n")
         return 255
     user, _, host = target.rpartition("@")
+    user = user or login
     if identity and not os.path.exists(identity):
         err(f"Warning: Identity file {identity} not accessible: No such file or directory.\n")
     nodes = running_nodes()
@@ -534,7 +574,7 @@ def ssh(args):
         err(f"ssh: connect to host {host} port {port}: Connection refused\n")
         return 255
     command = " ".join(remote)
-    if should_fail("hook") and "ping -c 1" not in command and command not in ("hostname", "true", "sudo -n true"):
+    if should_fail("hook") and "ping -c 1" not in command and " k0slua-hosts " not in command and command not in ("hostname", "true", "sudo -n true"):
         err("stand-in: hook command failed\n")
         return 1
     if "ping -c 1" in command:

@@ -7,7 +7,7 @@ end
 
 return {
   name = "meaning",
-  provider = "tart",
+  provider = "libvirt",
   network = { cidr = "192.168.64.0/24", gateway = "192.168.64.1" },
   k0s = { vip = "192.168.64.20" }, -- expect: invalid-vip k0s.vip
   nodes = {
@@ -23,7 +23,7 @@ return {
     node { name = "w-6", role = "worker", ip = "192.168.64.26", cpus = 0 }, -- expect: too-few-cpus nodes[10].cpus
     node { name = "cp-5", role = "controller", ip = "192.168.64.13", memory = 1000 }, -- expect: too-little-memory nodes[11].memory
     node { name = "w-7", role = "worker", ip = "192.168.64.27", memory = 256 }, -- expect: too-little-memory nodes[12].memory
-    node { name = "w-8", role = "worker", ip = "192.168.64.28", disk = 10 }, -- expect: too-little-disk nodes[13].disk
+    node { name = "w-8", role = "worker", ip = "192.168.64.28", disk = 5 }, -- expect: too-little-disk nodes[13].disk
     node { name = "w-9", role = "worker", ip = "192.168.64.29", labels = { ["-bad"] = "x" } }, -- expect: invalid-label nodes[14].labels["-bad"]
     node { name = "w-10", role = "worker", ip = "192.168.64.30", taints = { "dedicated=db:NoScheduleX" } }, -- expect: invalid-taint nodes[15].taints[1]
     node { name = "w-11", role = "worker", ip = "192.168.64.31", taints = { "novalue" } }, -- expect: invalid-taint nodes[16].taints[1]

@@ -1,0 +1,547 @@
+/*
+ * Lua 5.4 pattern matching with a wall-clock deadline.
+ *
+ * Why this exists: Lua's instruction hook only runs between VM instructions, never inside a C
+ * function, and liblua's matcher (lstrlib.c) backtracks without bound: `s:match(("a?"):rep(40) ..
+ * ("a"):rep(40))` is one C call that runs for hours. A watchdog thread cannot help (lua_sethook
+ * from another thread only takes effect at the next instruction), and a signal cannot unwind a C
+ * frame safely. k0slua links the system liblua, so its matcher cannot be patched either. Instead
+ * the sandbox's string.find/match/gmatch/gsub are this matcher: the same pattern language and
+ * results, but every step of the backtracking (and of the quadratic plain find) is counted and the
+ * clock is read every K0S_STEPS_PER_CHECK steps; past the deadline it raises "time budget
+ * exhausted" and marks the state exhausted, which the hook then re-raises on every instruction.
+ * All other C functions of the sandbox run in time linear in data the memory budget bounds.
+ */
+#include "k0slua_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#define K0S_STEPS_PER_CHECK 4096
+#define K0S_MATCH_DEPTH 200
+#define K0S_MAX_CAPTURES 32
+#define CAP_UNFINISHED (-1)
+#define CAP_POSITION (-2)
+#define ESCAPE '%'
+#define SPECIALS "^$*+?.([%-"
+
+typedef struct matcher {
+    const char *subject;      /* start of the subject */
+    const char *subject_end;  /* one past its last byte */
+    const char *pattern_end;
+    lua_State *L;
+    k0s_budget *budget;
+    int depth_left;
+    int level;                /* captures open or closed so far */
+    uint64_t steps;
+    struct {
+        const char *start;
+        ptrdiff_t length;     /* or CAP_UNFINISHED / CAP_POSITION */
+    } capture[K0S_MAX_CAPTURES];
+} matcher;
+
+static void charge(matcher *m, uint64_t cost) {
+    uint64_t before = m->steps;
+    m->steps += cost;
+    if (before / K0S_STEPS_PER_CHECK != m->steps / K0S_STEPS_PER_CHECK) k0s_check_deadline(m->L, m->budget);
+}
+
+static void reset(matcher *m) {
+    m->level = 0;
+    m->depth_left = K0S_MATCH_DEPTH;
+}
+
+static void setup(matcher *m, lua_State *L, const char *s, size_t ls, const char *p, size_t lp) {
+    m->L = L;
+    m->budget = k0s_budget_of(L);
+    m->subject = s;
+    m->subject_end = s + ls;
+    m->pattern_end = p + lp;
+    m->steps = 0;
+    reset(m);
+}
+
+/* Lua 5.4's string positions: negative counts from the end, 0 is 1. */
+static size_t start_offset(lua_Integer position, size_t length) {
+    if (position > 0) return (size_t)position;
+    if (position == 0) return 1;
+    if (position < -(lua_Integer)length) return 1;
+    return length + (size_t)position + 1;
+}
+
+/* ---- single items ---- */
+
+/* The end of the single-character class starting at p. */
+static const char *item_end(matcher *m, const char *p) {
+    char c = *p++;
+    if (c == ESCAPE) {
+        if (p == m->pattern_end) luaL_error(m->L, "malformed pattern (ends with '%%')");
+        return p + 1;
+    }
+    if (c == '[') {
+        if (*p == '^') p++;
+        /* The first character after '[' or '[^' is part of the set, even a ']'. */
+        do {
+            if (p == m->pattern_end) luaL_error(m->L, "malformed pattern (missing ']')");
+            c = *p++;
+            if (c == ESCAPE && p < m->pattern_end) p++;
+        } while (*p != ']');
+        return p + 1;
+    }
+    return p;
+}
+
+static int in_class(int c, int class) {
+    int yes;
+    switch (tolower(class)) {
+    case 'a': yes = isalpha(c); break;
+    case 'c': yes = iscntrl(c); break;
+    case 'd': yes = isdigit(c); break;
+    case 'g': yes = isgraph(c); break;
+    case 'l': yes = islower(c); break;
+    case 'p': yes = ispunct(c); break;
+    case 's': yes = isspace(c); break;
+    case 'u': yes = isupper(c); break;
+    case 'w': yes = isalnum(c); break;
+    case 'x': yes = isxdigit(c); break;
+    case 'z': yes = c == 0; break; /* deprecated, still in 5.4 */
+    default: return class == c;
+    }
+    return isupper(class) ? !yes : yes != 0;
+}
+
+/* set points at '[', last at its closing ']'. */
+static int in_set(int c, const char *set, const char *last) {
+    int wanted = 1;
+    if (set[1] == '^') {
+        wanted = 0;
+        set++;
+    }
+    while (++set < last) {
+        if (*set == ESCAPE) {
+            set++;
+            if (in_class(c, (unsigned char)*set)) return wanted;
+        } else if (set[1] == '-' && set + 2 < last) {
+            set += 2;
+            if ((unsigned char)set[-2] <= c && c <= (unsigned char)*set) return wanted;
+        } else if ((unsigned char)*set == c) {
+            return wanted;
+        }
+    }
+    return !wanted;
+}
+
+static int item_matches(matcher *m, const char *s, const char *p, const char *end) {
+    if (s >= m->subject_end) return 0;
+    int c = (unsigned char)*s;
+    switch (*p) {
+    case '.': return 1;
+    case ESCAPE: return in_class(c, (unsigned char)p[1]);
+    case '[': return in_set(c, p, end - 1);
+    default: return (unsigned char)*p == c;
+    }
+}
+
+/* ---- the backtracking matcher ---- */
+
+static const char *match(matcher *m, const char *s, const char *p);
+
+static const char *balanced(matcher *m, const char *s, const char *p) {
+    if (p >= m->pattern_end - 1) luaL_error(m->L, "malformed pattern (missing arguments to '%%b')");
+    if (s >= m->subject_end || *s != *p) return NULL;
+    char open = p[0], close = p[1];
+    int depth = 1;
+    while (++s < m->subject_end) {
+        charge(m, 1);
+        if (*s == close) {
+            if (--depth == 0) return s + 1;
+        } else if (*s == open) {
+            depth++;
+        }
+    }
+    return NULL;
+}
+
+static const char *longest_first(matcher *m, const char *s, const char *p, const char *end) {
+    ptrdiff_t count = 0;
+    while (item_matches(m, s + count, p, end)) {
+        count++;
+        charge(m, 1);
+    }
+    for (; count >= 0; count--) {
+        const char *rest = match(m, s + count, end + 1);
+        if (rest != NULL) return rest;
+    }
+    return NULL;
+}
+
+static const char *shortest_first(matcher *m, const char *s, const char *p, const char *end) {
+    for (;;) {
+        const char *rest = match(m, s, end + 1);
+        if (rest != NULL) return rest;
+        if (!item_matches(m, s, p, end)) return NULL;
+        s++;
+    }
+}
+
+static const char *open_capture(matcher *m, const char *s, const char *p, ptrdiff_t what) {
+    if (m->level >= K0S_MAX_CAPTURES) luaL_error(m->L, "too many captures");
+    m->capture[m->level].start = s;
+    m->capture[m->level].length = what;
+    m->level++;
+    const char *rest = match(m, s, p);
+    if (rest == NULL) m->level--;
+    return rest;
+}
+
+static const char *close_capture(matcher *m, const char *s, const char *p) {
+    int open = -1;
+    for (int i = m->level - 1; i >= 0; i--) {
+        if (m->capture[i].length == CAP_UNFINISHED) {
+            open = i;
+            break;
+        }
+    }
+    if (open < 0) luaL_error(m->L, "invalid pattern capture");
+    m->capture[open].length = s - m->capture[open].start;
+    const char *rest = match(m, s, p);
+    if (rest == NULL) m->capture[open].length = CAP_UNFINISHED;
+    return rest;
+}
+
+static int capture_index(matcher *m, int digit) {
+    int i = digit - '1';
+    if (i < 0 || i >= m->level || m->capture[i].length == CAP_UNFINISHED) {
+        luaL_error(m->L, "invalid capture index %%%d", i + 1);
+    }
+    return i;
+}
+
+static const char *back_reference(matcher *m, const char *s, int digit) {
+    int i = capture_index(m, digit);
+    size_t length = (size_t)m->capture[i].length;
+    charge(m, length / 64);
+    if ((size_t)(m->subject_end - s) >= length && memcmp(m->capture[i].start, s, length) == 0) return s + length;
+    return NULL;
+}
+
+/* The end of the match of pattern p at s, or NULL. */
+static const char *match(matcher *m, const char *s, const char *p) {
+    if (m->depth_left-- == 0) luaL_error(m->L, "pattern too complex");
+    while (p != m->pattern_end) {
+        charge(m, 1);
+        if (*p == '(') {
+            s = p[1] == ')' ? open_capture(m, s, p + 2, CAP_POSITION) : open_capture(m, s, p + 1, CAP_UNFINISHED);
+            goto done;
+        }
+        if (*p == ')') {
+            s = close_capture(m, s, p + 1);
+            goto done;
+        }
+        if (*p == '$' && p + 1 == m->pattern_end) {
+            s = s == m->subject_end ? s : NULL;
+            goto done;
+        }
+        if (*p == ESCAPE && p[1] == 'b') {
+            s = balanced(m, s, p + 2);
+            if (s == NULL) goto done;
+            p += 4;
+            continue;
+        }
+        if (*p == ESCAPE && p[1] == 'f') {
+            p += 2;
+            if (*p != '[') luaL_error(m->L, "missing '[' after '%%f' in pattern");
+            const char *end = item_end(m, p);
+            int before = s == m->subject ? '\0' : (unsigned char)s[-1];
+            int at = s < m->subject_end ? (unsigned char)*s : '\0';
+            if (in_set(before, p, end - 1) || !in_set(at, p, end - 1)) {
+                s = NULL;
+                goto done;
+            }
+            p = end;
+            continue;
+        }
+        if (*p == ESCAPE && isdigit((unsigned char)p[1])) {
+            s = back_reference(m, s, (unsigned char)p[1]);
+            if (s == NULL) goto done;
+            p += 2;
+            continue;
+        }
+        const char *end = item_end(m, p);
+        if (!item_matches(m, s, p, end)) {
+            /* Zero repetitions are allowed: go on with the rest of the pattern. */
+            if (*end == '*' || *end == '?' || *end == '-') {
+                p = end + 1;
+                continue;
+            }
+            s = NULL;
+            goto done;
+        }
+        switch (*end) {
+        case '?': {
+            const char *rest = match(m, s + 1, end + 1);
+            if (rest != NULL) {
+                s = rest;
+                goto done;
+            }
+            p = end + 1;
+            continue;
+        }
+        case '+': s = longest_first(m, s + 1, p, end); goto done;
+        case '*': s = longest_first(m, s, p, end); goto done;
+        case '-': s = shortest_first(m, s, p, end); goto done;
+        default:
+            s++;
+            p = end;
+            continue;
+        }
+    }
+done:
+    m->depth_left++;
+    return s;
+}
+
+/* ---- captures to Lua values ---- */
+
+/* Capture i (0-based) as bytes, or pushes a position capture and returns CAP_POSITION. With no
+   captures, capture 0 is the whole match s..e. */
+static ptrdiff_t capture_bytes(matcher *m, int i, const char *s, const char *e, const char **bytes) {
+    if (i >= m->level) {
+        if (i != 0) luaL_error(m->L, "invalid capture index %%%d", i + 1);
+        *bytes = s;
+        return e - s;
+    }
+    ptrdiff_t length = m->capture[i].length;
+    *bytes = m->capture[i].start;
+    if (length == CAP_UNFINISHED) luaL_error(m->L, "unfinished capture");
+    if (length == CAP_POSITION) lua_pushinteger(m->L, (m->capture[i].start - m->subject) + 1);
+    return length;
+}
+
+/* stack: → capture */
+static void push_capture(matcher *m, int i, const char *s, const char *e) {
+    const char *bytes;
+    ptrdiff_t length = capture_bytes(m, i, s, e, &bytes);
+    if (length != CAP_POSITION) lua_pushlstring(m->L, bytes, (size_t)length);
+}
+
+/* stack: → captures...; s == NULL pushes only real captures (string.find). */
+static int push_captures(matcher *m, const char *s, const char *e) {
+    int count = (m->level == 0 && s != NULL) ? 1 : m->level;
+    luaL_checkstack(m->L, count, "too many captures");
+    for (int i = 0; i < count; i++) push_capture(m, i, s, e);
+    return count;
+}
+
+static int has_specials(const char *p, size_t lp) {
+    for (size_t i = 0; i < lp; i++) {
+        if (p[i] != '\0' && strchr(SPECIALS, p[i]) != NULL) return 1;
+    }
+    return 0;
+}
+
+/* Naive substring search, charged per comparison so a long needle cannot outlast the deadline. */
+static const char *plain_find(matcher *m, const char *h, size_t lh, const char *n, size_t ln) {
+    if (ln == 0) return h;
+    if (ln > lh) return NULL;
+    const char *last = h + (lh - ln);
+    while (h <= last) {
+        const char *candidate = memchr(h, *n, (size_t)(last - h) + 1);
+        if (candidate == NULL) return NULL;
+        charge(m, 1 + ln / 64);
+        if (memcmp(candidate + 1, n + 1, ln - 1) == 0) return candidate;
+        h = candidate + 1;
+    }
+    return NULL;
+}
+
+/* ---- the library functions ---- */
+
+static int find_or_match(lua_State *L, int find) {
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    size_t start = start_offset(luaL_optinteger(L, 3, 1), ls) - 1;
+    if (start > ls) {
+        luaL_pushfail(L);
+        return 1;
+    }
+    matcher m;
+    if (find && (lua_toboolean(L, 4) || !has_specials(p, lp))) {
+        setup(&m, L, s, ls, p, lp);
+        const char *found = plain_find(&m, s + start, ls - start, p, lp);
+        if (found != NULL) {
+            lua_pushinteger(L, (found - s) + 1);
+            lua_pushinteger(L, (lua_Integer)((found - s) + lp));
+            return 2;
+        }
+        luaL_pushfail(L);
+        return 1;
+    }
+    int anchored = *p == '^';
+    if (anchored) {
+        p++;
+        lp--;
+    }
+    setup(&m, L, s, ls, p, lp);
+    const char *from = s + start;
+    do {
+        reset(&m);
+        const char *e = match(&m, from, p);
+        if (e != NULL) {
+            if (!find) return push_captures(&m, from, e);
+            lua_pushinteger(L, (from - s) + 1);
+            lua_pushinteger(L, e - s);
+            return push_captures(&m, NULL, NULL) + 2;
+        }
+    } while (from++ < m.subject_end && !anchored);
+    luaL_pushfail(L);
+    return 1;
+}
+
+static int budgeted_find(lua_State *L) { return find_or_match(L, 1); }
+static int budgeted_match(lua_State *L) { return find_or_match(L, 0); }
+
+typedef struct gmatch_state {
+    const char *next;        /* where the next search starts */
+    const char *pattern;
+    const char *last_match;  /* end of the previous match: an empty match there is skipped */
+    matcher m;
+} gmatch_state;
+
+/* upvalues: subject, pattern, state */
+static int gmatch_step(lua_State *L) {
+    gmatch_state *g = (gmatch_state *)lua_touserdata(L, lua_upvalueindex(3));
+    g->m.L = L;
+    g->m.budget = k0s_budget_of(L);
+    for (const char *from = g->next; from <= g->m.subject_end; from++) {
+        reset(&g->m);
+        const char *e = match(&g->m, from, g->pattern);
+        if (e != NULL && e != g->last_match) {
+            g->next = g->last_match = e;
+            return push_captures(&g->m, from, e);
+        }
+    }
+    return 0;
+}
+
+static int budgeted_gmatch(lua_State *L) {
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    size_t start = start_offset(luaL_optinteger(L, 3, 1), ls) - 1;
+    lua_settop(L, 2);
+    gmatch_state *g = (gmatch_state *)lua_newuserdatauv(L, sizeof(gmatch_state), 0);
+    if (start > ls) start = ls + 1;
+    setup(&g->m, L, s, ls, p, lp);
+    g->next = s + start;
+    g->pattern = p;
+    g->last_match = NULL;
+    lua_pushcclosure(L, gmatch_step, 3);
+    return 1;
+}
+
+/* Appends the replacement string (argument 3) with %0-%9 and %% expanded. */
+static void add_template(matcher *m, luaL_Buffer *b, const char *s, const char *e) {
+    size_t length;
+    const char *text = lua_tolstring(m->L, 3, &length);
+    const char *percent;
+    while ((percent = memchr(text, ESCAPE, length)) != NULL) {
+        luaL_addlstring(b, text, (size_t)(percent - text));
+        percent++;
+        if (*percent == ESCAPE) {
+            luaL_addchar(b, ESCAPE);
+        } else if (*percent == '0') {
+            luaL_addlstring(b, s, (size_t)(e - s));
+        } else if (isdigit((unsigned char)*percent)) {
+            const char *bytes;
+            ptrdiff_t n = capture_bytes(m, *percent - '1', s, e, &bytes);
+            if (n == CAP_POSITION) luaL_addvalue(b);
+            else luaL_addlstring(b, bytes, (size_t)n);
+        } else {
+            luaL_error(m->L, "invalid use of '%c' in replacement string", ESCAPE);
+        }
+        length -= (size_t)(percent + 1 - text);
+        text = percent + 1;
+    }
+    luaL_addlstring(b, text, length);
+}
+
+/* Appends the replacement for s..e; returns whether anything was replaced. */
+static int add_replacement(matcher *m, luaL_Buffer *b, const char *s, const char *e, int kind) {
+    lua_State *L = m->L;
+    if (kind == LUA_TFUNCTION) {
+        lua_pushvalue(L, 3);
+        int n = push_captures(m, s, e);
+        lua_call(L, n, 1);
+    } else if (kind == LUA_TTABLE) {
+        push_capture(m, 0, s, e);
+        lua_gettable(L, 3);
+    } else {
+        add_template(m, b, s, e);
+        return 1;
+    }
+    if (!lua_toboolean(L, -1)) {
+        lua_pop(L, 1);
+        luaL_addlstring(b, s, (size_t)(e - s));
+        return 0;
+    }
+    if (!lua_isstring(L, -1)) return luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
+    luaL_addvalue(b);
+    return 1;
+}
+
+static int budgeted_gsub(lua_State *L) {
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    int kind = lua_type(L, 3);
+    lua_Integer limit = luaL_optinteger(L, 4, (lua_Integer)ls + 1);
+    luaL_argexpected(L, kind == LUA_TNUMBER || kind == LUA_TSTRING || kind == LUA_TFUNCTION || kind == LUA_TTABLE, 3,
+                     "string/function/table");
+    int anchored = *p == '^';
+    if (anchored) {
+        p++;
+        lp--;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    matcher m;
+    setup(&m, L, s, ls, p, lp);
+    const char *last_match = NULL;
+    lua_Integer count = 0;
+    int changed = 0;
+    while (count < limit) {
+        reset(&m);
+        const char *e = match(&m, s, p);
+        if (e != NULL && e != last_match) {
+            count++;
+            changed = add_replacement(&m, &b, s, e, kind) | changed;
+            s = last_match = e;
+        } else if (s < m.subject_end) {
+            luaL_addchar(&b, *s++);
+        } else {
+            break;
+        }
+        if (anchored) break;
+    }
+    if (!changed) {
+        lua_pushvalue(L, 1);
+    } else {
+        luaL_addlstring(&b, s, (size_t)(m.subject_end - s));
+        luaL_pushresult(&b);
+    }
+    lua_pushinteger(L, count);
+    return 2;
+}
+
+void k0s_install_patterns(lua_State *L) {
+    lua_pushcfunction(L, budgeted_find);
+    lua_setfield(L, -2, "find");
+    lua_pushcfunction(L, budgeted_match);
+    lua_setfield(L, -2, "match");
+    lua_pushcfunction(L, budgeted_gmatch);
+    lua_setfield(L, -2, "gmatch");
+    lua_pushcfunction(L, budgeted_gsub);
+    lua_setfield(L, -2, "gsub");
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// What k0slua applied to the world for one cluster, kept in `<state>/state.json` and rewritten
+/// atomically whenever a phase changes the world (docs/state.md). Later commands act on it: it
+/// holds the addresses that exist only once the machines run.
+public struct ClusterRecord: Codable, Sendable, Equatable {
+    /// The format this k0slua writes; it reads this and every older version.
+    public static let currentVersion = 1
+
+    /// One node as applied.
+    public struct NodeRecord: Codable, Sendable, Equatable {
+        public var name: String
+        public var role: NodeRole
+        public var k0sRole: K0sRole
+        public var addressing: NodeAddressing
+        /// The node's one address; absent while a boot-assigned address is not known yet.
+        public var address: String?
+        public var cpus: Int
+        public var memoryMiB: Int
+        public var diskGB: Int
+        public var labels: [String]
+        public var taints: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case name, role, addressing, address, cpus, labels, taints
+            case k0sRole = "k0s_role"
+            case memoryMiB = "memory_mib"
+            case diskGB = "disk_gb"
+        }
+
+        public init(_ node: Node) {
+            name = node.name
+            role = node.role
+            k0sRole = node.k0sRole
+            addressing = node.addressing
+            address = node.ip?.description
+            cpus = node.cpus
+            memoryMiB = node.memoryMiB
+            diskGB = node.diskGB
+            labels = node.labels.map(\.description)
+            taints = node.taints.map(\.description)
+        }
+    }
+
+    public var version: Int
+    public var name: String
+    public var provider: Provider
+    /// Tart only.
+    public var networkMode: TartNetworkMode?
+    public var cidr: String
+    /// A pinned k0s version, or nil for the latest stable release.
+    public var k0sVersion: String?
+    public var nodes: [NodeRecord]
+    public var createdAt: Date
+    public var updatedAt: Date
+    /// When each phase of `up` last finished.
+    public var phases: [String: Date]
+
+    enum CodingKeys: String, CodingKey {
+        case version, name, provider, cidr, nodes, phases
+        case networkMode = "network_mode"
+        case k0sVersion = "k0s_version"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    /// A record of `cluster` as it stands, keeping the creation time and phases of `previous`.
+    public init(_ cluster: Cluster, previous: ClusterRecord?, now: Date = Date()) {
+        version = Self.currentVersion
+        name = cluster.name
+        provider = cluster.provider
+        networkMode = cluster.provider == .tart ? cluster.network.tartMode : nil
+        cidr = cluster.network.cidr.description
+        k0sVersion = cluster.k0s.version
+        nodes = cluster.nodes.map(NodeRecord.init)
+        createdAt = previous?.createdAt ?? now
+        updatedAt = now
+        phases = previous?.phases ?? [:]
+    }
+
+    /// Known addresses of boot-addressed nodes, by node name.
+    public var discoveredAddresses: [String: IPv4Address] {
+        Dictionary(nodes.compactMap { node in
+            guard node.addressing == .dhcp, let text = node.address, let address = IPv4Address(text) else { return nil }
+            return (node.name, address)
+        }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Why a record cannot be read.
+    public struct ReadError: Error, CustomStringConvertible, Sendable {
+        public var path: String
+        public var reason: String
+        public var description: String { "cannot read the cluster record \(path): \(reason)" }
+    }
+
+    /// The record in `layout`, or nil when there is none yet.
+    public static func load(_ layout: StateLayout) throws(ReadError) -> ClusterRecord? {
+        guard let data = FileManager.default.contents(atPath: layout.record) else { return nil }
+        struct Version: Decodable { var version: Int }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        guard let version = try? decoder.decode(Version.self, from: data) else {
+            throw ReadError(path: layout.record, reason: "not a k0slua record (no \"version\")")
+        }
+        guard version.version <= currentVersion else {
+            throw ReadError(path: layout.record,
+                            reason: "written by a newer k0slua (record version \(version.version); this k0slua reads up to \(currentVersion)): upgrade k0slua")
+        }
+        do {
+            return try decoder.decode(ClusterRecord.self, from: data)
+        } catch {
+            throw ReadError(path: layout.record, reason: "\(error)")
+        }
+    }
+
+    /// `cluster` with the boot-assigned addresses recorded in `layout` (unchanged without a record).
+    public static func resolve(_ cluster: Cluster, layout: StateLayout) -> Cluster {
+        let record = (try? load(layout)) ?? nil
+        return cluster.resolving(record?.discoveredAddresses ?? [:])
+    }
+
+    /// Writes the record atomically (0600: it names the machines and their addresses).
+    public func save(_ layout: StateLayout) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        let data = try encoder.encode(self)
+        try FileWriter.write(String(decoding: data, as: UTF8.self) + "\n", to: layout.record, permissions: 0o600)
+    }
+}
