@@ -155,8 +155,9 @@ run_scenario() { # name
   fi
 
   step "k0slua up ($scenario)"
-  (cd "$work" && { "${NS[@]}" "${current_env[@]}" "$k0slua" up \
-     --skip kubeconfig --skip-checks k0s-status,api,nodes-ready,taints,system-pods 2>&1; echo $? > "$work/up.code"; }) | timed | tee "$work/up.txt"
+  (cd "$work" && if "${NS[@]}" "${current_env[@]}" "$k0slua" up \
+     --skip kubeconfig --skip-checks k0s-status,api,nodes-ready,taints,system-pods 2>&1; then echo 0 > "$work/up.code"; else echo $? > "$work/up.code"; fi) \
+    | timed | tee "$work/up.txt"
   local code
   code=$(cat "$work/up.code")
   record_phases "$scenario" "$work/up.txt" "$code"
