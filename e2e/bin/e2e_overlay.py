@@ -19,26 +19,25 @@ def mac(index):
 
 
 def run(nodes, log):
+    # One root shell per node and step (`sudo sh -s`, script on stdin): sudo is slow under TCG.
     for index, node in enumerate(nodes, 1):
-        script = (f"sudo ip link del {DEVICE} 2>/dev/null; sudo ip link del {PODS} 2>/dev/null; "
-                  f"sudo ip link add {PODS} type dummy && sudo ip addr add 10.244.{index}.1/24 dev {PODS} && sudo ip link set {PODS} up")
-        script += "".join(f" && sudo ip route replace 10.244.{peer}.0/24 via {other.address}"
-                          for peer, other in enumerate(nodes, 1) if peer != index)
-        result = ssh(node, script)
+        script = [f"ip link del {DEVICE} 2>/dev/null; ip link del {PODS} 2>/dev/null; set -e",
+                  f"ip link add {PODS} type dummy", f"ip addr add 10.244.{index}.1/24 dev {PODS}", f"ip link set {PODS} up"]
+        script += [f"ip route replace 10.244.{peer}.0/24 via {other.address}" for peer, other in enumerate(nodes, 1) if peer != index]
+        result = ssh(node, "sudo sh -s", stdin="\n".join(script).encode())
         if result.returncode != 0:
             return f"failed on 1 hosts:\n - [ssh] {node.host['ssh']['address']}: pod address: {result.stderr.decode().strip()}"
     native = probe(nodes, log, "native routing (pod-range source, no encapsulation)")
     for index, node in enumerate(nodes, 1):
-        lines = [f"sudo ip route del 10.244.{peer}.0/24 2>/dev/null;" for peer in range(1, len(nodes) + 1) if peer != index]
-        lines.append(f"sudo ip link add {DEVICE} address {mac(index)} type vxlan id {VNI} local {node.address} dstport {PORT} nolearning "
-                     f"&& sudo ip addr add 10.244.{index}.0/32 dev {DEVICE} && sudo ip link set {DEVICE} up")
+        script = [f"ip route del 10.244.{peer}.0/24 2>/dev/null;" for peer in range(1, len(nodes) + 1) if peer != index]
+        script += ["set -e", f"ip link add {DEVICE} address {mac(index)} type vxlan id {VNI} local {node.address} dstport {PORT} nolearning",
+                   f"ip addr add 10.244.{index}.0/32 dev {DEVICE}", f"ip link set {DEVICE} up"]
         for peer_index, peer in enumerate(nodes, 1):
-            if peer_index == index:
-                continue
-            lines.append(f"&& sudo bridge fdb append {mac(peer_index)} dev {DEVICE} dst {peer.address} "
-                         f"&& sudo ip neigh replace 10.244.{peer_index}.0 lladdr {mac(peer_index)} dev {DEVICE} nud permanent "
-                         f"&& sudo ip route replace 10.244.{peer_index}.0/24 via 10.244.{peer_index}.0 dev {DEVICE} onlink")
-        result = ssh(node, " ".join(lines))
+            if peer_index != index:
+                script += [f"bridge fdb append {mac(peer_index)} dev {DEVICE} dst {peer.address}",
+                           f"ip neigh replace 10.244.{peer_index}.0 lladdr {mac(peer_index)} dev {DEVICE} nud permanent",
+                           f"ip route replace 10.244.{peer_index}.0/24 via 10.244.{peer_index}.0 dev {DEVICE} onlink"]
+        result = ssh(node, "sudo sh -s", stdin="\n".join(script).encode())
         if result.returncode != 0:
             return f"failed on 1 hosts:\n - [ssh] {node.host['ssh']['address']}: vxlan: {result.stderr.decode().strip()}"
     log(f"vxlan {DEVICE} (VNI {VNI}, UDP {PORT}) on every node's private address; pods 10.244.N.1/24 behind it")
