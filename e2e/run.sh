@@ -128,7 +128,7 @@ leases_by_node() { # cluster-name
 
 run_scenario() { # name
   local scenario=$1 dir="$here/scenarios/$1"
-  local NETWORK= SOFTNET=0 ADDRESSING=static EXPECT=pass CLUSTER_LUA=cluster.lua CLUSTER_NAME= STANDIN_PRIVATE_ADDRESSES= POD_NETWORK=
+  local NETWORK= SOFTNET=0 ADDRESSING=static EXPECT=pass CLUSTER_LUA=cluster.lua CLUSTER_NAME= STANDIN_PRIVATE_ADDRESSES= POD_NETWORK= ETCD_TIMEOUT=240
   . "$dir/scenario.env"
   local scenario_started=$(date +%s)
   local work="$K0SLUA_E2E_WORK/$scenario"
@@ -141,7 +141,8 @@ run_scenario() { # name
   local state="$work/.k0slua/$name"
   current_state=$state
   current_env=(env PATH="$here/bin:$PATH" K0SLUA_STANDIN_LOG="$transcript" K0SLUA_E2E_NAME="$name"
-               K0SLUA_E2E_PRIVATE_ADDRESSES="$STANDIN_PRIVATE_ADDRESSES" K0SLUA_E2E_POD_NETWORK="$POD_NETWORK")
+               K0SLUA_E2E_PRIVATE_ADDRESSES="$STANDIN_PRIVATE_ADDRESSES" K0SLUA_E2E_POD_NETWORK="$POD_NETWORK"
+               K0SLUA_E2E_ETCD_TIMEOUT="$ETCD_TIMEOUT")
   echo
   step "==== scenario $scenario ($EXPECT) ===="
   if [ -n "$NETWORK" ]; then
