@@ -20,7 +20,7 @@ extension K0sLuaCommand {
                     try await Teardown(cluster: loaded.cluster, layout: layout, runner: SubprocessRunner()).run { Console.writeError("\($0)\n") }
                 }
             } catch let failure as TeardownFailure {
-                Console.writeError("error: \(failure)\n")
+                Console.error("\(failure)")
                 throw ExitCode(1)
             }
         }

@@ -52,7 +52,7 @@ struct ClusterOptions: ParsableArguments {
             return loaded
         } catch {
             Console.print(diagnostics: error.diagnostics)
-            throw ExitCode(65)
+            throw ExitCode(Console.exitCode(for: error.diagnostics))
         }
     }
 }

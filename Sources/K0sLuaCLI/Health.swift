@@ -30,6 +30,7 @@ extension K0sLuaCommand {
             }
             let seconds = try wait.map(Self.seconds)
             let loaded = try options.load()
+            _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = state.layout(for: loaded, file: options.file)
             let checker = HealthChecker(cluster: ClusterRecord.resolve(loaded.cluster, layout: layout), layout: layout, runner: SubprocessRunner())
             let report = try await runInterruptibly {

@@ -15,16 +15,19 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = out.map { StateLayout(directory: $0) }
-                ?? StateLayout.default(clusterFile: options.file, clusterName: loaded.cluster.name)
+            let layout = StateLayout.resolve(stateDirectory: out, clusterFile: options.file, clusterName: loaded.cluster.name)
             let publicKey: String
             do {
                 publicKey = try await ClusterKey.ensure(layout, clusterName: loaded.cluster.name, runner: SubprocessRunner())
             } catch {
-                Console.writeError("error: cluster SSH key: \(error)\n")
+                Console.error("cluster SSH key: \(error)")
                 throw ExitCode(1)
             }
-            let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout)
+            // The same k0sctl.yaml `up` writes: with the cached k0s when the cache holds it.
+            let artifacts = await K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner()))
+                .cachedArtifacts(for: loaded.cluster, layout: layout)
+            let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout,
+                                               artifacts: artifacts)
             let changed = try ClusterRenderer.write(files, to: layout)
             for path in [files.vagrantfile == nil ? nil : layout.vagrantfile, files.k0sctlConfig == nil ? nil : layout.k0sctlConfig].compactMap({ $0 }) {
                 print("\(changed.contains(path) ? "wrote" : "unchanged") \(path)")

@@ -32,7 +32,7 @@ extension K0sLuaCommand {
             let argv = [ssh.executable] + ssh.arguments
             var cArguments = argv.map { strdup($0) } + [nil]
             execvp(ssh.executable, &cArguments)
-            Console.writeError("error: cannot run ssh: \(String(cString: strerror(errno)))\n")
+            Console.error("cannot run ssh: \(String(cString: strerror(errno)))")
             throw ExitCode(1)
         }
     }

@@ -8,11 +8,7 @@ struct StateOptions: ParsableArguments {
     var stateDir: String?
 
     func layout(for loaded: LoadedCluster, file: String) -> StateLayout {
-        if let stateDir {
-            return StateLayout(directory: stateDir.hasPrefix("/") ? stateDir : FileManager.default.currentDirectoryPath + "/" + stateDir)
-        }
-        let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
-        return StateLayout.default(clusterFile: absolute, clusterName: loaded.cluster.name)
+        StateLayout.resolve(stateDirectory: stateDir, clusterFile: file, clusterName: loaded.cluster.name)
     }
 }
 
@@ -24,29 +20,38 @@ extension ClusterLock {
         do {
             try lock.acquire(command: (["k0slua"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
         } catch {
-            Console.writeError("error: \(error)\n")
+            Console.error("\(error)")
             throw ExitCode(1)
         }
         return lock
     }
 }
 
-/// Runs `body` as a task that Ctrl-C (SIGINT) or SIGTERM cancels; cancellation exits 130.
+/// Runs `body` as a task under the InterruptSupervisor: Ctrl-C (SIGINT) and SIGTERM reach the
+/// children as it decides, and cancel the task; an interrupted run exits 130 (143 after SIGTERM)
+/// and keeps state and logs.
 func runInterruptibly<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
+    let supervisor = InterruptSupervisor.shared
+    supervisor.report = { Console.writeError("k0slua: \($0)\n") }
     let task = Task { try await body() }
     let sources = [SIGINT, SIGTERM].map { number in
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler { task.cancel() }
+        source.setEventHandler {
+            if number == SIGINT { supervisor.interrupt() } else { supervisor.terminate() }
+            task.cancel()
+        }
         source.resume()
         return source
     }
     defer { sources.forEach { $0.cancel() } }
     do {
         return try await task.value
-    } catch is CancellationError {
-        Console.writeError("k0slua: interrupted\n")
-        throw ExitCode(130)
+    } catch {
+        // Whatever the interrupted work threw (a cancelled phase, a hook whose command was stopped).
+        guard let code = supervisor.exitCode else { throw error }
+        Console.writeError("k0slua: interrupted; state and logs are kept\n")
+        throw ExitCode(code)
     }
 }

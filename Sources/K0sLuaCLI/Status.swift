@@ -14,6 +14,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
+            _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = state.layout(for: loaded, file: options.file)
             let report = await ClusterStatus(cluster: ClusterRecord.resolve(loaded.cluster, layout: layout), layout: layout, runner: SubprocessRunner()).read()
             print(json ? report.json : report.text)

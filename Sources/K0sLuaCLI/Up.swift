@@ -23,6 +23,9 @@ extension K0sLuaCommand {
         @Flag(help: "Merge the kubeconfig into yours under the context k0slua-<name>.")
         var mergeKubeconfig = false
 
+        @Flag(help: "Use only the host cache (k0s, its image bundle, k0sctl, kubectl); fail before any machine starts when something is missing.")
+        var offline = false
+
         @Flag(help: .hidden)
         var noParallel = false
 
@@ -36,7 +39,7 @@ extension K0sLuaCommand {
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
                                                                 skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
-                                                                healthWaitSeconds: healthWaitSeconds),
+                                                                healthWaitSeconds: healthWaitSeconds, offline: offline),
                                       progress: StderrProgress(quiet: options.quiet))
             do {
                 let summary = try await runInterruptibly { try await bootstrap.run() }
@@ -84,11 +87,9 @@ enum Summary {
 
 extension Console {
     static func print(failure: BootstrapFailure) {
-        var out = "error: up failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)\n"
-        for line in failure.outputTail { out += "  | \(line)\n" }
-        if let hint = failure.hint { out += "  hint: \(hint)\n" }
-        if let log = failure.logFile { out += "  full log: \(log)\n" }
-        out += "  nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up\n"
-        writeError(out)
+        error("up failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)",
+              details: failure.outputTail, hint: failure.hint,
+              footer: (failure.logFile.map { ["full log: \($0)"] } ?? [])
+                  + ["nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up"])
     }
 }

@@ -4,7 +4,8 @@ import Testing
 
 /// `k0slua up` and friends, end to end, with stand-ins for the tools that cannot run here.
 @Suite(.serialized) struct BootstrapTests {
-    static let preflight = ["vagrant --version", "vagrant plugin list", "tart --version", "k0sctl version", "kubectl version --client", "ssh -V"]
+    // up resolves k0sctl and kubectl first (PATH or the cache), then runs the other checks.
+    static let preflight = ["k0sctl version", "kubectl version --client", "vagrant --version", "vagrant plugin list", "tart --version", "ssh -V"]
 
     /// The expected calls for a tart cluster without hooks.
     static func upTranscript(nodes: [String]) -> [String] {
@@ -224,9 +225,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<100 where !world.calls.contains(where: { $0.tool == "vagrant" && $0.argv.first == "up" }) {
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitFor { world.vagrantUpStarted }
         try await Task.sleep(for: .milliseconds(300))
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
@@ -347,9 +346,13 @@ import Testing
     @Test func taskRunsUpAndDestroyThroughTheTaskfile() async throws {
         let world = try StandInWorld()
         let task = try #require(ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/task" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }, "go-task must be on PATH (pip install go-task-bin)")
+            .first { FileManager.default.isExecutableFile(atPath: $0) }, "go-task must be on PATH (./setup installs it)")
         var env = world.environment
         env["PATH"] = env["PATH"]! + ":" + (task as NSString).deletingLastPathComponent
+        // go-task keeps its timestamps in TASK_TEMP_DIR (default: .task/ next to the Taskfile,
+        // i.e. inside the source tree); a test never writes there.
+        env["TASK_TEMP_DIR"] = world.directory + "/.task"
+        let sourceTaskState = Repo.taskState()
         env["control_plane_count"] = "3"
         env["worker_count"] = "2"
         let base = ["--taskfile", Repo.root + "/Taskfile.yml"]
@@ -363,5 +366,7 @@ import Testing
                                                             workingDirectory: world.directory))
         #expect(down.exitCode == 0, "\(down.standardError)")
         #expect(world.calls.contains { $0.tool == "vagrant" && $0.argv == ["destroy", "-f"] })
+        #expect(FileManager.default.fileExists(atPath: world.directory + "/.task"), "go-task used the temp dir")
+        #expect(Repo.taskState() == sourceTaskState, "nothing written into the source tree's .task/")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import K0sLuaKit
+@testable import K0sLuaCLI
 import Testing
 
 /// The built `k0slua` binary: exit codes, where output goes, and the README's promises.
@@ -119,5 +120,40 @@ import Testing
             #expect(annotations.contains("function \(parts[0]).\(parts[1])(") || annotations.contains("---@field \(parts[1]) fun"),
                     "lib/k0s.lua does not annotate k0s.\(name)")
         }
+    }
+}
+
+/// One printer for every error; a bug says so and exits 70, never 65.
+@Suite struct ErrorPrinterTests {
+    func run(_ arguments: [String]) async throws -> CommandResult {
+        try await SubprocessRunner().run(Command("/usr/bin/env", ["-i", "PATH=/usr/bin:/bin", "NO_COLOR=1", CLITests.binary] + arguments,
+                                                 workingDirectory: Repo.root))
+    }
+
+    @Test func aBugExits70AndSaysWhatToReport() async throws {
+        let result = try await run(["internal-error-probe"])
+        #expect(result.exitCode == 70)
+        #expect(result.standardOutput.isEmpty)
+        #expect(result.standardError.hasPrefix("error: internal error: Unexpected: an error no command handles\n"), "\(result.standardError)")
+        #expect(result.standardError.contains("this is a bug in k0slua"))
+        #expect(result.standardError.contains("please report it at "))
+        #expect(result.standardError.contains("k0slua --version"))
+    }
+
+    @Test func usageErrorsGoThroughTheSamePrinterAndExit64() async throws {
+        let result = try await run(["plan", "--no-such-flag"])
+        #expect(result.exitCode == 64)
+        #expect(result.standardError.hasPrefix("error: unknown option '--no-such-flag'"), "\(result.standardError)")
+        let help = try await run(["--help"])
+        #expect(help.exitCode == 0)
+        #expect(help.standardOutput.contains("USAGE: k0slua"))
+        #expect(!help.standardOutput.contains("internal-error-probe"))
+    }
+
+    @Test func internalDiagnosticsAreBugsNotClusterProblems() {
+        let bug = Diagnostic(.internalError, file: "k0s", line: nil, path: "", message: "the k0s module does not load")
+        let user = Diagnostic(.runtimeError, file: "cluster.lua", line: 3, path: "", message: "boom")
+        #expect(Console.exitCode(for: [user]) == 65)
+        #expect(Console.exitCode(for: [user, bug]) == 70)
     }
 }

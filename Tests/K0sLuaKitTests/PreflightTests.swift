@@ -2,7 +2,7 @@ import Foundation
 @testable import K0sLuaKit
 import Testing
 
-/// Preflight (`k0slua doctor`): tools with versions, install hints, Tart's DHCP leases.
+/// Preflight (`k0slua doctor`): tools with versions, install hints (the macOS checks: MacNetworkChecksTests).
 @Suite struct PreflightTests {
     @Test func missingToolsAreNamedWithTheirInstallCommand() async throws {
         let cluster = try loadCluster(Repo.defaultClusterFile).cluster
@@ -20,26 +20,13 @@ import Testing
         #expect(byName["vagrant-tart"]?.ok == false)
         #expect(byName["vagrant-tart"]?.fix == "vagrant plugin install vagrant-tart")
         #expect(byName["k0sctl"]?.ok == false)
-        #expect(byName["k0sctl"]?.fix == "brew install k0sproject/tap/k0sctl")
+        #expect(byName["k0sctl"]?.warningOnly == true, "up downloads it")
+        #expect(byName["k0sctl"]?.fix?.hasSuffix("or brew install k0sproject/tap/k0sctl") == true)
         #expect(byName["tart"]?.detail == "2.32.1")
-    }
-
-    @Test func tartLeasesThatHoldAPlannedAddressAreFlagged() throws {
-        let cluster = try loadCluster(Repo.fixtures + "/render-bridged/cluster.lua").cluster
-        let directory = NSTemporaryDirectory() + "k0slua-leases-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let leases = directory + "/dhcpd_leases"
-        let text = "{\n\tname=ubuntu\n\tip_address=192.168.1.210\n\thw_address=1,aa:bb:cc:dd:ee:ff\n\tlease=0x67890abc\n}\n"
-            + "{\n\tname=other\n\tip_address=192.168.64.3\n\thw_address=1,aa:bb:cc:dd:ee:00\n\tlease=0x67890abc\n}\n"
-        FileManager.default.createFile(atPath: leases, contents: Data(text.utf8))
-        let preflight = Preflight(cluster: cluster, layout: StateLayout(directory: directory), runner: ScriptedRunner([]),
-                                  hostFacts: HostFacts(cpus: 8, memoryMiB: 16384, os: "macos", arch: "arm64"))
-        let checks = preflight.tartNetworkChecks(leasesFile: leases)
-        let dhcp = try #require(checks.first { $0.name == "DHCP leases" })
-        #expect(!dhcp.ok)
-        #expect(dhcp.detail == "leased to other VMs: 192.168.1.210")
-        FileManager.default.createFile(atPath: leases, contents: Data("{\n\tip_address=192.168.64.3\n}\n".utf8))
-        #expect(preflight.tartNetworkChecks(leasesFile: leases).first { $0.name == "DHCP leases" }?.ok == true)
+        let offline = await Preflight(cluster: cluster, layout: StateLayout(directory: "/nonexistent"), runner: runner, hostFacts: macHost,
+                                      offline: true).run()
+        let k0sctl = try #require(offline.first { $0.name == "k0sctl" })
+        #expect(!k0sctl.ok && !k0sctl.warningOnly, "offline nothing can be downloaded")
+        #expect(k0sctl.fix?.hasPrefix("run `k0slua cache fetch` while online") == true)
     }
 }

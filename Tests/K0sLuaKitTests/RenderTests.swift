@@ -103,11 +103,34 @@ import Yams
         #expect(((document["metadata"] as! [String: Any])["name"] as! String) == cluster.name)
     }
 
+    /// k0s from the host cache: k0sctl uploads the binary to every host and the image bundle to
+    /// every node with a kubelet (workers and controller+worker, not the controller-only ones).
+    @Test func cachedK0sIsUploadedAndTheBundleGoesToKubeletNodes() throws {
+        let (cluster, _) = try Self.rendered("render-3+2-tart")
+        let artifacts = K0sArtifacts(version: "v1.34.2+k0s.0", binary: "/cache/k0s/v1.34.2+k0s.0/linux-arm64/k0s",
+                                     bundle: "/cache/k0s/v1.34.2+k0s.0/linux-arm64/k0s-airgap-bundle-v1.34.2+k0s.0-linux-arm64.tar")
+        let yaml = try #require(K0sctlRenderer.render(cluster, layout: Self.layout, artifacts: artifacts))
+        assertSnapshot(yaml, named: "render-3+2-cached/k0sctl.yaml")
+        #expect(K0sctlRules.problems(in: yaml).isEmpty, "\(K0sctlRules.problems(in: yaml))")
+        let spec = try #require(try Yams.load(yaml: yaml) as? [String: Any])["spec"] as! [String: Any]
+        #expect((spec["k0s"] as! [String: Any])["version"] as? String == "v1.34.2+k0s.0", "the cached version, never looked up by k0sctl")
+        for (host, node) in zip(spec["hosts"] as! [[String: Any]], cluster.controllers + cluster.workers) {
+            #expect(host["uploadBinary"] as? Bool == true && host["k0sBinaryPath"] as? String == artifacts.binary)
+            let files = host["files"] as? [[String: Any]] ?? []
+            if node.k0sRole == .controller {
+                #expect(files.isEmpty, "\(node.name) runs no kubelet")
+            } else {
+                #expect(files.count == 1 && files[0]["src"] as? String == artifacts.bundle && files[0]["dstDir"] as? String == "/var/lib/k0s/images/")
+            }
+        }
+        #expect(Set(cluster.nodes.map(\.k0sRole)) == [.controller, .controllerWorker, .worker], "the case covers every role")
+    }
+
     @Test func theRuleCheckerCatchesBrokenFiles() throws {
         let config = try Self.k0sctlConfig("render-3+2-tart")
         let broken = [
             config.replacingOccurrences(of: "    privateAddress:", with: "    privateAdress:"),
-            config.replacingOccurrences(of: "  - role: controller+worker\n    noTaints: true", with: "  - role: controller+worker"),
+            config.replacingOccurrences(of: "    noTaints: true\n", with: ""),
             config.replacingOccurrences(of: "  - role: controller\n", with: "  - role: controller\n    noTaints: true\n"),
             config.replacingOccurrences(of: "\"192.168.64.6\"", with: "\"192.168.64.5\""),
             config.replacingOccurrences(of: "        api:\n", with: "        api:\n          address: \"192.168.64.10\"\n"),
@@ -184,7 +207,7 @@ import Yams
         // Softnet: the node keeps its DHCP lease as its one address.
         #expect(vagrantfile.contains("args: [\"control-plane-1\", \"admin\", CLUSTER_KEY, \"none\", \"\", \"24\", \"192.168.64.1\"]"))
         #expect(vagrantfile.contains("args: [\"worker-1\", \"admin\", CLUSTER_KEY, \"none\", \"\", \"24\", \"192.168.64.1\"]"))
-        #expect(vagrantfile.contains("tart.extra_run_args = [\"--net-softnet\", \"--net-softnet-allow=192.168.64.0/24\"]"))
+        #expect(vagrantfile.contains("tart.extra_run_args = [\"--net-softnet\", \"--net-softnet-allow=0.0.0.0/0,192.168.64.0/24\", \"--net-softnet-block=10.0.0.0/8,172.16.0.0/12,192.168.0.0/16\"]"))
         #expect(vagrantfile.contains("CLUSTER_KEY = \"\(Self.publicKey)\""))
         #expect(!vagrantfile.contains("ip addr add") && !vagrantfile.contains("ip addr replace"))
         // Bridged with static addresses: the static address replaces DHCP.

@@ -1,15 +1,22 @@
 #ifndef K0SLUA_LUA_H
 #define K0SLUA_LUA_H
 
+/* The same message for both ways of getting Lua wrong: no lua.h at all (otherwise a bare "'lua.h'
+   file not found"), or another version's. #error does not expand macros, so it is written twice;
+   the include after the first one stops the compiler there (a missing include is fatal). */
+#if defined(__has_include) && !__has_include(<lua.h>)
+#error "k0slua needs the Lua 5.4 headers: run ./setup (Debian/Ubuntu: sudo apt-get install liblua5.4-dev pkg-config; macOS: brew install lua@5.4 pkg-config and build with task, which points pkg-config at lua@5.4), then touch Package.swift (SwiftPM reuses a failed pkg-config lookup until the manifest changes; rm -rf .build also works)"
+#include <lua.h>
+#else
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM != 504
+#error "k0slua needs the Lua 5.4 headers: run ./setup (Debian/Ubuntu: sudo apt-get install liblua5.4-dev pkg-config; macOS: brew install lua@5.4 pkg-config and build with task, which points pkg-config at lua@5.4), then touch Package.swift (SwiftPM reuses a failed pkg-config lookup until the manifest changes; rm -rf .build also works)"
+#endif
+#endif
 #include <stddef.h>
 #include <stdint.h>
-
-#if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM != 504
-#error "k0slua needs Lua 5.4 headers (found another Lua). Debian/Ubuntu: apt-get install liblua5.4-dev. macOS: brew install lua@5.4 and export PKG_CONFIG_PATH=$(brew --prefix lua@5.4)/lib/pkgconfig"
-#endif
 
 /// Why a script was stopped by the host; sticky once set.
 typedef enum k0s_exhaustion {

@@ -33,8 +33,8 @@ public enum TartNetworkMode: String, Sendable, CaseIterable, Codable {
     case shared
     /// Bridged onto a host interface (`--net-bridged`): VMs sit on the LAN and reach each other.
     case bridged
-    /// Softnet (`--net-softnet --net-softnet-allow=<cidr>`), the default: isolation lifted for the
-    /// cluster network, but only each VM's DHCP address may send, so nodes take their DHCP address.
+    /// Softnet (`--net-softnet-allow=0.0.0.0/0,<cidr>`, other private ranges blocked), the default:
+    /// vmnet's isolation lifted, but only each VM's DHCP address may send, so nodes take their DHCP address.
     case softnet
 
     /// Whether the network drops frames whose source is not the VM's DHCP lease: static or extra

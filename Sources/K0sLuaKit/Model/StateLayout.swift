@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where k0slua keeps what it generates for one cluster. Default: `<cluster.lua dir>/.k0slua/<name>/`.
 public struct StateLayout: Sendable, Equatable {
     public let directory: String
@@ -8,6 +10,19 @@ public struct StateLayout: Sendable, Equatable {
     public static func `default`(clusterFile: String, clusterName: String) -> StateLayout {
         let dir = clusterFile.contains("/") ? String(clusterFile[..<clusterFile.lastIndex(of: "/")!]) : "."
         return StateLayout(directory: "\(dir.isEmpty ? "/" : dir)/.k0slua/\(clusterName)")
+    }
+
+    /// The one layout every command uses: `stateDirectory` when given, else the default next to
+    /// cluster.lua; relative paths are taken from the working directory and normalised, so that
+    /// `render` and `up` write the same paths into the files.
+    public static func resolve(stateDirectory: String?, clusterFile: String, clusterName: String) -> StateLayout {
+        if let stateDirectory { return StateLayout(directory: absolutePath(stateDirectory)) }
+        return .default(clusterFile: absolutePath(clusterFile), clusterName: clusterName)
+    }
+
+    /// `path` made absolute against the working directory, without `.` and `..` parts.
+    public static func absolutePath(_ path: String, relativeTo base: String = FileManager.default.currentDirectoryPath) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: base, isDirectory: true)).standardizedFileURL.path
     }
 
     public var vagrantfile: String { "\(directory)/Vagrantfile" }

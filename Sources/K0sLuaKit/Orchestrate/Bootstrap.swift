@@ -13,9 +13,19 @@ public struct BootstrapOptions: Sendable {
     /// How long the health phase retries before it fails: a new cluster's system pods take a
     /// minute or two to settle after k0sctl returns.
     public var healthWaitSeconds: Double
+    /// Use only the cache: fail before any machine starts when something is missing.
+    public var offline: Bool
+    /// The shared download cache (k0s, its images, k0sctl, kubectl).
+    public var cache: CacheLayout
+
+    /// The machine `up` runs on (macOS-only diagnoses depend on it).
+    public var hostFacts: HostFacts
 
     public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = [],
-                healthWaitSeconds: Double = 300) {
+                healthWaitSeconds: Double = 300, offline: Bool = false, cache: CacheLayout = .default(), hostFacts: HostFacts = .current) {
+        self.hostFacts = hostFacts
+        self.offline = offline
+        self.cache = cache
         self.skip = skip
         self.mergeKubeconfig = mergeKubeconfig
         self.parallel = parallel
@@ -118,6 +128,7 @@ public final class Bootstrap: @unchecked Sendable {
         let note: String?
         switch phase {
         case .preflight: note = try await preflight()
+        case .download: note = try await download()
         case .sshKey: note = try await sshKey()
         case .render: note = try render()
         case .machines: note = try await machines()
@@ -173,6 +184,7 @@ public final class Bootstrap: @unchecked Sendable {
             // A failed command printed no credentials worth keeping, but a line that looks like
             // key material is still left out.
             let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
+            if secretOutput, !output.isEmpty { log.write(output) }
             let lines = (output + result.standardError).split(separator: "\n").map(String.init)
             throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
                                    message: "`\(command)` exited with \(result.exitCode)",
@@ -190,14 +202,56 @@ public final class Bootstrap: @unchecked Sendable {
 
     // MARK: - Phases
 
+    var fetcher: Fetcher {
+        Fetcher(cache: options.cache, runner: runner) { [progress] in progress.download($0) }
+    }
+
     func preflight() async throws -> String? {
-        let checks = await Preflight(cluster: cluster, layout: layout, runner: runner).run()
+        // k0sctl and kubectl from the cache when PATH has none or too old a one.
+        var resolved: [ResolvedTool] = []
+        for tool in [ProvisionedTool.k0sctl, .kubectl] {
+            do {
+                let found = try await ToolProvisioner(fetcher: fetcher).resolve(tool, fetch: !options.offline)
+                ToolProvisioner.activate(found)
+                resolved.append(found)
+            } catch {
+                throw BootstrapFailure(phase: .preflight, tool: tool.name, message: "\(error)", outputTail: [], logFile: nil)
+            }
+        }
+        let checks = await Preflight(cluster: cluster, layout: layout, runner: runner, cache: options.cache, offline: options.offline,
+                                 resolved: resolved).run()
         let failed = checks.filter { !$0.ok && !$0.warningOnly }
         guard failed.isEmpty else {
             throw BootstrapFailure(phase: .preflight, tool: nil, message: "missing: " + failed.map(\.name).joined(separator: ", "),
                                    outputTail: failed.map { "\($0.name): \($0.detail)" + ($0.fix.map { " — \($0)" } ?? "") }, logFile: nil)
         }
         return "\(checks.filter { $0.ok && !$0.warningOnly }.count) checks passed"
+    }
+
+    /// The cached k0s binary and image bundle k0sctl uploads (nil when `download` was skipped).
+    var artifacts: K0sArtifacts?
+
+    /// k0s and its image bundle for the guests' architecture into the shared cache, so that the
+    /// nodes download nothing.
+    func download() async throws -> String? {
+        let k0s = K0sCache(fetcher: fetcher)
+        do {
+            let version = try await k0s.version(for: cluster, layout: layout, offline: options.offline)
+            let release = K0sRelease(version: version, arch: K0sRelease.guestArch(cluster, host: .current))
+            let (artifacts, outcomes) = try await k0s.ensure(release, offline: options.offline)
+            try k0s.recordUse(version, by: layout)
+            self.artifacts = artifacts
+            let downloaded = outcomes.compactMap { outcome -> (Int64, Double)? in
+                if case .downloaded(let bytes, let seconds) = outcome { return (bytes, seconds) }
+                return nil
+            }
+            let what = "k0s \(version) linux-\(release.arch)"
+            guard !downloaded.isEmpty else { return what + ": cached" }
+            let bytes = downloaded.reduce(0) { $0 + $1.0 }
+            return what + ": downloaded \(downloaded.count) file(s), \(ByteCount.text(bytes))"
+        } catch let error as FetchError {
+            throw BootstrapFailure(phase: .download, tool: nil, message: "\(error)", outputTail: [], logFile: nil)
+        }
     }
 
     var publicKey: String = ""
@@ -215,7 +269,7 @@ public final class Bootstrap: @unchecked Sendable {
         if publicKey.isEmpty, let data = FileManager.default.contents(atPath: layout.publicKey) {
             publicKey = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        let files = ClusterRenderer.render(cluster, publicKey: publicKey, layout: layout)
+        let files = ClusterRenderer.render(cluster, publicKey: publicKey, layout: layout, artifacts: artifacts)
         let changed = try ClusterRenderer.write(files, to: layout)
         var note = changed.isEmpty ? "unchanged" : "wrote " + changed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
         if files.k0sctlConfig == nil { note += "; k0sctl.yaml once the addresses are known" }
@@ -259,7 +313,8 @@ public final class Bootstrap: @unchecked Sendable {
         let script = ReachabilityProbe.script(for: try requireAddresses(.connectivity))
         let log = LogFile(path: "\(layout.logs)/connectivity.log")
         var failures: [String] = []
-        var unreachedByHost: [String] = []
+        var unreachedByHost: [Node] = []
+        var reachedBy: [String: [String]] = [:]  // address → the nodes that reach it
         try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
             for node in nodes {
                 group.addTask { [ssh, runner] in
@@ -283,14 +338,15 @@ public final class Bootstrap: @unchecked Sendable {
             for try await (node, result, error) in group {
                 guard let result else {
                     failures.append("\(node.name): k0slua cannot reach it over SSH at \(node.sshAddress ?? "?"): \(error ?? "?")")
-                    unreachedByHost.append(node.name)
+                    unreachedByHost.append(node)
                     log.write("\(node.name): \(error ?? "?")")
                     continue
                 }
                 log.write("\(node.name):\n\(result.standardOutput)")
-                for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) where !reached {
+                for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) {
                     let target = nodes.first { $0.ip?.description == ip }?.name ?? ip
-                    if target != node.name { failures.append("\(node.name) → \(target) (\(ip))") }
+                    guard target != node.name else { continue }
+                    if reached { reachedBy[ip, default: []].append(node.name) } else { failures.append("\(node.name) → \(target) (\(ip))") }
                 }
             }
         }
@@ -300,6 +356,8 @@ public final class Bootstrap: @unchecked Sendable {
                 hint = "Tart's shared (NAT) network isolates VMs from each other on macOS 13 and later. "
                     + "Leave network.mode out (softnet, the default) in cluster.lua, "
                     + "then task vagrant:destroy && task vagrant:up"
+            } else if let diagnosis = await localNetworkDiagnosis(unreachedByHost, reachedBy: reachedBy) {
+                hint = "\(diagnosis.name): \(diagnosis.detail). Fix: \(diagnosis.fix)"
             } else if unreachedByHost.isEmpty {
                 // k0slua reaches every node, but they do not reach each other.
                 hint = "k0slua reaches every node but they cannot reach each other: the network isolates the VMs "
@@ -310,6 +368,22 @@ public final class Bootstrap: @unchecked Sendable {
                                    outputTail: failures.sorted(), logFile: log.path, hint: hint)
         }
         return "\(nodes.count * (nodes.count - 1)) pairs answer"
+    }
+
+    /// On a Mac, a node that answers its neighbours but not this host points at the Local Network
+    /// privacy permission (macOS 15+), which has a documented fix.
+    func localNetworkDiagnosis(_ unreached: [Node], reachedBy: [String: [String]]) async -> ConnectivityDiagnosis? {
+        guard options.hostFacts.os == "macos", !unreached.isEmpty else { return nil }
+        let version = await MacNetworkChecks.macOSVersion(runner: runner)
+        for node in unreached {
+            guard let address = node.ip?.description else { continue }
+            if let diagnosis = MacNetworkChecks.localNetworkDiagnosis(node: node.name, address: address, hostReachesNode: false,
+                                                                      neighboursReachingNode: (reachedBy[address] ?? []).sorted(),
+                                                                      hostOS: "macos", macOSVersion: version) {
+                return diagnosis
+            }
+        }
+        return nil
     }
 
     /// Learns each boot-addressed node's address from Vagrant, records it, renders k0sctl.yaml with
@@ -343,7 +417,7 @@ public final class Bootstrap: @unchecked Sendable {
         }
         cluster = loaded.cluster.resolving(discovered)
         _ = try requireAddresses(.addresses)
-        if let config = K0sctlRenderer.render(cluster, layout: layout) { try FileWriter.write(config, to: layout.k0sctlConfig) }
+        if let config = K0sctlRenderer.render(cluster, layout: layout, artifacts: artifacts) { try FileWriter.write(config, to: layout.k0sctlConfig) }
         try await writeHostsFiles()
         return cluster.nodes.map { "\($0.name) \($0.ip.map(\.description) ?? "?")" }.joined(separator: ", ")
     }

@@ -18,9 +18,20 @@ public struct Preflight: Sendable {
     public let runner: any ProcessRunning
     public let hostFacts: HostFacts
     public let tools: Tools
+    /// Where the macOS checks look for softnet (Tart searches PATH) and the DHCP leases.
+    public var searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    public var leasesFile: String = "/var/db/dhcpd_leases"
+    public let cache: CacheLayout
+    public let offline: Bool
+    /// k0sctl/kubectl already resolved (by `up`), so their versions are not asked twice.
+    public let resolved: [ResolvedTool]
 
-    public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current) {
+    public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning, hostFacts: HostFacts = .current,
+                cache: CacheLayout = .default(), offline: Bool = false, resolved: [ResolvedTool] = []) {
+        self.resolved = resolved
         self.cluster = cluster
+        self.cache = cache
+        self.offline = offline
         self.runner = runner
         self.hostFacts = hostFacts
         self.tools = Tools(layout: layout)
@@ -53,9 +64,37 @@ public struct Preflight: Sendable {
     }
 
     /// The path of an executable found on PATH.
-    static func onPath(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    static func onPath(_ name: String, searchPath: String? = nil) -> String? {
+        let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// k0sctl or kubectl: its version against k0slua's minimum and where it comes from. Without
+    /// `--offline`, `up` downloads the pinned release when PATH's will not do, so this fails only
+    /// offline.
+    func provisioned(_ tool: ProvisionedTool) async -> PreflightCheck {
+        let fix = offline ? "run `k0slua cache fetch` while online (it downloads \(tool.name) \(tool.pinned) into \(cache.root)), or \(install(tool.name))"
+                          : "`k0slua up` and `k0slua cache fetch` download \(tool.name) \(tool.pinned) into \(cache.root); or \(install(tool.name))"
+        guard let executable = Self.onPath(tool.name, searchPath: searchPath) else {
+            return PreflightCheck(name: tool.name, ok: false, detail: "not found", fix: fix, warningOnly: !offline)
+        }
+        var version = resolved.first { $0.name == tool.name && $0.executable == executable }?.version.flatMap(SemanticVersion.init)
+        if version == nil {
+            let arguments = tool.name == "kubectl" ? ["version", "--client"] : ["version"]
+            let result = try? await runner.run(Command(executable, arguments))
+            version = result.flatMap { $0.succeeded ? ProvisionedTool.version(in: $0.standardOutput) : nil }
+        }
+        guard let version else {
+            return PreflightCheck(name: tool.name, ok: false, detail: "\(executable) did not report its version", fix: fix, warningOnly: !offline)
+        }
+        let source = executable.hasPrefix(cache.root + "/") ? "cache" : "PATH"
+        guard version >= tool.minimum else {
+            // k0sctl names why: older ones cannot use the known_hosts k0slua writes.
+            let why = tool.name == "k0sctl" ? MacNetworkChecks.k0sctlHostKeyProblem(version: version.description).map { ": " + $0 } ?? "" : ""
+            return PreflightCheck(name: tool.name, ok: false, detail: "\(version) (\(source): \(executable)) is older than \(tool.minimum)\(why)", fix: fix,
+                                  warningOnly: !offline)
+        }
+        return PreflightCheck(name: tool.name, ok: true, detail: "\(version) (\(source): \(executable))")
     }
 
     static func firstLine(_ text: String) -> String? {
@@ -78,10 +117,7 @@ public struct Preflight: Sendable {
         if cluster.provider == .tart {
             checks.append(await version("tart", tools.tart(["--version"])))
         }
-        checks.append(await version("k0sctl", Command("k0sctl", ["version"])) { result in
-            result.standardOutput.split(separator: "\n").first { $0.hasPrefix("version:") }.map { $0.dropFirst(8).trimmingCharacters(in: .whitespaces) }
-        })
-        checks.append(await version("kubectl", Command("kubectl", ["version", "--client"])))
+        for tool in [ProvisionedTool.k0sctl, .kubectl] { checks.append(await provisioned(tool)) }
         checks.append(await version("ssh", Command("ssh", ["-V"])))
         let keygen = Self.onPath("ssh-keygen")
         checks.append(PreflightCheck(name: "ssh-keygen", ok: keygen != nil, detail: keygen ?? "not found", fix: keygen == nil ? install("ssh-keygen") : nil))
@@ -96,30 +132,8 @@ public struct Preflight: Sendable {
                                          warningOnly: true))
         }
         if cluster.provider == .tart, hostFacts.os == "macos" {
-            checks.append(contentsOf: tartNetworkChecks())
-        }
-        return checks
-    }
-
-    /// Tart on macOS: the static IPs must not be handed out by bootpd to other VMs (contracts §D.7),
-    /// and the shared network blocks VM-to-VM traffic on recent macOS.
-    func tartNetworkChecks(leasesFile: String = "/var/db/dhcpd_leases") -> [PreflightCheck] {
-        var checks: [PreflightCheck] = []
-        let leases = (try? String(contentsOfFile: leasesFile, encoding: .utf8)) ?? ""
-        let planned = Set(cluster.nodes.compactMap { $0.ip?.description })
-        let leased = leases.split(separator: "\n").compactMap { line -> String? in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            return trimmed.hasPrefix("ip_address=") ? String(trimmed.dropFirst("ip_address=".count)) : nil
-        }
-        let clashes = leased.filter { planned.contains($0) }
-        checks.append(PreflightCheck(name: "DHCP leases", ok: clashes.isEmpty,
-                                     detail: clashes.isEmpty ? "no lease in /var/db/dhcpd_leases uses a planned static IP" : "leased to other VMs: \(clashes.joined(separator: ", "))",
-                                     fix: clashes.isEmpty ? nil : "stop those VMs, or `sudo rm /var/db/dhcpd_leases`, or move the node IPs"))
-        if cluster.network.tartMode == .shared {
-            checks.append(PreflightCheck(name: "network mode", ok: true,
-                                         detail: "shared (Tart NAT): macOS 13+ may isolate VMs from each other; the connectivity phase will tell",
-                                         fix: "if nodes cannot reach each other, set network = { mode = \"bridged\", bridge_interface = \"en0\" }",
-                                         warningOnly: true))
+            checks.append(contentsOf: await MacNetworkChecks(cluster: cluster, layout: tools.layout, runner: runner,
+                                                                  searchPath: searchPath, leasesFile: leasesFile).run())
         }
         return checks
     }

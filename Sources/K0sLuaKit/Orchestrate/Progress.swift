@@ -7,6 +7,37 @@ public protocol ProgressReporting: Sendable {
     func phaseSkipped(_ phase: BootstrapPhase, reason: String)
     func phaseFailed(_ phase: BootstrapPhase, seconds: Double)
     func info(_ line: String)
+    /// A download in progress (called a few times a second) or finished.
+    func download(_ progress: DownloadProgress)
+}
+
+extension ProgressReporting {
+    public func download(_ progress: DownloadProgress) {}
+}
+
+/// `12.3 MB`, `1.2 GB`: decimal units, as release pages give sizes.
+public enum ByteCount {
+    public static func text(_ bytes: Int64) -> String {
+        let value = Double(bytes)
+        if value >= 1e9 { return String(format: "%.2f GB", value / 1e9) }
+        if value >= 1e6 { return String(format: "%.1f MB", value / 1e6) }
+        if value >= 1e3 { return String(format: "%.1f kB", value / 1e3) }
+        return "\(bytes) B"
+    }
+
+    /// `name  12.3 MB / 250.0 MB  45.6 MB/s  ETA 5s` (total, rate and ETA when known).
+    public static func progressLine(_ progress: DownloadProgress) -> String {
+        var line = progress.name + "  " + text(progress.received)
+        if let total = progress.total, total > 0 { line += " / " + text(total) }
+        if progress.elapsed > 0.2 {
+            let rate = Double(progress.received) / progress.elapsed
+            line += "  " + text(Int64(rate)) + "/s"
+            if !progress.finished, let total = progress.total, rate > 0, total > progress.received {
+                line += "  ETA \(Int((Double(total - progress.received) / rate).rounded(.up)))s"
+            }
+        }
+        return line
+    }
 }
 
 /// Progress on stderr: on a terminal one updating line per phase with its elapsed time, plain
@@ -16,6 +47,7 @@ public final class StderrProgress: ProgressReporting, @unchecked Sendable {
     let terminal: Bool
     private let lock = NSLock()
     private var current: (line: String, started: Date)?
+    private var downloadLine: String?
     private var ticker: DispatchSourceTimer?
 
     public init(quiet: Bool, terminal: Bool = isatty(2) != 0) {
@@ -48,7 +80,27 @@ public final class StderrProgress: ProgressReporting, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let current else { return }
-        write("\r\u{1B}[K\(current.line) (\(Int(Date().timeIntervalSince(current.started)))s)")
+        write("\r\u{1B}[K\(current.line) (\(Int(Date().timeIntervalSince(current.started)))s)" + (downloadLine.map { " " + $0 } ?? ""))
+    }
+
+    /// On a terminal the phase line carries the bar (bytes, rate, ETA); otherwise one plain line
+    /// per finished download.
+    public func download(_ progress: DownloadProgress) {
+        guard !quiet else { return }
+        let line = ByteCount.progressLine(progress)
+        lock.lock()
+        defer { lock.unlock() }
+        guard terminal, let current else {
+            if progress.finished { write("    downloaded \(line)\n") }
+            return
+        }
+        if progress.finished {
+            downloadLine = nil
+            write("\r\u{1B}[K    downloaded \(line)\n\(current.line)")
+        } else {
+            downloadLine = line
+            write("\r\u{1B}[K\(current.line) \(line)")
+        }
     }
 
     public func phaseFinished(_ phase: BootstrapPhase, seconds: Double, note: String?) {

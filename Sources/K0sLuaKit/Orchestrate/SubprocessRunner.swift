@@ -6,20 +6,41 @@ import System
 import SystemPackage
 #endif
 
-/// Runs programs for real through swift-subprocess. On task cancellation the child gets SIGINT,
-/// then SIGTERM, then SIGKILL.
+/// Runs programs for real through swift-subprocess, each in a process group of its own so that a
+/// terminal's Ctrl-C reaches k0slua only; the InterruptSupervisor decides what the children get.
+/// Cancellation for any other reason (a failing sibling) sends the child's group SIGINT, then
+/// SIGTERM, then SIGKILL.
 public struct SubprocessRunner: ProcessRunning {
-    public init() {}
+    public let supervisor: InterruptSupervisor
+
+    public init(supervisor: InterruptSupervisor = .shared) { self.supervisor = supervisor }
 
     public func run(_ command: Command, onLine: (@Sendable (OutputLine) -> Void)?) async throws -> CommandResult {
+        // Nothing new starts once the user asked to stop.
+        if supervisor.isInterrupted { throw CancellationError() }
+        let supervisor = self.supervisor
+        let work = Task.detached { try await Self.spawn(command, onLine: onLine, supervisor: supervisor) }
+        let result = try await withTaskCancellationHandler {
+            try await work.value
+        } onCancel: {
+            // An interrupt is the supervisor's: the child got its one SIGINT and is left to clean up.
+            if !supervisor.isInterrupted { work.cancel() }
+        }
+        if supervisor.isInterrupted { throw CancellationError() }
+        return result
+    }
+
+    private static func spawn(_ command: Command, onLine: (@Sendable (OutputLine) -> Void)?,
+                              supervisor: InterruptSupervisor) async throws -> CommandResult {
         let executable: Executable = command.executable.contains("/") ? .path(FilePath(command.executable)) : .name(command.executable)
         let environment: Subprocess.Environment = command.environment.isEmpty
             ? .inherit
             : .inherit.updating(Dictionary(uniqueKeysWithValues: command.environment.map { (Subprocess.Environment.Key(rawValue: $0.key)!, Optional($0.value)) }))
         var options = PlatformOptions()
+        options.processGroupID = 0  // a new group led by the child
         options.teardownSequence = [
-            .send(signal: .interrupt, allowedDurationToNextStep: .seconds(3)),
-            .gracefulShutDown(allowedDurationToNextStep: .seconds(3)),
+            .send(signal: .interrupt, toProcessGroup: true, allowedDurationToNextStep: .seconds(3)),
+            .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(3)),
         ]
         let input = command.standardInput ?? ""
         let result = try await Subprocess.run(
@@ -32,7 +53,10 @@ public struct SubprocessRunner: ProcessRunning {
             output: .sequence,
             error: .sequence
         ) { execution in
-            try await withThrowingTaskGroup(of: (Bool, String).self) { group in
+            let group = execution.processIdentifier.value
+            supervisor.started(group: group, executable: command.executable)
+            defer { supervisor.finished(group: group) }
+            return try await withThrowingTaskGroup(of: (Bool, String).self) { group in
                 group.addTask {
                     var collected = ""
                     // strings() yields lines without their terminator.

@@ -36,7 +36,7 @@ public struct Teardown: Sendable {
         }
         try? await KubeconfigMerge(runner: runner, layout: layout, clusterName: cluster.name).remove()
         for path in [layout.vagrantfile, layout.k0sctlConfig, layout.kubeconfig, layout.privateKey, layout.publicKey, layout.knownHosts,
-                     layout.lockFile, layout.record, layout.directory + "/.vagrant", layout.logs] where files.fileExists(atPath: path) {
+                     layout.lockFile, layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout)] where files.fileExists(atPath: path) {
             try files.removeItem(atPath: path)
         }
         if (try? files.contentsOfDirectory(atPath: layout.directory))?.isEmpty == true {

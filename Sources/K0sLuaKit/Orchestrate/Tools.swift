@@ -29,6 +29,7 @@ public struct Tools: Sendable {
 /// A step of `k0slua up`, in order. Names are what `--skip` takes.
 public enum BootstrapPhase: String, Sendable, CaseIterable, Codable {
     case preflight
+    case download
     case sshKey = "ssh-key"
     case render
     case machines
@@ -44,6 +45,7 @@ public enum BootstrapPhase: String, Sendable, CaseIterable, Codable {
     public var title: String {
         switch self {
         case .preflight: "checking tools"
+        case .download: "k0s and its images into the host cache"
         case .sshKey: "cluster SSH key"
         case .render: "rendering Vagrantfile and k0sctl.yaml"
         case .machines: "starting machines"

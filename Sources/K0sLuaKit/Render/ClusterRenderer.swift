@@ -11,9 +11,10 @@ public enum ClusterRenderer {
     /// - Parameters:
     ///   - publicKey: the cluster's SSH public key line, authorized inside every guest.
     ///   - layout: where the files, key and known_hosts live (k0sctl.yaml names the key by path).
-    public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout) -> RenderedFiles {
+    ///   - artifacts: the cached k0s binary and image bundle k0sctl uploads (nil: nodes download k0s).
+    public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout, artifacts: K0sArtifacts? = nil) -> RenderedFiles {
         RenderedFiles(vagrantfile: VagrantfileRenderer.render(cluster, publicKey: publicKey, layout: layout),
-                      k0sctlConfig: K0sctlRenderer.render(cluster, layout: layout))
+                      k0sctlConfig: K0sctlRenderer.render(cluster, layout: layout, artifacts: artifacts))
     }
 
     /// Writes the files into the layout's directory; returns the paths that changed.

@@ -5,7 +5,9 @@ import Foundation
 public enum K0sctlRenderer {
     /// nil until every node's address is known: a boot-assigned address exists only once the
     /// machines run, and k0sctl needs each host's one address.
-    public static func render(_ cluster: Cluster, layout: StateLayout) -> String? {
+    /// - Parameter artifacts: k0s from the host's cache: k0sctl uploads the binary and every
+    ///   kubelet node gets the image bundle, so nodes download nothing (nil: nodes download k0s).
+    public static func render(_ cluster: Cluster, layout: StateLayout, artifacts: K0sArtifacts? = nil) -> String? {
         guard cluster.unresolvedNodes.isEmpty else { return nil }
         var out = """
         # \(generatedHeader)
@@ -19,16 +21,19 @@ public enum K0sctlRenderer {
         """
         // The first controller leads (k0sctl installs it first); then controllers, then workers.
         for node in cluster.controllers + cluster.workers {
-            out += host(node, layout: layout)
+            out += host(node, layout: layout, artifacts: artifacts)
         }
         out += "  k0s:\n"
-        if let version = cluster.k0s.version { out += "    version: \(Quote.k0sctl(version))\n" }
+        if let version = artifacts?.version ?? cluster.k0s.version { out += "    version: \(Quote.k0sctl(version))\n" }
         out += config(cluster).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n") + "\n"
         return out
     }
 
-    static func host(_ node: Node, layout: StateLayout) -> String {
+    static func host(_ node: Node, layout: StateLayout, artifacts: K0sArtifacts?) -> String {
         var out = "  - role: \(node.k0sRole.rawValue)\n"
+        // Kubernetes names a node after this (kubelet --hostname-override); without it, after the
+        // machine's own hostname, which on `hosts` need not be the name cluster.lua gave it.
+        out += "    hostname: \(Quote.k0sctl(node.name))\n"
         if node.k0sRole == .controllerWorker { out += "    noTaints: true\n" }
         out += "    ssh:\n"
         out += "      address: \(Quote.k0sctl(node.sshAddress ?? ""))\n"
@@ -43,6 +48,13 @@ public enum K0sctlRenderer {
         }
         if !flags.isEmpty {
             out += "    installFlags:\n" + flags.map { "    - \(Quote.k0sctl($0))\n" }.joined()
+        }
+        if let artifacts {
+            out += "    uploadBinary: true\n    k0sBinaryPath: \(Quote.k0sctl(artifacts.binary))\n"
+            if node.k0sRole != .controller {
+                out += "    files:\n    - name: k0s-airgap-bundle\n      src: \(Quote.k0sctl(artifacts.bundle))\n"
+                out += "      dstDir: \(K0sArtifacts.imageDirectory)\n      perm: \"0644\"\n"
+            }
         }
         if !node.k0sctlHooks.isEmpty {
             out += "    hooks:\n"

@@ -4,6 +4,18 @@ public enum VagrantfileRenderer {
     /// settings (lib/vagrant-tart/config.rb).
     public static let tartKeys: Set<String> = ["image", "name", "cpus", "memory", "disk", "gui", "ip_resolver", "extra_run_args"]
 
+    /// Tart's softnet arguments. softnet keeps vmnet's VM-to-VM isolation on unless its allow list
+    /// holds exactly 0.0.0.0/0 (softnet `lib/proxy/mod.rs`, `lib/host.rs`), so that prefix is
+    /// always there; the block list then keeps the VMs off the other private networks, while the
+    /// cluster subnet, a longer prefix, stays allowed (longest prefix wins; docs/providers.md).
+    /// A private range the cluster subnet covers is not blocked (on equal prefixes block wins).
+    public static func softnetRunArguments(cidr: IPv4CIDR) -> [String] {
+        let privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].compactMap(IPv4CIDR.init)
+        let blocked = privateRanges.filter { !(cidr.prefixLength <= $0.prefixLength && cidr.contains($0.network)) }
+        return ["--net-softnet", "--net-softnet-allow=0.0.0.0/0,\(cidr)"]
+            + (blocked.isEmpty ? [] : ["--net-softnet-block=" + blocked.map(\.description).joined(separator: ",")])
+    }
+
     /// The Tart VM name of a node: Tart names are global on the host, so the cluster name prefixes it.
     public static func tartName(cluster: Cluster, node: Node) -> String { "\(cluster.name)-\(node.name)" }
 
@@ -55,9 +67,7 @@ public enum VagrantfileRenderer {
                 out += "      tart.gui = false\n"
                 switch network.tartMode {
                 case .softnet:
-                    // Softnet lifts vmnet's VM-to-VM isolation for the allowed range only, and lets
-                    // each VM send from its DHCP lease alone (docs/providers.md).
-                    out += "      tart.extra_run_args = [\"--net-softnet\", \(Quote.ruby("--net-softnet-allow=\(network.cidr)"))]\n"
+                    out += "      tart.extra_run_args = [" + softnetRunArguments(cidr: network.cidr).map(Quote.ruby).joined(separator: ", ") + "]\n"
                 case .bridged:
                     if let interface = network.bridgeInterface {
                         out += "      tart.extra_run_args = [\(Quote.ruby("--net-bridged=\(interface)"))]\n"

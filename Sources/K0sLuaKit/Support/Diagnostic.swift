@@ -7,6 +7,8 @@ public enum DiagnosticCode: String, Sendable, Equatable, CaseIterable {
     case memoryBudgetExhausted = "memory-budget"
     case timeBudgetExhausted = "time-budget"
     case fileNotFound = "file-not-found"
+    /// A bug in k0slua, not in cluster.lua (exit 70).
+    case internalError = "internal-error"
     // shape (decode)
     case typeMismatch = "type-mismatch"
     case missingKey = "missing-key"

@@ -39,7 +39,8 @@ public struct ClusterLoader: Sendable {
                                      hostFacts: hostFacts, logger: logger)
         let value = try runtime.evaluate(file: file, displayName: displayName)
         let (decoded, shapeProblems) = ClusterDecoder(file: displayName).decodePartially(value)
-        guard let cluster = decoded else { throw DiagnosticList(shapeProblems) }
+        guard var cluster = decoded else { throw DiagnosticList(shapeProblems) }
+        Self.resolveKeyPaths(&cluster, clusterFile: file)
         let validator = ClusterValidator(file: displayName, hostFacts: hostFacts)
         // With nodes left out by shape problems, whole-cluster rules would only add noise.
         let meaning = validator.diagnostics(for: cluster).filter { diagnostic in
@@ -48,6 +49,18 @@ public struct ClusterLoader: Sendable {
         let all = shapeProblems + meaning
         if all.contains(where: { $0.severity == .error }) { throw DiagnosticList(all) }
         return LoadedCluster(cluster: cluster, warnings: all, runtime: runtime, file: file)
+    }
+
+    /// A relative `ssh.key_path` means relative to cluster.lua's folder, wherever k0slua runs;
+    /// `~/…` is left for ssh and k0sctl to expand.
+    static func resolveKeyPaths(_ cluster: inout Cluster, clusterFile: String) {
+        let folder = (StateLayout.absolutePath(clusterFile) as NSString).deletingLastPathComponent
+        func resolved(_ path: String?) -> String? {
+            guard let path, !path.isEmpty, !path.hasPrefix("/"), !path.hasPrefix("~") else { return path }
+            return StateLayout.absolutePath(path, relativeTo: folder)
+        }
+        cluster.ssh.keyPath = resolved(cluster.ssh.keyPath)
+        for index in cluster.nodes.indices { cluster.nodes[index].ssh.keyPath = resolved(cluster.nodes[index].ssh.keyPath) }
     }
 
     /// How messages name the file: as the user gave it, without a leading `./`.

@@ -15,6 +15,7 @@ final class StandInWorld: @unchecked Sendable {
         let argv: [String]
         let env: [String: String]
         let signal: String?
+        var pid: Int32? = nil
         var description: String { ([tool] + argv).joined(separator: " ") }
         /// `vagrant up`, `k0sctl apply`, `ssh <remote command>`…
         var summary: String {
@@ -39,6 +40,10 @@ final class StandInWorld: @unchecked Sendable {
             "PYTHONDONTWRITEBYTECODE": "1",
             "K0SLUA_STANDIN_STATE": directory + "/standin",
             "K0SLUA_STANDIN_LOG": directory + "/transcript.jsonl",
+            // A cold cache per world, filled from release-shaped files on disk: nothing leaves
+            // the machine.
+            "XDG_CACHE_HOME": directory + "/cache",
+            "K0SLUA_MIRROR": ReleaseMirror.shared.fileURL,
         ]
     }
 
@@ -53,13 +58,44 @@ final class StandInWorld: @unchecked Sendable {
                                                         + [Self.binary] + arguments, workingDirectory: directory))
     }
 
+    /// Starts k0slua in the world without waiting for it (stderr to a file of its own). `launcher`
+    /// goes before it, e.g. `["/usr/bin/setsid", "-w"]`.
+    func start(_ arguments: [String], environment extra: [String: String] = [:], launcher: [String] = []) throws -> (Process, String) {
+        var env = environment
+        env.merge(extra) { $1 }
+        let command = launcher + ["/usr/bin/env", "-i"] + env.map { "\($0.key)=\($0.value)" } + [Self.binary] + arguments
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let errors = directory + "/stderr-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: errors, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errors)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return (process, errors)
+    }
+
+    /// Whether `vagrant up` has been called.
+    var vagrantUpStarted: Bool { calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" } }
+
     /// Every stand-in call so far, in order.
     var calls: [Call] {
         guard let text = try? String(contentsOfFile: directory + "/transcript.jsonl", encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil else { return nil }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil, object["event"] == nil else { return nil }
             return Call(tool: object["tool"] as! String, argv: object["argv"] as! [String], env: object["env"] as? [String: String] ?? [:],
-                        signal: object["signal"] as? String)
+                        signal: object["signal"] as? String, pid: (object["pid"] as? Int).map(Int32.init))
+        }
+    }
+
+    /// The `event` lines of the transcript (`tool event`), e.g. `vagrant cleanup-done`.
+    var events: [String] {
+        guard let text = try? String(contentsOfFile: directory + "/transcript.jsonl", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let event = object["event"] as? String, let tool = object["tool"] as? String else { return nil }
+            return "\(tool) \(event)"
         }
     }
 

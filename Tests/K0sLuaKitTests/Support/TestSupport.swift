@@ -13,6 +13,16 @@ enum Repo {
     static var defaultClusterFile: String { root + "/cluster.lua" }
     static var fixtures: String { root + "/Tests/K0sLuaKitTests/Fixtures" }
     static var snapshots: String { root + "/Tests/K0sLuaKitTests/Snapshots" }
+
+    /// Every file under the source tree's `.task/` with its modification date (empty when absent).
+    static func taskState() -> [String: Date] {
+        let directory = root + "/.task"
+        var state: [String: Date] = [:]
+        for file in FileManager.default.subpaths(atPath: directory) ?? [] {
+            state[file] = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + file))?[.modificationDate] as? Date
+        }
+        return state
+    }
 }
 
 /// A fixed host, so that plans and warnings are the same on every machine.
@@ -58,4 +68,21 @@ func assertSnapshot(_ actual: String, named path: String, sourceLocation: Source
         return
     }
     #expect(actual == expected, "snapshot \(path) differs; if the change is intended, re-record with RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
+}
+
+/// Waits up to a minute for `condition` (the suite runs many k0slua processes at once on a small
+/// machine); fails the test when it never holds.
+func waitFor(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    // Not `for … where !condition()`: that keeps evaluating the condition after it holds.
+    let deadline = Date().addingTimeInterval(60)
+    while !condition() {
+        try #require(Date() < deadline, "timed out waiting", sourceLocation: sourceLocation)
+        try await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// Waits for `process` to end without blocking a thread of the cooperative pool (a blocked thread
+/// starves the other tests' waits on a two-core machine).
+func exited(_ process: Process) async throws {
+    while process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
 }

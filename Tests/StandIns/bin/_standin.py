@@ -1,4 +1,5 @@
-"""Stand-ins for vagrant, tart, k0sctl, kubectl and ssh, for tests on machines without Tart,
+"""Stand-ins for vagrant, tart, k0sctl, kubectl, ssh and the macOS host tools (sw_vers, defaults,
+ifconfig, stat, sudo), for tests on machines without Tart,
 vagrant-tart, k0s or k0sctl. They accept the real argument shapes (shared/reference/contracts.md),
 answer with the real output shapes and exit codes, keep a little state so that later calls agree
 with earlier ones, and append every call to $K0SLUA_STANDIN_LOG as one JSON line.
@@ -9,12 +10,17 @@ Environment:
   K0SLUA_STANDIN_FAIL    comma list of TOOL:SUBCOMMAND (e.g. vagrant:up, k0sctl:apply, ssh:hook)
                          making that call fail the way the real tool fails
   K0SLUA_STANDIN_DELAY   comma list of TOOL:SUBCOMMAND[:MACHINE]=SECONDS
+  K0SLUA_STANDIN_CLEANUP seconds vagrant needs to clean up after a first SIGINT (a second SIGINT
+                         exits at once without cleanup, as Vagrant does); unset: exit at once
   K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME/NAME, unreachable:NAME,
                          node-notready:NAME, node-missing:NAME, node-wrong-ip:NAME, extra-taint:NAME,
                          k0s-down:NAME, coredns-crashloop, api-down
+  K0SLUA_STANDIN_MACOS   JSON file describing the Mac for sw_vers, defaults, ifconfig, stat, sudo and
+                         `tart list` (README.md)
 """
 import atexit
 import fcntl
+import hashlib
 import ipaddress
 import json
 import os
@@ -58,8 +64,26 @@ def record(extra=None):
         fcntl.flock(f, fcntl.LOCK_UN)
 
 
+INTERRUPTS = 0
+
+
 def on_signal(number, _frame):
+    global INTERRUPTS
     record({"signal": "INT" if number == signal.SIGINT else "TERM"})
+    cleanup = float(os.environ.get("K0SLUA_STANDIN_CLEANUP", "0")) if TOOL == "vagrant" else 0
+    if number == signal.SIGINT and cleanup > 0:
+        INTERRUPTS += 1
+        if INTERRUPTS == 1:
+            # Like Vagrant: the first SIGINT rolls back what it was doing, which takes a while; a
+            # second one (this handler again, nested in the sleep below) exits at once.
+            sys.stderr.write("==> vagrant: Waiting for cleanup before exiting...\n")
+            sys.stderr.flush()
+            time.sleep(cleanup)
+            record({"event": "cleanup-done"})
+            sys.exit(1)
+        sys.stderr.write("==> vagrant: Exiting immediately, without cleanup!\n")
+        record({"event": "cleanup-skipped"})
+        os._exit(1)
     sys.exit(130)
 
 
@@ -125,7 +149,7 @@ def vagrantfile_machines():
         # A static address: libvirt's private_network ip, or bridged Tart's provisioner argument.
         static = re.search(r'private_network,\s*ip: "([^"]+)"', body) or re.search(r'CLUSTER_KEY, "netplan", "([^"]+)"', body)
         # Otherwise DHCP on the network the VM is attached to.
-        network = re.search(r'--net-softnet-allow=([0-9./]+)|management_network_address = "([0-9./]+)"', body)
+        network = re.search(r'--net-softnet-allow=(?:0\.0\.0\.0/0,)?([0-9./]+)|management_network_address = "([0-9./]+)"', body)
         cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
         machines.append({"name": name, "ip": static.group(1) if static else None, "cidr": cidr,
                          "provider": "tart" if 'provider "tart"' in body else "libvirt"})
@@ -273,9 +297,101 @@ def tart(args):
         out(f"pulling {args[1]}...\n")
         return 0
     if args[:1] == ["list"]:
-        out("Source Name Disk Size State\n")
+        vms = macos_scenario().get("tart_vms", [])
+        if args[1:] == ["--format", "json"]:
+            # Tart Commands/List.swift VMInfo, sorted by name
+            out(json.dumps([{"Source": "local", "Name": vm["Name"], "Disk": 20, "Size": 5, "Accessed": "2 days ago",
+                             "Running": vm.get("State") == "running", "State": vm.get("State", "stopped")}
+                            for vm in sorted(vms, key=lambda vm: vm["Name"])], indent=2) + "\n")
+            return 0
+        out("Source Name Disk Size Accessed State\n")
+        for vm in sorted(vms, key=lambda vm: vm["Name"]):
+            out(f"local  {vm['Name']} 20 5 2 days ago {vm.get('State', 'stopped')}\n")
         return 0
     err(f"Error: unknown tart command {' '.join(args)}\n")
+    return 1
+
+
+# ------------------------------------------------------------ macOS: sw_vers, defaults, ifconfig, stat, sudo
+# The host answers come from the JSON file named by $K0SLUA_STANDIN_MACOS (see README.md).
+
+def macos_scenario():
+    path = os.environ.get("K0SLUA_STANDIN_MACOS")
+    if not path:
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def passthrough(path, args):
+    """Arguments that are not the macOS shape go to the real Linux tool."""
+    if not os.path.exists(path):
+        err(f"{TOOL}: {path} is not installed\n")
+        sys.exit(127)
+    os.execv(path, [path] + args)
+
+
+def sw_vers(args):
+    version = macos_scenario().get("product_version", "15.5")
+    if args == ["-productVersion"]:
+        out(version + "\n")
+        return 0
+    if not args:
+        out(f"ProductName:\t\tmacOS\nProductVersion:\t\t{version}\nBuildVersion:\t\t24F74\n")
+        return 0
+    err(f"sw_vers: unrecognized option `{args[0]}'\n")
+    return 1
+
+
+def defaults(args):
+    # defaults read DOMAIN KEY: the value, or exit 1 when the pair is unset (macOS defaults(1))
+    if len(args) == 3 and args[0] == "read":
+        value = macos_scenario().get("defaults", {}).get(args[1], {}).get(args[2])
+        if value is None:
+            err(f"\n{time.strftime('%Y-%m-%d %H:%M:%S')}.000 defaults[{os.getpid()}:1] \n"
+                f"The domain/default pair of ({args[1]}, {args[2]}) does not exist\n")
+            return 1
+        out(f"{value}\n")
+        return 0
+    err("Command line interface to a user's defaults.\n")
+    return 255
+
+
+def ifconfig(args):
+    if len(args) != 1 or args[0].startswith("-"):
+        passthrough("/usr/sbin/ifconfig", args)
+    interface = macos_scenario().get("interfaces", {}).get(args[0])
+    if interface is None:
+        err(f"ifconfig: interface {args[0]} does not exist\n")
+        return 1
+    flags = interface.get("flags", "UP,BROADCAST,SMART,RUNNING,SIMPLEX,MULTICAST")
+    text = f"{args[0]}: flags=8863<{flags}> mtu 1500\n\toptions=6460<TSO4,TSO6,CHANNEL_IO>\n\tether 3c:22:fb:00:00:01\n"
+    if interface.get("inet"):
+        mask = interface.get("netmask", "0xffffff00")
+        text += f"\tinet {interface['inet']} netmask {mask} broadcast {interface.get('broadcast', '0.0.0.0')}\n"
+    text += f"\tmedia: autoselect\n\tstatus: {interface.get('status', 'active')}\n"
+    out(text)
+    return 0
+
+
+def stat(args):
+    # BSD stat: stat -L -f FORMAT FILE with %Su (owner name) and %Sp (mode string)
+    if len(args) != 4 or args[:2] != ["-L", "-f"]:
+        passthrough("/usr/bin/stat", args)
+    entry = macos_scenario().get("files", {}).get(args[3])
+    if entry is None:
+        err(f"stat: {args[3]}: stat: No such file or directory\n")
+        return 1
+    out(args[2].replace("%Su", entry.get("owner", "admin")).replace("%Sp", entry.get("mode", "-rwxr-xr-x")) + "\n")
+    return 0
+
+
+def sudo(args):
+    if args[:1] != ["--non-interactive"]:
+        passthrough("/usr/bin/sudo", args)
+    if args[1:2] and args[1] in macos_scenario().get("passwordless_sudo", []):
+        return 0
+    err("sudo: a password is required\n")
     return 1
 
 
@@ -295,6 +411,11 @@ def read_cluster_yaml(path):
 HOST_KEYS = {"role", "noTaints", "ssh", "openSSH", "winRM", "localhost", "privateAddress", "privateInterface", "installFlags",
              "environment", "files", "hooks", "uploadBinary", "useExistingK0s", "k0sBinaryPath", "k0sInstallPath",
              "k0sDownloadURL", "hostname", "dataDir", "kubeletRootDir", "os", "reset"}
+
+
+def sha256_of(path):
+    with open(path, "rb") as data:
+        return hashlib.sha256(data.read()).hexdigest()
 
 
 def k0sctl(args):
@@ -363,6 +484,15 @@ def k0sctl(args):
                 problems.append(f"field {key} not found in type cluster.Host")
         if host.get("noTaints") and host.get("role") != "controller+worker":
             problems.append(f"host #{index + 1}: noTaints: noTaints can only be true for controller+worker role")
+        # uploadBinary/k0sBinaryPath and files[].src are local paths k0sctl opens before connecting.
+        binary = host.get("k0sBinaryPath")
+        if binary and not os.path.isfile(binary):
+            problems.append(f"host #{index + 1}: k0sBinaryPath: stat {binary}: no such file or directory")
+        for upload in host.get("files") or []:
+            if not upload.get("dstDir") and not upload.get("dst"):
+                problems.append(f"host #{index + 1}: files: dst or dstdir required")
+            if upload.get("src") and not os.path.exists(upload["src"]):
+                problems.append(f"host #{index + 1}: files: {upload['src']}: no such file or directory")
         key_path = os.path.expanduser(host["ssh"].get("keyPath", "~/.ssh/id_rsa"))
         if not os.path.exists(key_path):
             problems.append(f"host #{index + 1}: ssh key {key_path} not found")
@@ -375,14 +505,20 @@ def k0sctl(args):
     nodes = load("k0s.json", {})
     for host in hosts:
         address = host["ssh"]["address"]
-        hostname = running.get(address, address)
+        # Like k0sctl: `hostname` becomes kubelet's --hostname-override on worker roles; without it
+        # a node is named after the machine's own hostname (the VM name here, the address on hosts).
+        hostname = host.get("hostname") if host.get("hostname") and host["role"].endswith("worker") else running.get(address, address)
         if address not in running and os.path.exists(os.path.join(STATE, "vagrant.json")) and not os.environ.get("K0SLUA_STANDIN_HOSTS"):
             out(f'time="2026-11-25T04:00:00Z" level=error msg="[ssh] {address}:22: dial tcp {address}:22: connect: connection refused"\n')
             out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: failed on 1 hosts:\\n - [ssh] {address}:22: connection refused"\n')
             return 1
         k0sctl_log(f"[ssh] {address}:22: connected")
         nodes[address] = {"hostname": hostname, "role": host["role"], "noTaints": bool(host.get("noTaints")),
-                          "installFlags": host.get("installFlags", []), "version": document["spec"]["k0s"].get("version", "v1.34.2+k0s.0")}
+                          "privateAddress": host.get("privateAddress") or address,
+                          "installFlags": host.get("installFlags", []), "version": document["spec"]["k0s"].get("version", "v1.34.2+k0s.0"),
+                          # What reached the node: the uploaded binary's SHA-256 (else it downloads k0s itself) and uploaded files.
+                          "k0sBinary": sha256_of(host["k0sBinaryPath"]) if host.get("uploadBinary") and host.get("k0sBinaryPath") else "downloaded",
+                          "files": [os.path.join(f.get("dstDir", ""), os.path.basename(f["src"])) for f in host.get("files") or [] if f.get("src")]}
     for phase in ("Detect host operating systems", "Prepare hosts", "Gather host facts", "Validate hosts", "Configure k0s",
                   "Initialize the k0s cluster", "Install controllers", "Install workers"):
         k0sctl_log(f"==> Running phase: {phase}")
@@ -437,7 +573,8 @@ def node_objects():
         if f"extra-taint:{node['hostname']}" in bad:
             taints.append({"effect": "NoSchedule", "key": "example.com/unexpected"})
         ready = "False" if f"node-notready:{node['hostname']}" in bad else "True"
-        ip = "10.0.2.15" if f"node-wrong-ip:{node['hostname']}" in bad else address
+        # k0sctl gives the kubelet --node-ip=<privateAddress>.
+        ip = "10.0.2.15" if f"node-wrong-ip:{node['hostname']}" in bad else node.get("privateAddress", address)
         spec = {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}
         if taints:
             spec["taints"] = taints
@@ -615,5 +752,6 @@ def main(tool):
     signal.signal(signal.SIGTERM, on_signal)
     record()
     atexit.register(lambda: record({"end": True}))
-    handler = {"vagrant": vagrant, "tart": tart, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh}[tool]
+    handler = {"vagrant": vagrant, "tart": tart, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh, "sw_vers": sw_vers,
+               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo}[tool]
     sys.exit(handler(ARGV))

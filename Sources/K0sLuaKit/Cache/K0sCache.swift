@@ -1,0 +1,128 @@
+import Foundation
+
+/// The k0s releases in the shared cache: which version a cluster runs, fetching what is missing,
+/// listing and pruning.
+public struct K0sCache: Sendable {
+    public let fetcher: Fetcher
+    public var cache: CacheLayout { fetcher.cache }
+
+    public init(fetcher: Fetcher) { self.fetcher = fetcher }
+
+    /// The version a cluster runs: `--k0s`, else cluster.lua's, else the one recorded in its state
+    /// directory, else the latest stable release (looked up once, then recorded).
+    public func version(for cluster: Cluster, layout: StateLayout, override: String? = nil, offline: Bool) async throws -> String {
+        // The version becomes part of a URL and of cache paths: only the k0s version shape passes.
+        if let pinned = override ?? cluster.k0s.version ?? RecordedK0sVersion.read(layout) {
+            guard K0sRelease.isValidVersion(pinned) else { throw FetchError.invalidVersion(pinned) }
+            return K0sRelease(version: pinned, arch: "").version
+        }
+        guard !offline else {
+            throw FetchError.offline(missing: ["the k0s version (cluster.lua pins none and none is recorded in \(layout.directory))"],
+                                     hint: "k0slua cache fetch")
+        }
+        let text = try await fetcher.text(K0sRelease.stableURL).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard K0sRelease.isValidVersion(text) else {
+            throw FetchError.transfer(url: fetcher.resolve(K0sRelease.stableURL), detail: "expected a k0s version, got \"\(text.prefix(40))\"")
+        }
+        let version = K0sRelease(version: text, arch: "").version
+        try RecordedK0sVersion.write(version, to: layout)
+        return version
+    }
+
+    /// The binary and bundle of `release`, downloaded unless cached; `offline` only looks.
+    public func ensure(_ release: K0sRelease, offline: Bool, fetchHint: String = "k0slua cache fetch") async throws -> (K0sArtifacts, [FetchOutcome]) {
+        let (binary, bundle) = release.downloads(in: cache)
+        let artifacts = K0sArtifacts(version: release.version, binary: binary.destination, bundle: bundle.destination)
+        if offline {
+            let missing = [binary, bundle].filter { !FileManager.default.fileExists(atPath: $0.destination) }
+            guard missing.isEmpty else {
+                throw FetchError.offline(missing: missing.map { "\($0.fileName) (\(release.version), \(release.arch))" }, hint: fetchHint)
+            }
+            return (artifacts, [.cached, .cached])
+        }
+        var outcomes: [FetchOutcome] = []
+        // One request for the release's checksum listing, not one per file.
+        let missing = [binary, bundle].contains { !FileManager.default.fileExists(atPath: $0.destination) }
+        let listing = missing ? try await fetcher.text(release.checksumsURL) : nil
+        for download in [binary, bundle] { outcomes.append(try await fetcher.fetch(download, listing: listing)) }
+        return (artifacts, outcomes)
+    }
+
+    /// What `up` would hand k0sctl for `cluster` if the cache already holds it (its version pinned
+    /// or recorded, its files present); nil otherwise. Looks only: nothing is fetched.
+    public func cachedArtifacts(for cluster: Cluster, layout: StateLayout, host: HostFacts = .current) async -> K0sArtifacts? {
+        guard let version = try? await version(for: cluster, layout: layout, offline: true) else { return nil }
+        return try? await ensure(K0sRelease(version: version, arch: K0sRelease.guestArch(cluster, host: host)), offline: true).0
+    }
+
+    /// Notes that the cluster in `layout` uses `version`: recorded in its state directory (later
+    /// `up`s keep it) and in the cache (`prune` keeps it while that record says so).
+    public func recordUse(_ version: String, by layout: StateLayout) throws {
+        try RecordedK0sVersion.write(version, to: layout)
+        let users = cache.k0sUsers(version: version)
+        try FileManager.default.createDirectory(atPath: users, withIntermediateDirectories: true)
+        let directory = URL(fileURLWithPath: layout.directory).standardizedFileURL.path
+        let key = String(directory.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : "_" })
+        try Data((directory + "\n").utf8).write(to: URL(fileURLWithPath: users + "/" + key), options: .atomic)
+    }
+
+    /// One cached k0s version.
+    public struct Entry: Sendable, Equatable {
+        public var version: String
+        public var architectures: [String]
+        public var bytes: Int64
+        public var lastUsed: Date
+        /// State directories of clusters that still use it.
+        public var users: [String]
+    }
+
+    /// Every cached k0s version, most recently used first.
+    public func list() -> [Entry] {
+        let files = FileManager.default
+        let versions = (try? files.contentsOfDirectory(atPath: cache.k0sVersions)) ?? []
+        return versions.compactMap { version -> Entry? in
+            let directory = cache.k0sDirectory(version: version)
+            var isDirectory: ObjCBool = false
+            guard files.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { return nil }
+            let architectures = ((try? files.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("linux-") }.sorted()
+            var bytes: Int64 = 0
+            var lastUsed = Date.distantPast
+            for file in files.subpaths(atPath: directory) ?? [] {
+                guard let attributes = try? files.attributesOfItem(atPath: directory + "/" + file) else { continue }
+                if attributes[.type] as? FileAttributeType == .typeRegular, !file.hasPrefix("users/") {
+                    bytes += (attributes[.size] as? NSNumber)?.int64Value ?? 0
+                }
+                if let date = attributes[.modificationDate] as? Date, date > lastUsed { lastUsed = date }
+            }
+            return Entry(version: version, architectures: architectures, bytes: bytes, lastUsed: lastUsed, users: liveUsers(version))
+        }.sorted { ($0.lastUsed, $0.version) > ($1.lastUsed, $1.version) }
+    }
+
+    /// Users whose state directory still records this version (a destroyed cluster no longer counts).
+    func liveUsers(_ version: String) -> [String] {
+        let users = cache.k0sUsers(version: version)
+        return ((try? FileManager.default.contentsOfDirectory(atPath: users)) ?? []).compactMap { key in
+            guard let text = try? String(contentsOfFile: users + "/" + key, encoding: .utf8) else { return nil }
+            let directory = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            return RecordedK0sVersion.read(StateLayout(directory: directory)) == version ? directory : nil
+        }.sorted()
+    }
+
+    /// Removes every version but the `keep` most recently used and those existing clusters use,
+    /// and any download left in flight by a killed process; returns what was removed.
+    public func prune(keep: Int) throws -> [Entry] {
+        let entries = list()
+        var removed: [Entry] = []
+        for (index, entry) in entries.enumerated() where index >= keep && entry.users.isEmpty {
+            try FileManager.default.removeItem(atPath: cache.k0sDirectory(version: entry.version))
+            removed.append(entry)
+        }
+        // A download in flight keeps writing; one untouched for an hour was left by a killed process.
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: cache.temporary)) ?? [] {
+            let path = cache.temporary + "/" + file
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date ?? .distantPast
+            if modified < Date().addingTimeInterval(-3600) { try? FileManager.default.removeItem(atPath: path) }
+        }
+        return removed
+    }
+}

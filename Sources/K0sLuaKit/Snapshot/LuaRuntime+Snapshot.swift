@@ -1,0 +1,132 @@
+import CLua
+import CLuaShim
+import Foundation
+
+/// Lua values in and out: snapshots of the stack as LuaValue trees, and LuaValues pushed back.
+extension LuaRuntime {
+    func string(at index: Int32) -> String? {
+        var length = 0
+        guard let bytes = k0s_tolstring_raw(state, index, &length) else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
+    }
+
+    func snapshotResult() throws(DiagnosticList) -> LuaValue {
+        try snapshot(at: -1, path: "", depth: 0, seen: [])
+    }
+
+    private static let maximumDepth = 64
+
+    /// stack: unchanged
+    func snapshot(at index: Int32, path: String, depth: Int, seen: Set<UnsafeRawPointer>) throws(DiagnosticList) -> LuaValue {
+        let absolute = lua_absindex(state, index)
+        switch lua_type(state, absolute) {
+        case LUA_TNIL, LUA_TNONE: return .nil_
+        case LUA_TBOOLEAN: return .boolean(lua_toboolean(state, absolute) != 0)
+        case LUA_TNUMBER:
+            if k0s_isinteger(state, absolute) != 0 { return .integer(lua_tointegerx(state, absolute, nil)) }
+            return .number(lua_tonumberx(state, absolute, nil))
+        case LUA_TSTRING: return .string(string(at: absolute) ?? "")
+        case LUA_TFUNCTION:
+            var debug = lua_Debug()
+            lua_pushvalue(state, absolute)
+            lua_getinfo(state, ">S", &debug)
+            let source = debug.source.map { String(cString: $0) } ?? "?"
+            lua_pushvalue(state, absolute)
+            let reference = k0s_ref(state)
+            let shown = source.hasPrefix("@") || source.hasPrefix("=") ? String(source.dropFirst()) : source
+            return .function(LuaFunctionRef(reference: reference, source: shown, line: Int(debug.linedefined)))
+        case LUA_TTABLE:
+            guard let pointer = lua_topointer(state, absolute) else { return .nil_ }
+            let line = correctedLines[pointer] ?? Int(k0s_table_line(state, accounting, absolute))
+            if seen.contains(pointer) {
+                throw DiagnosticList([Diagnostic(.invalidValue, file: trackedFile, line: line > 0 ? line : nil,
+                                                 path: path, message: "a table that contains itself cannot be a cluster value")])
+            }
+            if depth >= Self.maximumDepth {
+                throw DiagnosticList([Diagnostic(.invalidValue, file: trackedFile, line: line > 0 ? line : nil,
+                                                 path: path, message: "tables nested deeper than \(Self.maximumDepth) levels")])
+            }
+            var seen = seen
+            seen.insert(pointer)
+            var sequence: [(LuaValue, LuaValue)] = []
+            var others: [(LuaValue, LuaValue)] = []
+            lua_pushnil(state)
+            while lua_next(state, absolute) != 0 {
+                // stack: key value
+                let key = try snapshotKey(at: -2, path: path, line: line)
+                let childPath = Self.childPath(path, key)
+                let value = try snapshot(at: -1, path: childPath, depth: depth + 1, seen: seen)
+                k0s_pop(state, 1)
+                if case .integer = key { sequence.append((key, value)) } else { others.append((key, value)) }
+            }
+            sequence.sort { if case .integer(let a) = $0.0, case .integer(let b) = $1.0 { a < b } else { false } }
+            others.sort { Self.keyOrder($0.0) < Self.keyOrder($1.0) }
+            // Only tables the tracked chunk constructed itself have their fields in its source.
+            let fields = correctedLines[pointer] != nil ? fieldLines(tableLine: line) : [:]
+            return .table(LuaTable(entries: (sequence + others).map { (key: $0.0, value: $0.1) }, line: line > 0 ? line : nil,
+                                   fieldLines: fields))
+        default:
+            let typeName = String(cString: lua_typename(state, lua_type(state, absolute)))
+            throw DiagnosticList([Diagnostic(.typeMismatch, file: trackedFile, line: nil, path: path,
+                                             message: "a \(typeName) cannot be a cluster value")])
+        }
+    }
+
+    func snapshotKey(at index: Int32, path: String, line: Int) throws(DiagnosticList) -> LuaValue {
+        switch lua_type(state, index) {
+        case LUA_TSTRING: return .string(string(at: index) ?? "")
+        case LUA_TNUMBER where k0s_isinteger(state, index) != 0: return .integer(lua_tointegerx(state, index, nil))
+        case LUA_TNUMBER: return .number(lua_tonumberx(state, index, nil))
+        case LUA_TBOOLEAN: return .boolean(lua_toboolean(state, index) != 0)
+        default:
+            let typeName = String(cString: lua_typename(state, lua_type(state, index)))
+            throw DiagnosticList([Diagnostic(.typeMismatch, file: trackedFile, line: line > 0 ? line : nil, path: path,
+                                             message: "table keys must be strings or numbers, got a \(typeName)")])
+        }
+    }
+
+    private static func keyOrder(_ key: LuaValue) -> String {
+        switch key {
+        case .string(let s): "1" + s
+        case .number(let d): "0" + String(d)
+        case .boolean(let b): "2" + String(b)
+        default: "3"
+        }
+    }
+
+    static func childPath(_ path: String, _ key: LuaValue) -> String {
+        switch key {
+        case .integer(let i): "\(path)[\(i)]"
+        case .string(let s) where s.first.map({ $0.isLetter || $0 == "_" }) ?? false
+            && s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }):
+            path.isEmpty ? s : "\(path).\(s)"
+        case .string(let s): "\(path)[\"\(s)\"]"
+        default: "\(path)[\(key.shortDescription)]"
+        }
+    }
+
+    /// stack: → value
+    func push(_ value: LuaValue) {
+        switch value {
+        case .nil_: lua_pushnil(state)
+        case .boolean(let b): lua_pushboolean(state, b ? 1 : 0)
+        case .integer(let i): lua_pushinteger(state, i)
+        case .number(let d): lua_pushnumber(state, d)
+        case .string(let s):
+            var copy = s
+            copy.withUTF8 { bytes in
+                _ = bytes.withMemoryRebound(to: CChar.self) { lua_pushlstring(state, $0.baseAddress, $0.count) }
+            }
+        case .table(let table):
+            lua_createtable(state, 0, Int32(table.entries.count))
+            for entry in table.entries {
+                push(entry.key)
+                push(entry.value)
+                lua_rawset(state, -3)
+            }
+        case .function(let reference):
+            k0s_getref(state, reference.reference)
+        }
+    }
+
+}
