@@ -157,7 +157,7 @@ run_scenario() { # name
 
   step "k0slua up ($scenario)"
   (cd "$work" && if "${NS[@]}" "${current_env[@]}" "$k0slua" up \
-     --skip kubeconfig --skip-checks k0s-status,api,nodes-ready,taints,system-pods 2>&1; then echo 0 > "$work/up.code"; else echo $? > "$work/up.code"; fi) \
+     --skip download,kubeconfig --skip-checks k0s-status,api,nodes-ready,taints,system-pods 2>&1; then echo 0 > "$work/up.code"; else echo $? > "$work/up.code"; fi) \
     | timed | tee "$work/up.txt"
   local code
   code=$(cat "$work/up.code")
