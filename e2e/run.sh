@@ -179,10 +179,10 @@ run_scenario() { # name
   printf '%s\ttotal\t%s\t-\n' "$scenario" "$(( $(date +%s) - scenario_started ))" >>"$timings"
 }
 
-ssh_node() { # state user address command
+ssh_node() { # state user address command (stdin is not forwarded: callers loop over here-strings)
   "${NS[@]}" ssh -i "$1/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=20 -o StrictHostKeyChecking=yes \
     -o UserKnownHostsFile="$1/known_hosts" -o ControlMaster=auto -o ControlPath=/tmp/k0slua-e2e-check-%C -o ControlPersist=20 \
-    "$2@$3" -- "$4"
+    "$2@$3" -- "$4" </dev/null
 }
 
 # "name address role" per node: DHCP nodes by their lease on the vmnet network, static ones by plan.
@@ -223,7 +223,7 @@ scenario_pass() { # scenario name state work code
     read -r user private k0s_role < <(k0sctl_host "$state" "$ip") || true
     check "$scenario: $node: k0sctl.yaml ssh.address = privateAddress = $ip" test "${private:-}" = "$ip"
     [ -n "$leader" ] || { [ "${k0s_role:-}" = worker ] || leader="$user $ip"; }
-    facts=$(ssh_node "$state" "$user" "$ip" 'hostname; echo ---; ip -o -4 addr show scope global; echo ---; cat /etc/hosts; echo ---; sudo -n true && echo SUDO-OK; sudo cat /var/tmp/k0slua-hooks') || true
+    facts=$(ssh_node "$state" "$user" "$ip" 'hostname; echo ---; ip -o -4 addr show scope global | grep -v " k0slua-"; echo ---; cat /etc/hosts; echo ---; sudo -n true && echo SUDO-OK; sudo cat /var/tmp/k0slua-hooks') || true
     hostname_=$(awk 'NR==1' <<<"$facts")
     addresses=$(awk '/^---$/ {n++; next} n==1' <<<"$facts")
     hosts=$(awk '/^---$/ {n++; next} n==2' <<<"$facts")
