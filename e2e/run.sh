@@ -116,9 +116,9 @@ for phase, seconds, status in rows:
 PY
 }
 
-# Leases of the vmnet network by node: "name ip" lines (domain <cluster>_<node>, its MAC, its lease).
-leases_by_node() { # cluster-name
-  local prefix="$1_"
+# Leases of the vmnet network by node: "name ip" lines (domain <cluster id>-<node>, its MAC, its lease).
+leases_by_node() { # cluster-id
+  local prefix="$1-"
   for domain in $(virsh list --name | grep "^$prefix" || true); do
     mac=$(virsh domiflist "$domain" | awk '$3 == "k0slua-e2e-vmnet" {print $5; exit}')
     ip=$(virsh net-dhcp-leases k0slua-e2e-vmnet --mac "$mac" | awk '$4 == "ipv4" {sub("/.*", "", $5); print $5; exit}')
@@ -162,6 +162,8 @@ run_scenario() { # name
   local code
   code=$(cat "$work/up.code")
   record_phases "$scenario" "$work/up.txt" "$code"
+  # The cluster's identity (state.json): its libvirt domains and volumes are named <id>-<node>.
+  cluster_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$state/state.json")
 
   "scenario_$EXPECT" "$scenario" "$name" "$state" "$work" "$code"
 
@@ -171,8 +173,8 @@ run_scenario() { # name
   printf '%s\tdestroy\t%s\tok\n' "$scenario" "$(( $(date +%s) - destroy_started ))" >>"$timings"
   current_state=
   stop_softnet
-  check "$scenario: no domain left" test -z "$(virsh list --all --name | grep "^${name}_" || true)"
-  check "$scenario: no volume left" test -z "$(virsh vol-list default | awk '{print $1}' | grep "^${name}_" || true)"
+  check "$scenario: no domain left" test -z "$(virsh list --all --name | grep -e "^${cluster_id}-" -e "^${name}_" || true)"
+  check "$scenario: no volume left" test -z "$(virsh vol-list default | awk '{print $1}' | grep -e "^${cluster_id}-" -e "^${name}_" || true)"
   check "$scenario: no network left" test -z "$(virsh net-list --all --name | grep -E '^(k0slua-e2e-vmnet|k0slua-e2e-net|k0slua-e2e-mgmt)$' || true)"
   check "$scenario: no state left" test ! -e "$state"
   "$here/vmnet.sh" undefine k0slua-e2e-vmnet
@@ -188,7 +190,7 @@ ssh_node() { # state user address command (stdin is not forwarded: callers loop 
 # "name address role" per node: DHCP nodes by their lease on the vmnet network, static ones by plan.
 node_table() { # name addressing cluster.lua
   if [ "$2" = dhcp ]; then
-    leases_by_node "$1" | while read -r node ip; do
+    leases_by_node "$cluster_id" | while read -r node ip; do
       role=$(python3 -c 'import json,sys; print([n for n in json.load(sys.stdin)["nodes"] if n["name"]==sys.argv[1]][0]["role"])' "$node" <<<"$("$k0slua" plan --json --file "$3")")
       echo "$node $ip $role"
     done | sort
