@@ -25,9 +25,6 @@ enum Console {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    /// Where bugs are reported.
-    static let issueTracker = "https://github.com/k0slua/k0slua/issues"
-
     static func label(_ text: String, warning: Bool = false) -> String {
         useColor ? (warning ? "\u{1B}[1;33m\(text)\u{1B}[0m" : "\u{1B}[1;31m\(text)\u{1B}[0m") : text
     }
@@ -46,7 +43,7 @@ enum Console {
     static func bug(_ what: String) {
         error("internal error: \(what)",
               footer: ["this is a bug in k0slua, not a problem in your cluster.lua or your machine;",
-                       "please report it at \(issueTracker) with the command you ran, this message",
+                       "please report it to the k0slua maintainers with the command you ran, this message",
                        "and the output of `k0slua --version` (\(K0sLuaCommand.configuration.version))"])
     }
 

@@ -136,7 +136,7 @@ import Testing
         #expect(result.standardOutput.isEmpty)
         #expect(result.standardError.hasPrefix("error: internal error: Unexpected: an error no command handles\n"), "\(result.standardError)")
         #expect(result.standardError.contains("this is a bug in k0slua"))
-        #expect(result.standardError.contains("please report it at "))
+        #expect(result.standardError.contains("please report it to the k0slua maintainers with the command you ran"))
         #expect(result.standardError.contains("k0slua --version"))
     }
 
