@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `k0slua up` for 3+2 against stand-ins that each take a fixed time: parallel against a forced
-# sequential run, and k0slua's own overhead (wall time not spent inside a child process).
+# sequential run, and k0slua's own overhead (wall time not spent inside a child process). The
+# download phase is skipped: Benchmarks/cache-cold-warm.sh measures it.
 set -euo pipefail
 k0slua=$(realpath "${1:?usage: up-bench.sh PATH-TO-K0SLUA}")
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,7 @@ run_up() { # mode(parallel|sequential) → prints "wall_seconds overhead_seconds
   (cd "$dir" && env -i PATH="$root/Tests/StandIns/bin:/usr/bin:/bin" HOME="$dir" PYTHONDONTWRITEBYTECODE=1 \
       K0SLUA_STANDIN_STATE="$dir/state" K0SLUA_STANDIN_LOG="$dir/log.jsonl" \
       K0SLUA_STANDIN_DELAY="vagrant:up=$machine_seconds,k0sctl:apply=$apply_seconds" \
-      control_plane_count=3 worker_count=2 "$k0slua" up --quiet "${flags[@]}" >/dev/null) \
+      control_plane_count=3 worker_count=2 "$k0slua" up --quiet --skip download "${flags[@]}" >/dev/null) \
     || { echo "up failed in $dir" >&2; exit 1; }
   end=$(date +%s.%N)
   python3 - "$dir/log.jsonl" "$start" "$end" <<'PY'

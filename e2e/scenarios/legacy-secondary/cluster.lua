@@ -26,5 +26,6 @@ return {
   libvirt = { driver = "qemu", management_network_mode = "none", boot_timeout = 1200 },
   ssh = { user = "admin" },
   nodes = nodes.class { prefix = "control-plane", role = "controller", count = 3, first_ip = "dhcp",
-                        cpus = 1, memory = 1024, disk = 10, hooks = hooks },
+                        cpus = 1, memory = 1024, disk = 10, hooks = hooks,
+                        workloads = function(index) return index == 1 end },
 }
