@@ -224,6 +224,8 @@ import Testing
         #expect(record.node(named: "worker-1")?.address == "192.168.64.4")
         let config = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
         #expect(config.contains("address: \"192.168.64.4\""))
+        // Re-rendered as `up` renders it: k0sctl still uploads the cached k0s, the nodes download nothing.
+        #expect(config.contains("uploadBinary: true") && config.contains("k0sBinaryPath: "), "\(config)")
         #expect(world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
         let hosts = world.calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains(" k0slua-hosts ") }
         #expect(hosts.count == 2 && hosts.allSatisfy { ($0.argv.last ?? "").contains("192.168.64.4 worker-1") })

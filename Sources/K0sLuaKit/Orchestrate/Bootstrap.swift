@@ -301,10 +301,16 @@ public final class Bootstrap: @unchecked Sendable {
         return layout.privateKey
     }
 
-    func render() throws -> String? {
+    /// The cluster's public key line, read from the state directory when the ssh-key phase did
+    /// not run in this process.
+    func loadPublicKey() {
         if publicKey.isEmpty, let data = FileManager.default.contents(atPath: layout.publicKey) {
             publicKey = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
+    }
+
+    func render() throws -> String? {
+        loadPublicKey()
         var files = ClusterRenderer.render(renderedCluster, publicKey: publicKey, layout: layout, artifacts: artifacts)
         files.k0sctlConfig = K0sctlRenderer.render(renderedCluster, layout: layout, artifacts: artifacts, resetting: Set(leaving.map(\.name)))
         let changed = try ClusterRenderer.write(files, to: layout)
@@ -440,35 +446,41 @@ public final class Bootstrap: @unchecked Sendable {
         return nil
     }
 
+    /// Each of `nodes`' DHCP lease from `vagrant ssh-config` (vagrant-tart asks `tart ip`,
+    /// vagrant-libvirt the management network's DHCP); every one must lie in the cluster network
+    /// and be unique, else the phase fails naming each problem.
+    func discoverLeases(of nodes: [Node]) async throws -> [String: IPv4Address] {
+        guard !nodes.isEmpty else { return [:] }
+        let result = try await step(.addresses, tools.vagrant(["ssh-config"] + nodes.map(\.name)), log: "vagrant-ssh-config")
+        let hosts = VagrantSSHConfig.hostNames(in: result.standardOutput)
+        var discovered: [String: IPv4Address] = [:]
+        var problems: [String] = []
+        var byAddress: [IPv4Address: String] = [:]
+        for node in nodes {
+            guard let text = hosts[node.name], let address = IPv4Address(text) else {
+                problems.append("\(node.name): Vagrant reports no IPv4 address (HostName \(hosts[node.name] ?? "missing"))")
+                continue
+            }
+            if !cluster.network.cidr.contains(address) {
+                problems.append("\(node.name): DHCP gave it \(address), outside the cluster network \(cluster.network.cidr)")
+            } else if let other = byAddress[address] {
+                problems.append("\(node.name): DHCP gave it \(address), which \(other) holds too")
+            }
+            byAddress[address] = node.name
+            discovered[node.name] = address
+        }
+        guard problems.isEmpty else {
+            throw BootstrapFailure(phase: .addresses, tool: "vagrant", message: "node addresses are not usable", outputTail: problems,
+                                   logFile: "\(layout.logs)/vagrant-ssh-config.log",
+                                   hint: "the VMs' network is not the cluster's: set network.cidr to the subnet the VMs get (on a Mac: Tart's shared network, see `k0slua doctor`)")
+        }
+        return discovered
+    }
+
     /// Learns each boot-addressed node's address from Vagrant, records it, renders k0sctl.yaml with
     /// the addresses, and writes every node's /etc/hosts.
     func addresses() async throws -> String? {
-        let dhcpNodes = loaded.cluster.nodes.filter { $0.addressing == .dhcp }
-        var discovered: [String: IPv4Address] = [:]
-        if !dhcpNodes.isEmpty {
-            let result = try await step(.addresses, tools.vagrant(["ssh-config"] + dhcpNodes.map(\.name)), log: "vagrant-ssh-config")
-            let hosts = VagrantSSHConfig.hostNames(in: result.standardOutput)
-            var problems: [String] = []
-            var byAddress: [IPv4Address: String] = [:]
-            for node in dhcpNodes {
-                guard let text = hosts[node.name], let address = IPv4Address(text) else {
-                    problems.append("\(node.name): Vagrant reports no IPv4 address (HostName \(hosts[node.name] ?? "missing"))")
-                    continue
-                }
-                if !cluster.network.cidr.contains(address) {
-                    problems.append("\(node.name): DHCP gave it \(address), outside the cluster network \(cluster.network.cidr)")
-                } else if let other = byAddress[address] {
-                    problems.append("\(node.name): DHCP gave it \(address), which \(other) holds too")
-                }
-                byAddress[address] = node.name
-                discovered[node.name] = address
-            }
-            guard problems.isEmpty else {
-                throw BootstrapFailure(phase: .addresses, tool: "vagrant", message: "node addresses are not usable", outputTail: problems,
-                                       logFile: "\(layout.logs)/vagrant-ssh-config.log",
-                                       hint: "the VMs' network is not the cluster's: set network.cidr to the subnet the VMs get (on a Mac: Tart's shared network, see `k0slua doctor`)")
-            }
-        }
+        let discovered = try await discoverLeases(of: loaded.cluster.nodes.filter { $0.addressing == .dhcp })
         cluster = loaded.cluster.resolving(discovered)
         _ = try requireAddresses(.addresses)
         if let config = K0sctlRenderer.render(renderedCluster, layout: layout, artifacts: artifacts, resetting: Set(leaving.map(\.name))) {

@@ -20,9 +20,7 @@ extension Bootstrap {
     /// Makes the Vagrantfile name every recorded machine (Vagrant acts only on those it names),
     /// whatever cluster.lua or `k0slua render` wrote since.
     func renderRecordedMachines(_ applied: Cluster) throws {
-        if publicKey.isEmpty, let data = FileManager.default.contents(atPath: layout.publicKey) {
-            publicKey = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        loadPublicKey()
         if let vagrantfile = VagrantfileRenderer.render(applied, publicKey: publicKey, layout: layout) {
             try FileWriter.write(vagrantfile, to: layout.vagrantfile)
         }
@@ -66,7 +64,9 @@ extension Bootstrap {
             }
             try record.save(layout)
             self.record = record
-            if let config = K0sctlRenderer.render(cluster, layout: layout) { try FileWriter.write(config, to: layout.k0sctlConfig) }
+            // The same k0sctl.yaml `up` wrote: with the cached k0s when the cache holds it.
+            artifacts = await K0sCache(fetcher: fetcher).cachedArtifacts(for: cluster, layout: layout, host: options.hostFacts)
+            if let config = K0sctlRenderer.render(cluster, layout: layout, artifacts: artifacts) { try FileWriter.write(config, to: layout.k0sctlConfig) }
             try await writeHostsFiles()
             notes.append("rewrote k0sctl.yaml and every node's /etc/hosts")
             try await step(.k0sctl, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
@@ -87,18 +87,10 @@ extension Bootstrap {
     /// Each boot-addressed node's address from Vagrant, against the recorded one.
     func rediscoverAddresses() async throws -> [(name: String, from: String, to: IPv4Address)] {
         let dhcpNodes = cluster.nodes.filter { $0.addressing == .dhcp }
-        guard !dhcpNodes.isEmpty else { return [] }
-        let result = try await step(.addresses, tools.vagrant(["ssh-config"] + dhcpNodes.map(\.name)), log: "vagrant-ssh-config")
-        let hosts = VagrantSSHConfig.hostNames(in: result.standardOutput)
-        var changed: [(name: String, from: String, to: IPv4Address)] = []
-        var discovered: [String: IPv4Address] = [:]
-        for node in dhcpNodes {
-            guard let text = hosts[node.name], let address = IPv4Address(text), cluster.network.cidr.contains(address) else {
-                throw BootstrapFailure(phase: .addresses, tool: "vagrant", message: "\(node.name) has no usable address (HostName \(hosts[node.name] ?? "missing"))",
-                                       outputTail: [], logFile: "\(layout.logs)/vagrant-ssh-config.log")
-            }
-            if node.ip != address { changed.append((node.name, node.ip?.description ?? "-", address)) }
-            discovered[node.name] = address
+        let discovered = try await discoverLeases(of: dhcpNodes)
+        let changed = dhcpNodes.compactMap { node -> (name: String, from: String, to: IPv4Address)? in
+            guard let address = discovered[node.name], node.ip != address else { return nil }
+            return (node.name, node.ip?.description ?? "-", address)
         }
         cluster = cluster.resolving(discovered)
         return changed
