@@ -39,7 +39,12 @@ public final class ClusterLock: @unchecked Sendable {
             guard fd >= 0 else { throw Failure.unusable(path: path, reason: String(cString: strerror(errno))) }
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let error = errno
-                let holder = Self.holder(fd)
+                // The holder writes who it is just after it takes the lock: give it a moment.
+                var holder = Self.holder(fd)
+                for _ in 0..<50 where error == EWOULDBLOCK && holder.pid == nil {
+                    usleep(20_000)
+                    holder = Self.holder(fd)
+                }
                 close(fd)
                 if error == EWOULDBLOCK { throw Failure.held(pid: holder.pid, command: holder.command) }
                 throw Failure.unusable(path: path, reason: String(cString: strerror(error)))
