@@ -191,6 +191,9 @@ import Testing
         let stop = try await world.run(["stop"], environment: ["worker_count": "2"])
         #expect(stop.exitCode == 0, "\(stop.standardError)")
         #expect(world.calls.map(\.description) == ["vagrant halt worker-1 worker-2", "vagrant halt control-plane-1"])
+        let haltLog = try String(contentsOfFile: world.layout.logs + "/vagrant-halt.log", encoding: .utf8)
+        #expect(haltLog.split(separator: "\n").filter { $0.hasPrefix("$ ") }.map { $0.split(separator: " ").suffix(2).joined(separator: " ") }
+                == ["worker-1 worker-2", "halt control-plane-1"], "the phase's log keeps both commands")
         #expect(try Self.vagrantState(world).values.allSatisfy { $0 == "stopped" })
         let status = try await world.run(["status", "--json"], environment: ["worker_count": "2"])
         #expect(status.standardOutput.contains("\"state\" : \"stopped\""))

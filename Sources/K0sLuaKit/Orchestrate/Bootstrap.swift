@@ -89,6 +89,10 @@ public final class Bootstrap: @unchecked Sendable {
     let joining: Set<String>
     /// The cluster's identity.
     public var id: String { layout.clusterID(name: loaded.cluster.name) }
+    /// Logs this run has written: a phase that runs several commands (one `vagrant halt` per
+    /// group, cordon then drain) keeps all of them in its log.
+    private var logsStarted: Set<String> = []
+    private let logsLock = NSLock()
 
     public init(loaded: LoadedCluster, layout: StateLayout, runner: any ProcessRunning, options: BootstrapOptions = BootstrapOptions(),
                 progress: any ProgressReporting) {
@@ -190,9 +194,15 @@ public final class Bootstrap: @unchecked Sendable {
     /// non-zero exit with the last lines. `secretOutput`: standard output holds credentials (a
     /// kubeconfig with its client key) and is neither logged nor shown.
     @discardableResult
+    /// `<state>/logs/<name>.log`: the previous run's replaced the first time this run writes it.
+    func logFile(_ name: String) -> LogFile {
+        let continuing = logsLock.withLock { !logsStarted.insert(name).inserted }
+        return LogFile(path: "\(layout.logs)/\(name).log", appending: continuing)
+    }
+
     func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil,
               secretOutput: Bool = false) async throws -> CommandResult {
-        let log = LogFile(path: "\(layout.logs)/\(name).log")
+        let log = logFile(name)
         log.write("$ \(command)")
         if secretOutput { log.write("(standard output not logged: it holds credentials)") }
         let result: CommandResult
@@ -371,7 +381,7 @@ public final class Bootstrap: @unchecked Sendable {
     func connectivity() async throws -> String? {
         let nodes = cluster.nodes
         let script = ReachabilityProbe.script(for: try requireAddresses(.connectivity))
-        let log = LogFile(path: "\(layout.logs)/connectivity.log")
+        let log = logFile("connectivity")
         var failures: [String] = []
         var unreachedByHost: [Node] = []
         var reachedBy: [String: [String]] = [:]  // address → the nodes that reach it
@@ -493,7 +503,7 @@ public final class Bootstrap: @unchecked Sendable {
     /// Every node's /etc/hosts names every node by its one address.
     func writeHostsFiles() async throws {
         let remote = "sudo sh -c \(Quote.shell(GuestProvisioning.hostsScript)) k0slua-hosts \(Quote.shell(GuestProvisioning.hostsLines(cluster)))"
-        let log = LogFile(path: "\(layout.logs)/hosts.log")
+        let log = logFile("hosts")
         try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
             for node in cluster.nodes {
                 group.addTask { [ssh, runner] in
