@@ -32,6 +32,9 @@ extension K0sLuaCommand {
         @Flag(help: "Drain leaving workers even when a pod blocks it (no controller, a PodDisruptionBudget): such pods are deleted.")
         var forceDrain = false
 
+        @Flag(help: "Remove controllers even when the leader leaves or fewer than etcd's quorum of today's controllers stay, and skip the quorum check before each leaves etcd.")
+        var forceControllerRemoval = false
+
         @Flag(help: .hidden)
         var noParallel = false
 
@@ -48,10 +51,12 @@ extension K0sLuaCommand {
                                                     healthWaitSeconds: healthWaitSeconds, offline: offline)
             bootstrapOptions.drainTimeoutSeconds = max(1, Int(drainSeconds))
             bootstrapOptions.forceDrain = forceDrain
+            bootstrapOptions.forceControllerRemoval = forceControllerRemoval
             try await ClusterLock.holding(layout, command: "up") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
                                           progress: StderrProgress(quiet: options.quiet))
-                if applied.record != nil, !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty {
+                if applied.record != nil, !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty,
+                   bootstrap.diff.guarded.isEmpty || forceControllerRemoval {
                     Console.writeError("converging the cluster to cluster.lua:\n"
                         + bootstrap.diff.text.split(separator: "\n").filter { !$0.hasPrefix("=") }.map { "  \($0)\n" }.joined())
                 }
