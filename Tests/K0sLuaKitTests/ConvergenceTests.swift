@@ -327,6 +327,25 @@ import Testing
         #expect(!world.calls.contains { ["up", "halt", "apply"].contains($0.argv.first ?? "") })
     }
 
+    @Test func onTheHostsProviderAChangedSizeIsOnlyRecorded() async throws {
+        let source = try String(contentsOfFile: Repo.fixtures + "/render-hosts/cluster.lua", encoding: .utf8)
+            .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"id_test\"")
+        let world = try StandInWorld(cluster: source)
+        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        let hosts = ["K0SLUA_STANDIN_HOSTS": "1"]
+        #expect(try await world.run(["up", "--state-dir", ".k0slua/k0slua", "--skip", "health"], environment: hosts).exitCode == 0)
+        let bigger = source.replacingOccurrences(of: "cpus = 8, memory = 16384", with: "cpus = 8, memory = 32768")
+        #expect(bigger != source)
+        FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(bigger.utf8))
+        let plan = try await world.run(["plan", "--state-dir", ".k0slua/k0slua"], environment: hosts)
+        #expect(plan.standardOutput.contains("~ w1 memory: 16384 → 32768 (hosts provider: recorded only, the machine is yours to resize)\n"), "\(plan.standardOutput)")
+        world.clearTranscript()
+        let up = try await world.run(["up", "--state-dir", ".k0slua/k0slua", "--skip", "health"], environment: hosts)
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(!world.calls.contains { ["cordon", "drain", "halt"].contains($0.argv.first ?? "") })
+        #expect(try #require(try ClusterRecord.load(world.layout)).node(named: "w1")?.memoryMiB == 32768)
+    }
+
     // MARK: - After a host reboot
 
     @Test func upBootsMachinesAHostRebootLeftHalted() async throws {
