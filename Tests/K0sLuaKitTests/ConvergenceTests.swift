@@ -162,7 +162,8 @@ import Testing
     }
 
     @Test func removingTheLeaderIsRefusedUntilForced() async throws {
-        let world = try StandInWorld(cluster: Self.controllers)
+        // The leader runs workloads too: its Node is deleted through the new leader's API.
+        let world = try StandInWorld(cluster: Self.controllers.replacingOccurrences(of: "return index == 3", with: "return index == 1 or index == 3"))
         #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
         let ip = try addresses(world)
         world.clearTranscript()
@@ -180,6 +181,8 @@ import Testing
         #expect(forced.exitCode == 0, "\(forced.standardError)")
         // The new leader, control-plane-2, removes the old one from etcd.
         #expect(Self.steps(world).contains("ssh \(ip["control-plane-2"]!): sudo k0s etcd leave --peer-address \(ip["control-plane-1"]!)"))
+        #expect(Self.steps(world).contains("kubectl delete node control-plane-1 --ignore-not-found"))
+        #expect(try Self.kubernetesNodes(world) == ["control-plane-2", "control-plane-3", "worker-1"])
         #expect(Set(try Self.etcdMembers(world).keys) == ["control-plane-2", "control-plane-3"])
         #expect(try #require(try ClusterRecord.load(world.layout)).nodes.map(\.name) == ["control-plane-2", "control-plane-3", "worker-1"])
         let kubeconfig = try String(contentsOfFile: world.layout.kubeconfig, encoding: .utf8)
@@ -219,6 +222,18 @@ import Testing
         #expect(refused.standardError.contains("control-plane-1, control-plane-2, control-plane-3: every controller the cluster has would leave"), "\(refused.standardError)")
         #expect(refused.standardError.contains("k0slua destroy && k0slua up"))
         #expect(!world.calls.contains { ["up", "destroy", "apply"].contains($0.argv.first ?? "") })
+    }
+
+    @Test func threeToTwoControllersWithTheDefaultWorkloadsRuleExplainsTheRoleChange() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["control_plane_count": "3"]).exitCode == 0)
+        world.clearTranscript()
+        // taints.first_third: 3 controllers → only control-plane-1 runs workloads; 2 → both do.
+        let refused = try await world.run(["up"], environment: ["control_plane_count": "2"])
+        #expect(refused.exitCode == 1)
+        #expect(refused.standardError.contains("control-plane-2: role changes from controller to controller+worker, which cannot change on a running node (a workloads rule that counts controllers"),
+                "\(refused.standardError)")
+        #expect(!world.calls.contains { ["up", "destroy", "apply", "cordon"].contains($0.argv.first ?? "") })
     }
 
     @Test func aControllerWhoseK0sDoesNotAnswerStopsTheRemovalBeforeAnythingChanges() async throws {

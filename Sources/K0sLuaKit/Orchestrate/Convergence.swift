@@ -21,6 +21,9 @@ extension Bootstrap {
         guard !leaving.isEmpty else { return "no node leaves" }
         let names = leaving.map(\.name)
         if FileManager.default.fileExists(atPath: layout.kubeconfig) {
+            // The kubeconfig may name a controller k0sctl just reset (the leader, removed with
+            // --force-controller-removal): fetch it again, from the controllers that stay.
+            if leaving.contains(where: { $0.role == .controller }) { try await kubeconfig() }
             for node in leaving where node.runsWorkloads {
                 try await step(.leave, tools.kubectl(["delete", "node", node.name, "--ignore-not-found"]), log: "leave", tool: "kubectl")
             }

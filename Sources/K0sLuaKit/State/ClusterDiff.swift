@@ -127,7 +127,13 @@ public struct ClusterDiff: Sendable, Equatable {
             for field in fields {
                 switch field.field {
                 case "role", "addressing", "ip":
-                    refusals.append(Refusal(subject: recorded.name, reason: "\(field.field) changes from \(field.from) to \(field.to), which cannot change on a running node"))
+                    var reason = "\(field.field) changes from \(field.from) to \(field.to), which cannot change on a running node"
+                    let controllerCountChanges = record.nodes.filter { $0.role == .controller }.count != declared.controllers.count
+                    if field.field == "role", recorded.role == .controller, node.role == .controller, controllerCountChanges {
+                        // taints.first_third gives every controller workloads below 3 controllers.
+                        reason += " (a workloads rule that counts controllers, like the default cluster.lua's taints.first_third, changes it when the count changes; set workloads for this controller explicitly to keep its role)"
+                    }
+                    refusals.append(Refusal(subject: recorded.name, reason: reason))
                 case "disk":
                     // vagrant-libvirt sizes a volume only when it creates it (machine_virtual_size);
                     // vagrant-tart grows the image on the next start but can never shrink it, and on

@@ -763,6 +763,25 @@ def pod(name, node, ready=True, restarts=0, waiting=None):
     }
 
 
+def api_gone(args):
+    """The kubeconfig's server is a machine address where no controller's k0s runs any more (it was
+    reset, or its machine is gone): kubectl cannot connect, as the real one cannot."""
+    path = args[args.index("--kubeconfig") + 1] if "--kubeconfig" in args else os.environ.get("KUBECONFIG")
+    if "--server" in args or not path or not os.path.exists(path) or not os.path.exists(os.path.join(STATE, "vagrant.json")):
+        return False
+    match = re.search(r"server: https://([0-9.]+):(\d+)", open(path).read())
+    if not match:
+        return False
+    host, nodes = match.group(1), load("k0s.json", {})
+    if host == load("vip.json", {}).get("vip") or host not in running_nodes() and host not in nodes:
+        # A VIP, or an address no machine of this world ever had: not modelled.
+        return False
+    if nodes.get(host, {}).get("role", "worker") == "worker":
+        err(f"The connection to the server {host}:{match.group(2)} was refused - did you specify the right host or port?\n")
+        return True
+    return False
+
+
 def kubectl(args):
     real = "/usr/bin/kubectl"
     if "config" in args and os.path.exists(real):
@@ -779,6 +798,8 @@ def kubectl(args):
             continue
         words.append(args[i])
         i += 1
+    if api_gone(args):
+        return 1
     if "api-down" in faults() or should_fail("get"):
         err("The connection to the server 192.168.64.10:6443 was refused - did you specify the right host or port?\n")
         return 1
