@@ -26,10 +26,10 @@ extension K0sLuaCommand {
         @Flag(help: "Use only the host cache (k0s, its image bundle, k0sctl, kubectl); fail before any machine starts when something is missing.")
         var offline = false
 
-        @Option(help: ArgumentHelp("How long draining a worker that leaves may take, e.g. 300s, 5m.", valueName: "duration"))
+        @Option(help: ArgumentHelp("How long draining a node may take (one that leaves, or one being resized), e.g. 300s, 5m.", valueName: "duration"))
         var drainTimeout: String = "5m"
 
-        @Flag(help: "Drain leaving workers even when a pod blocks it (no controller, a PodDisruptionBudget): such pods are deleted.")
+        @Flag(help: "Drain nodes (leaving or being resized) even when a pod blocks it (no controller, a PodDisruptionBudget): such pods are deleted.")
         var forceDrain = false
 
         @Flag(help: "Remove controllers even when the leader leaves or fewer than etcd's quorum of today's controllers stay, and skip the quorum check before each leaves etcd.")

@@ -144,6 +144,26 @@ import Testing
         #expect(try Self.etcdMembers(world).count == 3)
     }
 
+    @Test func aRemovalInterruptedAfterTheEtcdLeaveContinuesOnTheNextUp() async throws {
+        let world = try StandInWorld(cluster: Self.controllers)
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let ip = try addresses(world)
+        let drop = ["drop": "control-plane-2"]
+        let failed = try await world.run(["up", "--skip", "health"], environment: drop.merging(["K0SLUA_STANDIN_FAIL": "k0sctl:apply"]) { $1 })
+        #expect(failed.exitCode == 1)
+        #expect(Set(try Self.etcdMembers(world).keys) == ["control-plane-1", "control-plane-3"], "it left etcd before k0sctl failed")
+        #expect(try #require(try ClusterRecord.load(world.layout)).node(named: "control-plane-2")?.joined == true, "not reset yet")
+        world.clearTranscript()
+        let again = try await world.run(["up", "--skip", "health"], environment: drop)
+        #expect(again.exitCode == 0, "\(again.standardError)")
+        #expect(again.standardError.contains("control-plane-2 is no longer an etcd member"), "\(again.standardError)")
+        let steps = Self.steps(world)
+        #expect(!steps.contains { $0.contains("etcd leave") }, "\(steps)")
+        #expect(steps.suffix(2) == ["k0sctl apply", "vagrant destroy -f control-plane-2"])
+        #expect(world.events.contains("k0sctl k0sctl-reset-controller controller \(ip["control-plane-2"]!)"))
+        #expect(try #require(try ClusterRecord.load(world.layout)).node(named: "control-plane-2") == nil)
+    }
+
     @Test func aPureControllerLeavesWithoutADrain() async throws {
         let world = try StandInWorld(cluster: Self.controllers)
         #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
