@@ -105,11 +105,12 @@ public struct ClusterDiff: Sendable, Equatable {
         var resizing: [String] = []
         for recorded in record.nodes {
             guard let node = declared.node(named: recorded.name) else {
-                let steps: [String] = switch recorded.k0sRole {
+                var steps: [String] = switch recorded.k0sRole {
                 case .controller: ["leaves etcd", "reset", "machine destroyed"]
                 case .controllerWorker: ["drained", "leaves etcd", "reset", "Node deleted", "machine destroyed"]
                 default: ["drained", "reset", "Node deleted", "machine destroyed"]
                 }
+                if declared.provider == .hosts { steps.removeLast() }  // the hosts provider's machines are the user's
                 changes.append(NodeChange(node: recorded.name, kind: .leave, role: recorded.role, fields: [],
                                           detail: "leaves: " + steps.joined(separator: ", ")))
                 continue
@@ -185,7 +186,8 @@ public struct ClusterDiff: Sendable, Equatable {
         cluster = clusterFields
         self.refusals = refusals
         self.guarded = guarded
-        self.resizing = resizing
+        // Controllers first, as everywhere else.
+        self.resizing = nodes.map(\.node).filter { resizing.contains($0) }
     }
 
     /// `+ worker-2 (joins)` lines, one per node, then cluster-wide changes.
