@@ -6,8 +6,8 @@
   github.com/k0sproject/k0s/releases/download/<v>/k0s-airgap-bundle-<v>-linux-amd64.tar
   github.com/k0sproject/k0s/releases/download/<v>/sha256sums.txt                 `sha256sum -b` lines
 
-No real k0s is reachable here, so the binary is a stand-in script that answers `k0s version` and
-`k0s reset` (what the e2e's k0sctl asks of it); the bundle is a tar of incompressible "layers". Both
+No real k0s is reachable here, so the binary is a stand-in script that answers `k0s version`,
+`k0s reset` (what the e2e's k0sctl asks of it) and `k0s status` (what k0slua asks a resized node); the bundle is a tar of incompressible "layers". Both
 are large enough (BINARY_MIB, BUNDLE_MIB) that copying them to a VM is real work.
 
 release_mirror.py ROOT VERSION
@@ -37,7 +37,8 @@ def binary(version):
 case "$1" in
   version) echo "{version}" ;;
   reset) rm -rf /var/lib/k0s /etc/k0s && echo "k0s reset: /var/lib/k0s and /etc/k0s removed" ;;
-  *) echo "k0s stand-in: only 'version' and 'reset'" >&2; exit 1 ;;
+  status) printf 'Version: %s\nProcess ID: -\nRole: (k0slua e2e stand-in: the node is up, no k0s runs)\n' "{version}" ;;
+  *) echo "k0s stand-in: only 'version', 'status' and 'reset'" >&2; exit 1 ;;
 esac
 exit 0
 """.encode()

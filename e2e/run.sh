@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/env.sh"
 started=$(date +%s)
-unset worker_count  # the lifecycle scenario sets it; no scenario takes it from the caller's shell
+unset worker_count worker_memory  # the lifecycle scenario sets them; no scenario takes them from the caller's shell
 step() { echo "e2e [$(( $(date +%s) - started ))s] $*"; }
 scenarios=${E2E_SCENARIOS:-vmnet-shared softnet lifecycle}
 for name in $scenarios; do
@@ -167,7 +167,7 @@ run_scenario() { # name
   local lua="$dir/$CLUSTER_LUA"
   rm -rf "$work" && mkdir -p "$work"
   cp "$lua" "$work/cluster.lua"
-  ln -s "$root/lib" "$work/lib"
+  mkdir "$work/lib" && cp -R "$root/lib/." "$here/lib/." "$work/lib/"  # the product's modules and e2e.lua
   local name=${CLUSTER_NAME:-$(python3 -c 'import json,sys; print(json.load(sys.stdin)["name"])' <<<"$("$k0slua" plan --json --file "$work/cluster.lua")")}
   [ -n "$name" ] || { echo "e2e: $scenario: cannot read the cluster name from $lua" >&2; return 1; }
   local state="$work/.k0slua/$name"
@@ -332,7 +332,7 @@ softnet_checks() { # scenario state table
 }
 
 # The cluster as a living thing (issue 10), on the libvirt static layout: 1+1 as built, then 1+2,
-# 1+1 again, stop, start; run_scenario then destroys it with another worker_count. Each step's time
+# 1+1 again, worker-1 resized, stop, start; run_scenario then destroys it with another worker_count. Each step's time
 # goes to the timings table.
 scenario_lifecycle() { # scenario name state work code
   local scenario=$1 name=$2 state=$3 work=$4 code=$5 t0 table user before after requests
@@ -383,6 +383,26 @@ scenario_lifecycle() { # scenario name state work code
   scenario_pass "$scenario/1+1 again" "$name" "$state" "$work" "$code" "$work/up-shrink.txt"
   check "$scenario: control-plane-1 and worker-1 kept running through the shrink" test "$(boot_ids "$state" "$table")" = "$before"
 
+  step "lifecycle: worker_memory=1280 (resize worker-1, offline)"
+  export worker_memory=1280
+  (cd "$work" && "$k0slua" plan >"$work/plan-resize.txt" 2>&1) || true
+  check "$scenario: plan shows ~ worker-1 memory: 1024 → 1280" grep -q '^~ worker-1 memory: 1024 → 1280' "$work/plan-resize.txt"
+  t0=$(date +%s)
+  k0slua_up "$work" up-resize up --offline
+  code=$(cat "$work/up-resize.code")
+  printf '%s\tstep:resize (up --offline)\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
+  record_phases "$scenario/resize" "$work/up-resize.txt" "$code"
+  check "$scenario: worker-1 was halted, then brought up with its new size" \
+    test "$(grep -E '^\$ vagrant (halt|up)' "$state/logs/resize-worker-1.log" | tr '\n' ';')" = '$ vagrant halt worker-1;$ vagrant up --provider libvirt --no-provision worker-1;'
+  check "$scenario: libvirt gave the worker-1 domain 1280 MiB" grep -Eq '^Max memory: +1310720 KiB' <<<"$(virsh dominfo "$cluster_id-worker-1")"
+  check "$scenario: the record has worker-1 at 1280 MiB" \
+    test "$(python3 -c 'import json,sys; print([n["memory_mib"] for n in json.load(open(sys.argv[1]))["nodes"] if n["name"] == "worker-1"][0])' "$state/state.json")" = 1280
+  after=$(boot_ids "$state" "$table")
+  check "$scenario: worker-1 restarted, control-plane-1 did not" \
+    test "$(comm -12 <(sort <<<"$before") <(sort <<<"$after") | awk '{print $1}')" = control-plane-1
+  scenario_pass "$scenario/resized" "$name" "$state" "$work" "$code" "$work/up-resize.txt"
+  before=$after
+
   step "lifecycle: stop"
   t0=$(date +%s)
   (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" stop 2>&1) | timed | tee "$work/stop.txt"
@@ -401,7 +421,7 @@ scenario_lifecycle() { # scenario name state work code
   printf '%s\tstep:start\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
   check "$scenario: start brought control-plane-1 up before worker-1" \
     test "$(grep -E '^\$ vagrant up' "$state/logs/vagrant-up.log" | sed 's/.* //' | tr '\n' ' ')" = "control-plane-1 worker-1 "
-  check "$scenario: start ran the connectivity check" grep -q '==> \[[0-9]*/[0-9]*\] connectivity:' "$work/start.txt"
+  check "$scenario: start ran the connectivity check" grep -Eq 'connectivity: [0-9]+ pairs answer' "$work/start.txt"
   check "$scenario: the record keeps the same addresses" test "$(recorded_nodes "$state")" = "control-plane-1 192.168.64.10 True;worker-1 192.168.64.20 True"
   scenario_pass "$scenario/after start" "$name" "$state" "$work" "$code" "$work/start.txt"
   after=$(boot_ids "$state" "$table")

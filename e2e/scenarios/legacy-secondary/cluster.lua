@@ -6,6 +6,7 @@
 -- runs the same cluster without softnet's enforcement. Expected: the etcd quorum check fails.
 local k0s = require "k0s"
 local nodes = require "k0slua.nodes"
+local e2e = require "e2e"
 
 local function static(node)
   return ("192.168.64.%d"):format(240 + tonumber(node.name:match("%d+$")))
@@ -18,14 +19,9 @@ local hooks = {
   end,
 }
 
-return {
+return e2e.on_vmnet {
   name = k0s.env.string("K0SLUA_E2E_NAME", "legacy"),
-  provider = "libvirt",
-  box = k0s.env.string("K0SLUA_E2E_TARTLIKE_BOX", "k0slua/tartlike-test"),
-  network = { cidr = "192.168.64.0/24", libvirt_network = "k0slua-e2e-vmnet" },
-  libvirt = { driver = "qemu", management_network_mode = "none", boot_timeout = 1200 },
-  ssh = { user = "admin" },
   nodes = nodes.class { prefix = "control-plane", role = "controller", count = 3, first_ip = "dhcp",
-                        cpus = 1, memory = 1024, disk = 10, hooks = hooks,
+                        cpus = e2e.size.cpus, memory = e2e.size.memory, disk = e2e.size.disk, hooks = hooks,
                         workloads = function(index) return index == 1 end },
 }

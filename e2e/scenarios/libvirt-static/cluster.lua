@@ -1,20 +1,13 @@
--- The e2e cluster: the product's 1+1 layout and static IPs on libvirt (worker_count resizes it, as
--- in the default cluster.lua), sized for software emulation (QEMU TCG), with hooks that do real
+-- The e2e cluster: the product's 1+1 layout and static IPs on libvirt (worker_count and worker_memory
+-- change it, as in the default cluster.lua), sized for software emulation (QEMU TCG), with hooks that do real
 -- work on the nodes. The libvirt-static and lifecycle scenarios use it.
 local k0s = require "k0s"
 local nodes = require "k0slua.nodes"
 local taints = require "k0slua.taints"
+local e2e = require "e2e"
+local hooks = e2e.hooks
 
 local box = k0s.env.string("K0SLUA_E2E_BOX_NAME", "k0slua/debian12-test")
-
--- Each hook appends "<n> <phase> <node>" to a file on its node; n counts the hooks run so far on it.
-local function mark(phase)
-  return function(node, ctx)
-    ctx.run(("n=$(($(sudo cat /var/tmp/k0slua-hooks 2>/dev/null | wc -l) + 1)); echo \"$n %s %s $(hostname)\" | sudo tee -a /var/tmp/k0slua-hooks >/dev/null")
-      :format(phase, node.name))
-  end
-end
-local hooks = { pre_join = mark("pre_join"), post_join = mark("post_join") }
 
 return {
   name = "e2e",
@@ -27,6 +20,6 @@ return {
                   cpus = 1, memory = 1024, disk = 10, workloads = taints.first_third, hooks = hooks },
     nodes.class { prefix = "worker", role = "worker", count = k0s.env.integer("worker_count", 1, { min = 0, max = 3 }),
                   first_ip = "192.168.64.20",
-                  cpus = 1, memory = 1024, disk = 10, hooks = hooks }
+                  cpus = 1, memory = k0s.env.integer("worker_memory", 1024, { min = 512, max = 2048 }), disk = 10, hooks = hooks }
   ),
 }
