@@ -3,17 +3,23 @@
 # private network namespace; k0s/k0sctl are the only stand-ins (e2e/bin/k0sctl does k0sctl's real
 # SSH checks and runs real etcd, and a VXLAN pod overlay when the k0s config asks for Calico VXLAN).
 #
-# Network scenarios (e2e/scenarios/<name>/{cluster.lua,scenario.env}), chosen with
-# E2E_SCENARIOS="vmnet-shared softnet libvirt-static" (the default; also legacy-secondary and
-# legacy-secondary-open). Each one: network set-up, `k0slua up`, assertions on the VMs,
-# `k0slua destroy`, nothing left. Per-scenario, per-phase timings at the end.
+# Scenarios (e2e/scenarios/<name>/{cluster.lua,scenario.env}), chosen with
+# E2E_SCENARIOS="vmnet-shared softnet lifecycle" (the default; also libvirt-static, legacy-secondary
+# and legacy-secondary-open). Each one: network set-up, `k0slua up`, assertions on the VMs (the
+# lifecycle scenario then grows, shrinks, stops and starts the cluster), `k0slua destroy`, nothing
+# left. Per-scenario, per-phase timings at the end.
+#
+# k0s comes from the host cache, as for users: a release-shaped mirror (e2e/release_mirror.py) served
+# on 127.0.0.1 inside the namespace is K0SLUA_MIRROR, the cache (XDG_CACHE_HOME) starts empty, and
+# the k0sctl stand-in uploads the cached binary and image bundle to the VMs over SSH.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/env.sh"
 started=$(date +%s)
+unset worker_count  # the lifecycle scenario sets it; no scenario takes it from the caller's shell
 step() { echo "e2e [$(( $(date +%s) - started ))s] $*"; }
-scenarios=${E2E_SCENARIOS:-vmnet-shared softnet libvirt-static}
+scenarios=${E2E_SCENARIOS:-vmnet-shared softnet lifecycle}
 for name in $scenarios; do
   [ -f "$here/scenarios/$name/scenario.env" ] || { echo "e2e: unknown scenario $name (see e2e/scenarios/)" >&2; exit 64; }
 done
@@ -38,6 +44,7 @@ step "boxes: $boxes (${box_seconds}s)"
 transcript="$K0SLUA_E2E_WORK/k0sctl-calls.jsonl"
 timings="$K0SLUA_E2E_WORK/timings.txt"
 softnet_pid=
+mirror_pid=
 current_state=
 current_env=()
 
@@ -55,6 +62,7 @@ cleanup() {
     (cd "$(dirname "$(dirname "$current_state")")" && "${NS[@]}" "${current_env[@]}" "$k0slua" destroy --quiet >/dev/null 2>&1) || true
   fi
   stop_softnet
+  [ -z "$mirror_pid" ] || kill -TERM "$mirror_pid" 2>/dev/null || true
   "$here/vmnet.sh" undefine k0slua-e2e-vmnet 2>/dev/null || true
   "$here/host-down.sh"
   [ $code -eq 0 ] || echo "e2e FAILED (exit $code); logs kept in $K0SLUA_E2E_WORK" >&2
@@ -77,6 +85,20 @@ if [ "$(cat "$VAGRANT_HOME/k0slua-boxes" 2>/dev/null)" != "$boxes" ]; then
   echo "$boxes" > "$VAGRANT_HOME/k0slua-boxes"
 fi
 rm -f "$transcript" "$timings"
+
+# The release mirror and an empty cache: the first scenario downloads k0s, later ones find it cached.
+k0s_version=v1.34.2+k0s.0
+mirror="$K0SLUA_E2E_WORK/mirror"
+export XDG_CACHE_HOME="$K0SLUA_E2E_WORK/xdg-cache"
+rm -rf "$mirror" "$XDG_CACHE_HOME" && mkdir -p "$mirror"
+python3 "$here/release_mirror.py" "$mirror" "$k0s_version"
+"${NS[@]}" python3 "$root/Tests/StandIns/mirror/serve.py" "$mirror" &
+mirror_pid=$!
+for _ in $(seq 50); do [ -s "$mirror/.port" ] && break; sleep 0.1; done
+export K0SLUA_MIRROR="http://127.0.0.1:$(cat "$mirror/.port")"
+cached_k0s="$XDG_CACHE_HOME/k0slua/k0s/$k0s_version/linux-amd64"
+mirror_requests() { if [ -f "$mirror/.requests" ]; then wc -l <"$mirror/.requests"; else echo 0; fi; }
+echo "release mirror $K0SLUA_MIRROR (k0s $k0s_version), cache $XDG_CACHE_HOME"
 
 failures=0
 check() { # description command…
@@ -126,9 +148,19 @@ leases_by_node() { # cluster-id
   done
 }
 
+# k0slua up/start in the namespace with the stand-ins; output timestamped into <work>/<name>.txt,
+# exit code into <work>/<name>.code. The Kubernetes checks need k0s, which no VM here runs.
+k0slua_up() { # work name [command and options…]
+  local work=$1 name=$2; shift 2
+  local command=("$@")
+  [ "${command[0]:-up}" != up ] || command=(up --skip kubeconfig "${command[@]:1}")
+  (cd "$work" && if "${NS[@]}" "${current_env[@]}" "$k0slua" "${command[@]}" --skip-checks k0s-status,api,nodes-ready,taints,system-pods 2>&1; \
+     then echo 0 > "$work/$name.code"; else echo $? > "$work/$name.code"; fi) | timed | tee "$work/$name.txt"
+}
+
 run_scenario() { # name
   local scenario=$1 dir="$here/scenarios/$1"
-  local NETWORK= SOFTNET=0 ADDRESSING=static EXPECT=pass CLUSTER_LUA=cluster.lua CLUSTER_NAME= STANDIN_PRIVATE_ADDRESSES= POD_NETWORK= ETCD_TIMEOUT=240
+  local NETWORK= SOFTNET=0 ADDRESSING=static EXPECT=pass CLUSTER_LUA=cluster.lua CLUSTER_NAME= STANDIN_PRIVATE_ADDRESSES= POD_NETWORK= ETCD_TIMEOUT=240 DESTROY_ENV=
   . "$dir/scenario.env"
   local scenario_started=$(date +%s)
   local work="$K0SLUA_E2E_WORK/$scenario"
@@ -156,12 +188,13 @@ run_scenario() { # name
   fi
 
   step "k0slua up ($scenario)"
-  (cd "$work" && if "${NS[@]}" "${current_env[@]}" "$k0slua" up \
-     --skip download,kubeconfig --skip-checks k0s-status,api,nodes-ready,taints,system-pods 2>&1; then echo 0 > "$work/up.code"; else echo $? > "$work/up.code"; fi) \
-    | timed | tee "$work/up.txt"
+  local requests_before
+  requests_before=$(mirror_requests)
+  k0slua_up "$work" up
   local code
   code=$(cat "$work/up.code")
   record_phases "$scenario" "$work/up.txt" "$code"
+  echo "  release mirror: $(( $(mirror_requests) - requests_before )) request(s) during this up"
   # The cluster's identity (state.json): its libvirt domains and volumes are named <id>-<node>.
   cluster_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$state/state.json")
 
@@ -169,7 +202,7 @@ run_scenario() { # name
 
   step "k0slua destroy ($scenario)"
   local destroy_started=$(date +%s)
-  (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" destroy)
+  (cd "$work" && "${NS[@]}" "${current_env[@]}" ${DESTROY_ENV:+env $DESTROY_ENV} "$k0slua" destroy)
   printf '%s\tdestroy\t%s\tok\n' "$scenario" "$(( $(date +%s) - destroy_started ))" >>"$timings"
   current_state=
   stop_softnet
@@ -210,10 +243,14 @@ for h in doc["spec"]["hosts"]:
 PY
 }
 
-scenario_pass() { # scenario name state work code
-  local scenario=$1 name=$2 state=$3 work=$4 code=$5 addressing=$ADDRESSING
-  check "$scenario: k0slua up succeeded" test "$code" = 0
+scenario_pass() { # scenario name state work code [output of the command, default <work>/up.txt]
+  local scenario=$1 name=$2 state=$3 work=$4 code=$5 addressing=$ADDRESSING output=${6:-$4/up.txt}
+  check "$scenario: k0slua $(basename "$output" .txt) succeeded" test "$code" = 0
   [ "$code" = 0 ] || return 0
+  local bundle_name="k0s-airgap-bundle-$k0s_version-linux-amd64.tar" binary_sum bundle_sum
+  binary_sum=$(sha256sum "$cached_k0s/k0s" | awk '{print $1}')
+  bundle_sum=$(sha256sum "$cached_k0s/$bundle_name" | awk '{print $1}')
+  check "$scenario: the cluster's k0s.version is the cached $k0s_version" grep -q "version: \"\?$k0s_version" "$state/k0sctl.yaml"
   local table
   table=$(node_table "$name" "$addressing" "$work/cluster.lua")
   echo "$table" | sed 's/^/  node /'
@@ -225,10 +262,19 @@ scenario_pass() { # scenario name state work code
     read -r user private k0s_role < <(k0sctl_host "$state" "$ip") || true
     check "$scenario: $node: k0sctl.yaml ssh.address = privateAddress = $ip" test "${private:-}" = "$ip"
     [ -n "$leader" ] || { [ "${k0s_role:-}" = worker ] || leader="$user $ip"; }
-    facts=$(ssh_node "$state" "$user" "$ip" 'hostname; echo ---; ip -o -4 addr show scope global | grep -v " k0slua-"; echo ---; cat /etc/hosts; echo ---; sudo -n true && echo SUDO-OK; sudo cat /var/tmp/k0slua-hooks') || true
+    facts=$(ssh_node "$state" "$user" "$ip" 'hostname; echo ---; ip -o -4 addr show scope global | grep -v " k0slua-"; echo ---; cat /etc/hosts; echo ---; sha256sum /usr/local/bin/k0s /var/lib/k0s/images/* 2>/dev/null; echo ---; sudo -n true && echo SUDO-OK; sudo cat /var/tmp/k0slua-hooks') || true
     hostname_=$(awk 'NR==1' <<<"$facts")
     addresses=$(awk '/^---$/ {n++; next} n==1' <<<"$facts")
     hosts=$(awk '/^---$/ {n++; next} n==2' <<<"$facts")
+    sums=$(awk '/^---$/ {n++; next} n==3' <<<"$facts")
+    check "$scenario: $node: /usr/local/bin/k0s is the host's cached k0s (sha256 ${binary_sum:0:12}…)" \
+      test "$(awk '$2 == "/usr/local/bin/k0s" {print $1}' <<<"$sums")" = "$binary_sum"
+    if [ "${k0s_role:-}" = controller ]; then
+      check "$scenario: $node: no image bundle on a controller without kubelet" test -z "$(grep /var/lib/k0s/images/ <<<"$sums" || true)"
+    else
+      check "$scenario: $node: the cached airgap bundle sits in /var/lib/k0s/images/ (sha256 ${bundle_sum:0:12}…)" \
+        test "$(awk -v p="/var/lib/k0s/images/$bundle_name" '$2 == p {print $1}' <<<"$sums")" = "$bundle_sum"
+    fi
     hooks=$(sed -n '/^SUDO-OK$/,$p' <<<"$facts" | tail -n +2)
     check "$scenario: $node: hostname is $node (not the image's)" test "$hostname_" = "$node"
     if [ "$addressing" = dhcp ]; then
@@ -252,7 +298,7 @@ scenario_pass() { # scenario name state work code
   check "$scenario: etcd healthy with $controllers member(s), every one on its node address" \
     test "$(grep -c ' is healthy' <<<"$healthy")" = "$controllers"
   check "$scenario: k0s phases are reported as skipped, not passed" grep -q "skipped (no k0s on this machine)" "$state/logs/k0sctl-apply.log"
-  check "$scenario: up reported kubeconfig and health's Kubernetes checks as skipped" grep -Eq '^ *[0-9.]+ ==> kubeconfig: skipped' "$work/up.txt"
+  case $output in */up*.txt) check "$scenario: up reported kubeconfig and health's Kubernetes checks as skipped" grep -Eq '^ *[0-9.]+ ==> kubeconfig: skipped' "$output" ;; esac
   [ "$SOFTNET" = 1 ] && softnet_checks "$scenario" "$state" "$table"
   return 0
 }
@@ -283,6 +329,108 @@ softnet_checks() { # scenario state table
   else
     check "$scenario: the stand-in built the Calico VXLAN pod network" false
   fi
+}
+
+# The cluster as a living thing (issue 10), on the libvirt static layout: 1+1 as built, then 1+2,
+# 1+1 again, stop, start; run_scenario then destroys it with another worker_count. Each step's time
+# goes to the timings table.
+scenario_lifecycle() { # scenario name state work code
+  local scenario=$1 name=$2 state=$3 work=$4 code=$5 t0 table user before after requests
+  scenario_pass "$scenario/1+1" "$name" "$state" "$work" "$code"
+  [ "$code" = 0 ] || return 0
+  table=$(node_table "$name" static "$work/cluster.lua")
+  user=$(k0sctl_host "$state" 192.168.64.10 | awk '{print $1}')
+  check "$scenario: a marker written to etcd" etcdctl_on "$state" "$user" "put k0slua-e2e/marker $cluster_id"
+  before=$(boot_ids "$state" "$table")
+
+  step "lifecycle: worker_count=2 (1+1 -> 1+2, offline)"
+  export worker_count=2
+  (cd "$work" && "$k0slua" plan >"$work/plan-grow.txt" 2>&1) || true
+  sed 's/^/  plan: /' "$work/plan-grow.txt" | head -n 4
+  check "$scenario: plan shows + worker-2 (joins)" grep -qx '+ worker-2 (joins)' "$work/plan-grow.txt"
+  check "$scenario: plan shows the others unchanged" test "$(grep -cxE '= (control-plane-1|worker-1)' "$work/plan-grow.txt")" = 2
+  requests=$(mirror_requests) t0=$(date +%s)
+  k0slua_up "$work" up-grow up --offline
+  code=$(cat "$work/up-grow.code")
+  printf '%s\tstep:grow (up --offline)\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
+  record_phases "$scenario/grow" "$work/up-grow.txt" "$code"
+  check "$scenario: up --offline made no request to the release mirror" test "$(mirror_requests)" = "$requests"
+  check "$scenario: only worker-2's machine was brought up" grep -Eq '^\$ vagrant up .* worker-2$' "$state/logs/vagrant-up.log"
+  check "$scenario: the connectivity check included worker-2 (192.168.64.21)" grep -q '192\.168\.64\.21' "$state/logs/connectivity.log"
+  check "$scenario: k0sctl.yaml now has worker-2 and resets no one" \
+    test "$(last_apply_hosts)" = "192.168.64.10 controller+worker False;192.168.64.20 worker False;192.168.64.21 worker False"
+  scenario_pass "$scenario/1+2" "$name" "$state" "$work" "$code" "$work/up-grow.txt"
+  check "$scenario: control-plane-1 and worker-1 kept running (same boot ids)" test "$(boot_ids "$state" "$table")" = "$before"
+  check "$scenario: the record has worker-2, joined" test "$(recorded_nodes "$state")" = "control-plane-1 192.168.64.10 True;worker-1 192.168.64.20 True;worker-2 192.168.64.21 True"
+
+  step "lifecycle: worker_count=1 (1+2 -> 1+1, offline)"
+  export worker_count=1
+  (cd "$work" && "$k0slua" plan >"$work/plan-shrink.txt" 2>&1) || true
+  check "$scenario: plan shows - worker-2 leaving" grep -q '^- worker-2 (leaves' "$work/plan-shrink.txt"
+  t0=$(date +%s)
+  k0slua_up "$work" up-shrink up --offline
+  code=$(cat "$work/up-shrink.code")
+  printf '%s\tstep:shrink (up --offline)\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
+  record_phases "$scenario/shrink" "$work/up-shrink.txt" "$code"
+  check "$scenario: k0sctl apply ran with reset: true on worker-2 only" \
+    test "$(last_apply_hosts)" = "192.168.64.10 controller+worker False;192.168.64.20 worker False;192.168.64.21 worker True"
+  check "$scenario: k0sctl reset worker-2 (k0s reset on the node)" grep -q '192\.168\.64\.21: k0s reset' "$state/logs/k0sctl-apply.log"
+  check "$scenario: worker-2's machine was destroyed by name" grep -Eq '^\$ vagrant destroy -f worker-2$' "$state/logs/leave.log"
+  check "$scenario: no $cluster_id-worker-2 domain left" test -z "$(virsh list --all --name | grep -x "$cluster_id-worker-2" || true)"
+  check "$scenario: no $cluster_id-worker-2 volume left" test -z "$(virsh vol-list default | awk '{print $1}' | grep "^$cluster_id-worker-2" || true)"
+  check "$scenario: the record no longer has worker-2" test "$(recorded_nodes "$state")" = "control-plane-1 192.168.64.10 True;worker-1 192.168.64.20 True"
+  check "$scenario: k0sctl.yaml and the Vagrantfile no longer name worker-2" test -z "$(grep -l -e 192.168.64.21 -e worker-2 "$state/k0sctl.yaml" "$state/Vagrantfile" || true)"
+  scenario_pass "$scenario/1+1 again" "$name" "$state" "$work" "$code" "$work/up-shrink.txt"
+  check "$scenario: control-plane-1 and worker-1 kept running through the shrink" test "$(boot_ids "$state" "$table")" = "$before"
+
+  step "lifecycle: stop"
+  t0=$(date +%s)
+  (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" stop 2>&1) | timed | tee "$work/stop.txt"
+  printf '%s\tstep:stop\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "-" >>"$timings"
+  check "$scenario: stop halted worker-1 before control-plane-1" \
+    test "$(grep -E '^\$ vagrant halt' "$state/logs/vagrant-halt.log" | sed 's/.* //' | tr '\n' ' ')" = "worker-1 control-plane-1 "
+  check "$scenario: every domain is shut off" test "$(virsh list --all --name | grep "^$cluster_id-" | xargs -r -n1 virsh domstate | sort -u | grep .)" = "shut off"
+  local status
+  status=$(cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" status --json 2>/dev/null || true)
+  check "$scenario: status --json says stopped" test "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$status" 2>/dev/null)" = stopped
+
+  step "lifecycle: start"
+  t0=$(date +%s)
+  k0slua_up "$work" start start
+  code=$(cat "$work/start.code")
+  printf '%s\tstep:start\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
+  check "$scenario: start brought control-plane-1 up before worker-1" \
+    test "$(grep -E '^\$ vagrant up' "$state/logs/vagrant-up.log" | sed 's/.* //' | tr '\n' ' ')" = "control-plane-1 worker-1 "
+  check "$scenario: start ran the connectivity check" grep -q '==> \[[0-9]*/[0-9]*\] connectivity:' "$work/start.txt"
+  check "$scenario: the record keeps the same addresses" test "$(recorded_nodes "$state")" = "control-plane-1 192.168.64.10 True;worker-1 192.168.64.20 True"
+  scenario_pass "$scenario/after start" "$name" "$state" "$work" "$code" "$work/start.txt"
+  after=$(boot_ids "$state" "$table")
+  check "$scenario: both machines really restarted (new boot ids)" test -z "$(comm -12 <(sort <<<"$before") <(sort <<<"$after"))"
+  check "$scenario: the etcd marker survived stop/start" test "$(etcdctl_on "$state" "$user" "get --print-value-only k0slua-e2e/marker")" = "$cluster_id"
+  status=$(cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" status --json 2>/dev/null || true)
+  check "$scenario: status --json says running" test "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$status" 2>/dev/null)" = running
+  echo "  destroy follows with worker_count=3 (the record, not today's environment, says what to remove)"
+}
+
+etcdctl_on() { # state user etcdctl-arguments (on control-plane-1)
+  ssh_node "$1" "$2" 192.168.64.10 "sudo ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/var/lib/k0slua-etcd/pki/ca.crt --cert=/var/lib/k0slua-etcd/pki/client.crt --key=/var/lib/k0slua-etcd/pki/client.key $3"
+}
+
+boot_ids() { # state table: "node boot-id" per node
+  while read -r node ip _; do
+    echo "$node $(ssh_node "$1" "$(k0sctl_host "$1" "$ip" | awk '{print $1}')" "$ip" 'cat /proc/sys/kernel/random/boot_id' || echo unreachable)"
+  done <<<"$2"
+}
+
+recorded_nodes() { # state: "name address joined;…" from state.json
+  python3 -c 'import json,sys; print(";".join("%s %s %s" % (n["name"], n.get("address"), n.get("joined")) for n in json.load(open(sys.argv[1]))["nodes"]))' "$1/state.json"
+}
+
+last_apply_hosts() { # "address role reset;…" of the last k0sctl apply in the transcript
+  python3 -c '
+import json, sys
+applies = [e for e in map(json.loads, open(sys.argv[1])) if e.get("argv", [""])[0] == "apply" and "hosts" in e]
+print(";".join("%s %s %s" % (h["address"], h["role"], h["reset"]) for h in applies[-1]["hosts"]) if applies else "")' "$transcript"
 }
 
 scenario_connectivity-failure() { # scenario name state work code

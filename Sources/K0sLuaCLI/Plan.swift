@@ -26,6 +26,7 @@ extension K0sLuaCommand {
                 if diff.isEmpty { head += "no changes: `k0slua up` has nothing to do but check\n" }
                 for refusal in diff.refusals { head += "refused: \(refusal)\n" }
                 if !diff.refusals.isEmpty { head += "  to rebuild: \(ClusterDiff.rebuild)\n" }
+                for refusal in diff.guarded { head += "needs \(ClusterDiff.forceControllerRemovalFlag): \(refusal)\n" }
                 output = head + "\n" + output
             }
             FileHandle.standardOutput.write(Data(output.utf8))

@@ -26,11 +26,14 @@ extension K0sLuaCommand {
         @Flag(help: "Use only the host cache (k0s, its image bundle, k0sctl, kubectl); fail before any machine starts when something is missing.")
         var offline = false
 
-        @Option(help: ArgumentHelp("How long draining a worker that leaves may take, e.g. 300s, 5m.", valueName: "duration"))
+        @Option(help: ArgumentHelp("How long draining a node may take (one that leaves, or one being resized), e.g. 300s, 5m.", valueName: "duration"))
         var drainTimeout: String = "5m"
 
-        @Flag(help: "Drain leaving workers even when a pod blocks it (no controller, a PodDisruptionBudget): such pods are deleted.")
+        @Flag(help: "Drain nodes (leaving or being resized) even when a pod blocks it (no controller, a PodDisruptionBudget): such pods are deleted.")
         var forceDrain = false
+
+        @Flag(help: "Remove controllers even when the leader leaves or fewer than etcd's quorum of today's controllers stay, and skip the quorum check before each leaves etcd.")
+        var forceControllerRemoval = false
 
         @Flag(help: .hidden)
         var noParallel = false
@@ -48,10 +51,12 @@ extension K0sLuaCommand {
                                                     healthWaitSeconds: healthWaitSeconds, offline: offline)
             bootstrapOptions.drainTimeoutSeconds = max(1, Int(drainSeconds))
             bootstrapOptions.forceDrain = forceDrain
+            bootstrapOptions.forceControllerRemoval = forceControllerRemoval
             try await ClusterLock.holding(layout, command: "up") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
                                           progress: StderrProgress(quiet: options.quiet))
-                if applied.record != nil, !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty {
+                if applied.record != nil, !bootstrap.diff.isEmpty, bootstrap.diff.refusals.isEmpty,
+                   bootstrap.diff.guarded.isEmpty || forceControllerRemoval {
                     Console.writeError("converging the cluster to cluster.lua:\n"
                         + bootstrap.diff.text.split(separator: "\n").filter { !$0.hasPrefix("=") }.map { "  \($0)\n" }.joined())
                 }

@@ -191,6 +191,9 @@ import Testing
         let stop = try await world.run(["stop"], environment: ["worker_count": "2"])
         #expect(stop.exitCode == 0, "\(stop.standardError)")
         #expect(world.calls.map(\.description) == ["vagrant halt worker-1 worker-2", "vagrant halt control-plane-1"])
+        let haltLog = try String(contentsOfFile: world.layout.logs + "/vagrant-halt.log", encoding: .utf8)
+        #expect(haltLog.split(separator: "\n").filter { $0.hasPrefix("$ ") }.map { $0.split(separator: " ").suffix(2).joined(separator: " ") }
+                == ["worker-1 worker-2", "halt control-plane-1"], "the phase's log keeps both commands")
         #expect(try Self.vagrantState(world).values.allSatisfy { $0 == "stopped" })
         let status = try await world.run(["status", "--json"], environment: ["worker_count": "2"])
         #expect(status.standardOutput.contains("\"state\" : \"stopped\""))
@@ -248,9 +251,9 @@ import Testing
         #expect(plan.exitCode == 0)
         #expect(plan.standardOutput.hasPrefix("changes to the applied cluster"))
         #expect(plan.standardOutput.contains("= control-plane-1\n"))
-        #expect(plan.standardOutput.contains("~ worker-1 memory: 4096 → 8192\n"))
+        #expect(plan.standardOutput.contains("~ worker-1 memory: 4096 → 8192 (resized one at a time: drained, halted, restarted with the new size, uncordoned)\n"))
         #expect(plan.standardOutput.contains("+ worker-2 (joins)\n"))
-        #expect(plan.standardOutput.contains("refused: worker-1: memory changes from 4096 to 8192"))
+        #expect(!plan.standardOutput.contains("refused"))
         let json = try await world.run(["plan", "--json"], environment: ["worker_count": "0"])
         let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as! [String: Any]
         let changes = try #require(object["changes"] as? [[String: Any]])
@@ -346,7 +349,7 @@ import Testing
 
     @Test(arguments: [
         (["vagrant_provider": "libvirt"], "provider changes from tart to libvirt"),
-        (["memory_worker": "8192"], "worker-1: memory changes from 4096 to 8192; resizing a node in place is not supported yet"),
+        (["disk_size": "40"], "worker-1: disk changes from 32 to 40 GB: a machine's disk is sized when it is created"),
     ])
     func changesThatCannotBeAppliedInPlaceAreRefusedFirst(environment: [String: String], reason: String) async throws {
         let world = try StandInWorld()
@@ -359,13 +362,16 @@ import Testing
         #expect(!world.calls.contains { ["up", "destroy", "apply", "halt"].contains($0.argv.first ?? "") }, "nothing changed")
     }
 
-    @Test func aRemovedControllerIsRefusedWithTheReason() async throws {
+    @Test func goingFromTwoControllersToOneNeedsTheForceFlag() async throws {
         let world = try StandInWorld()
         #expect(try await world.run(["up", "--skip", "health"], environment: ["control_plane_count": "2"]).exitCode == 0)
         world.clearTranscript()
         let refused = try await world.run(["up"], environment: ["control_plane_count": "1"])
         #expect(refused.exitCode == 1)
-        #expect(refused.standardError.contains("control-plane-2: removing a controller (it must leave etcd first) is not supported yet"))
+        #expect(refused.standardError.contains("control-plane-2: removing 1 of 2 controllers leaves 1, fewer than etcd's quorum of 2"), "\(refused.standardError)")
         #expect(!world.calls.contains { ["up", "destroy", "apply"].contains($0.argv.first ?? "") })
+        let forced = try await world.run(["up", "--skip", "health", "--force-controller-removal"], environment: ["control_plane_count": "1"])
+        #expect(forced.exitCode == 0, "\(forced.standardError)")
+        #expect(try #require(try ClusterRecord.load(world.layout)).nodes.map(\.name) == ["control-plane-1", "worker-1"])
     }
 }

@@ -26,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 PKI = "/var/lib/k0slua-etcd/pki"
 DATA = "/var/lib/k0slua-etcd/data"
 UNIT = "k0slua-etcd"
+MEMBERS = "/var/lib/k0slua-etcd/members"
 TIMEOUT = int(os.environ.get("K0SLUA_E2E_ETCD_TIMEOUT", "240"))
 
 
@@ -141,20 +142,32 @@ def run(controllers, log):
     if not controllers:
         log("no controllers: etcd skipped")
         return None
-    pki = make_pki(controllers)
-    for node in controllers:
-        # One root shell per node (sudo is slow under TCG); the certificates travel inside the script.
-        setup = "\n".join([
-            f"systemctl stop {UNIT} >/dev/null 2>&1; systemctl reset-failed {UNIT} >/dev/null 2>&1; set -e",
-            f"rm -rf {DATA} {PKI}", f"install -d -m 700 {PKI} {DATA}",
-            f"base64 -d <<'PKI' | tar -x -C {PKI}", base64.b64encode(_tar(pki[node.hostname])).decode(), "PKI",
-            f"systemd-run --quiet --unit={UNIT} --property=Restart=on-failure --property=RestartSec=2 {etcd_command(node, controllers)}",
-        ]) + "\n"
-        result = ssh(node, "sudo sh -s", stdin=setup.encode())
-        if result.returncode != 0:
-            return f"failed on 1 hosts:\n - [ssh] {node.host['ssh']['address']}: starting etcd: {result.stderr.decode().strip()}"
-        log(f"[ssh] {node.host['ssh']['address']}: etcd {node.hostname} started, peer URL https://{node.address}:2380, "
-            f"peer certificate for IP {node.address} only, --peer-client-cert-auth")
+    members = ",".join(f"{c.hostname}=https://{c.address}:2380" for c in controllers)
+    running = [ssh(node, f"systemctl is-active --quiet {UNIT} && sudo cat {MEMBERS}").stdout.decode().strip() == members for node in controllers]
+    if all(running):
+        # k0sctl leaves a controller whose k0s already runs alone; so does this: same members, same data.
+        log(f"etcd already runs on all {len(controllers)} controller(s) with these members: kept, data and certificates unchanged")
+    else:
+        pki = make_pki(controllers)
+        for node in controllers:
+            # One root shell per node (sudo is slow under TCG); the certificates travel inside the script.
+            # A systemd service that starts at boot, as k0s installs itself, so etcd survives a VM restart.
+            setup = "\n".join([
+                f"systemctl stop {UNIT} >/dev/null 2>&1; systemctl reset-failed {UNIT} >/dev/null 2>&1; set -e",
+                f"rm -rf {DATA} {PKI}", f"install -d -m 700 {PKI} {DATA}",
+                f"base64 -d <<'PKI' | tar -x -C {PKI}", base64.b64encode(_tar(pki[node.hostname])).decode(), "PKI",
+                f"cat > /etc/systemd/system/{UNIT}.service <<'UNIT'",
+                "[Unit]", "Description=etcd the way k0s runs it (k0slua e2e)", "StartLimitIntervalSec=0",
+                "[Service]", f"ExecStart={etcd_command(node, controllers)}", "Restart=on-failure", "RestartSec=2",
+                "[Install]", "WantedBy=multi-user.target", "UNIT",
+                f"echo '{members}' > {MEMBERS}",
+                f"systemctl daemon-reload && systemctl enable --quiet --now {UNIT}",
+            ]) + "\n"
+            result = ssh(node, "sudo sh -s", stdin=setup.encode())
+            if result.returncode != 0:
+                return f"failed on 1 hosts:\n - [ssh] {node.host['ssh']['address']}: starting etcd: {result.stderr.decode().strip()}"
+            log(f"[ssh] {node.host['ssh']['address']}: etcd {node.hostname} started, peer URL https://{node.address}:2380, "
+                f"peer certificate for IP {node.address} only, --peer-client-cert-auth")
     leader = controllers[0]
     started = time.time()
     last = ""

@@ -25,6 +25,11 @@ public struct BootstrapOptions: Sendable {
     /// Drain with `--force --disable-eviction`: pods that block the drain (no controller, a
     /// PodDisruptionBudget) are deleted instead of stopping `up`.
     public var forceDrain: Bool = false
+    /// Remove controllers even when the leader leaves or fewer than etcd's quorum stay, and skip
+    /// the quorum check before each `k0s etcd leave` (`up --force-controller-removal`).
+    public var forceControllerRemoval: Bool = false
+    /// How long a resized node may take to come back (Node Ready, or k0s answering).
+    public var resizeWaitSeconds: Double = 300
 
     public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = [],
                 healthWaitSeconds: Double = 300, offline: Bool = false, cache: CacheLayout = .default(), hostFacts: HostFacts = .current) {
@@ -87,8 +92,14 @@ public final class Bootstrap: @unchecked Sendable {
     var leaving: [Node]
     /// Nodes that have not joined yet: only they get machines started and node hooks run.
     let joining: Set<String>
+    /// Nodes whose new CPUs or memory are not applied yet: the record keeps their old size.
+    var pendingResize: Set<String>
     /// The cluster's identity.
     public var id: String { layout.clusterID(name: loaded.cluster.name) }
+    /// Logs this run has written: a phase that runs several commands (one `vagrant halt` per
+    /// group, cordon then drain) keeps all of them in its log.
+    private var logsStarted: Set<String> = []
+    private let logsLock = NSLock()
 
     public init(loaded: LoadedCluster, layout: StateLayout, runner: any ProcessRunning, options: BootstrapOptions = BootstrapOptions(),
                 progress: any ProgressReporting) {
@@ -107,6 +118,7 @@ public final class Bootstrap: @unchecked Sendable {
         let applied = record?.cluster(declared: loaded.cluster)
         self.leaving = applied?.nodes.filter { loaded.cluster.node(named: $0.name) == nil } ?? []
         self.joining = Set(loaded.cluster.nodes.filter { record?.node(named: $0.name)?.joined != true }.map(\.name))
+        self.pendingResize = Set(diff.resizing)
     }
 
     /// The nodes the Vagrantfile and k0sctl.yaml name: cluster.lua's, then those leaving (Vagrant
@@ -190,9 +202,15 @@ public final class Bootstrap: @unchecked Sendable {
     /// non-zero exit with the last lines. `secretOutput`: standard output holds credentials (a
     /// kubeconfig with its client key) and is neither logged nor shown.
     @discardableResult
+    /// `<state>/logs/<name>.log`: the previous run's replaced the first time this run writes it.
+    func logFile(_ name: String) -> LogFile {
+        let continuing = logsLock.withLock { !logsStarted.insert(name).inserted }
+        return LogFile(path: "\(layout.logs)/\(name).log", appending: continuing)
+    }
+
     func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil,
               secretOutput: Bool = false) async throws -> CommandResult {
-        let log = LogFile(path: "\(layout.logs)/\(name).log")
+        let log = logFile(name)
         log.write("$ \(command)")
         if secretOutput { log.write("(standard output not logged: it holds credentials)") }
         let result: CommandResult
@@ -242,6 +260,11 @@ public final class Bootstrap: @unchecked Sendable {
             throw BootstrapFailure(phase: .preflight, tool: nil, message: "cluster.lua asks for changes that cannot be applied in place; nothing was changed",
                                    outputTail: diff.refusals.map(\.description), logFile: nil,
                                    hint: "put cluster.lua back as it was, or rebuild the cluster: \(ClusterDiff.rebuild)")
+        }
+        if !diff.guarded.isEmpty, !options.forceControllerRemoval {
+            throw BootstrapFailure(phase: .preflight, tool: nil, message: "cluster.lua removes controllers in a way that can break the cluster; nothing was changed",
+                                   outputTail: diff.guarded.map(\.description), logFile: nil,
+                                   hint: "keep the leader and more than half of today's controllers in cluster.lua (remove controllers from the end of the list, a minority per `up`); knowing the risk: `k0slua up \(ClusterDiff.forceControllerRemovalFlag)`")
         }
         // k0sctl and kubectl from the cache when PATH has none or too old a one.
         var resolved: [ResolvedTool] = []
@@ -328,6 +351,11 @@ public final class Bootstrap: @unchecked Sendable {
             let before = record?.node(named: name)
             // Joined = k0sctl applied it and its post_join hooks ran: until then the next `up` runs its hooks again.
             updated.nodes[index].joined = before?.joined == true || phase == .postJoin
+            // A node waiting for its resize keeps its applied size (an interrupted `up` resizes it next time).
+            if let before, pendingResize.contains(name) {
+                updated.nodes[index].cpus = before.cpus
+                updated.nodes[index].memoryMiB = before.memoryMiB
+            }
             // A leaving node keeps what was applied to it; once k0sctl reset it, it has left
             // Kubernetes (an interrupted `up` then does not drain it again).
             if let before, cluster.node(named: name) == nil {
@@ -354,6 +382,19 @@ public final class Bootstrap: @unchecked Sendable {
     }
 
     func machines() async throws -> String? {
+        var notes: [String] = []
+        let booted = try await bootHaltedMachines()
+        if !booted.isEmpty { notes.append("booted \(booted.joined(separator: ", ")) (not running)") }
+        if let started = try await startMachines() { notes.append(started) }
+        // Machines booted from halted here (a host reboot, or after `stop`) already have their new size.
+        let bootedWithNewSize = Set(booted).union(applied?.isStopped == true ? cluster.nodes.map(\.name) : [])
+        let resized = try await resize(skipping: bootedWithNewSize)
+        if !resized.isEmpty { notes.append("resized \(resized.joined(separator: ", "))") }
+        return notes.joined(separator: "; ")
+    }
+
+    /// `vagrant up` of the machines that do not exist yet (every machine for a new or stopped cluster).
+    func startMachines() async throws -> String? {
         if cluster.provider == .tart, let image = cluster.image {
             // One pull before the parallel clones, so the machines do not race for the image.
             try await step(.machines, tools.tart(["pull", image]), log: "tart-pull")
@@ -371,7 +412,7 @@ public final class Bootstrap: @unchecked Sendable {
     func connectivity() async throws -> String? {
         let nodes = cluster.nodes
         let script = ReachabilityProbe.script(for: try requireAddresses(.connectivity))
-        let log = LogFile(path: "\(layout.logs)/connectivity.log")
+        let log = logFile("connectivity")
         var failures: [String] = []
         var unreachedByHost: [Node] = []
         var reachedBy: [String: [String]] = [:]  // address → the nodes that reach it
@@ -493,7 +534,7 @@ public final class Bootstrap: @unchecked Sendable {
     /// Every node's /etc/hosts names every node by its one address.
     func writeHostsFiles() async throws {
         let remote = "sudo sh -c \(Quote.shell(GuestProvisioning.hostsScript)) k0slua-hosts \(Quote.shell(GuestProvisioning.hostsLines(cluster)))"
-        let log = LogFile(path: "\(layout.logs)/hosts.log")
+        let log = logFile("hosts")
         try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
             for node in cluster.nodes {
                 group.addTask { [ssh, runner] in
@@ -527,7 +568,9 @@ public final class Bootstrap: @unchecked Sendable {
     }
 
     func k0sctlApply() async throws -> String? {
+        try await checkControllerRemoval()
         try await drainLeaving()
+        try await leaveEtcd()
         try await step(.k0sctl, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
         let upgrade = diff.isUpgrade ? " (k0s upgraded to \(cluster.k0s.version ?? "latest"))" : ""
         let reset = leaving.isEmpty ? "" : "; reset \(leaving.map(\.name).joined(separator: ", "))"

@@ -33,11 +33,24 @@ public struct StatusReport: Sendable, Equatable {
         self.stoppedAt = stoppedAt
     }
 
-    /// `stopped` after `k0slua stop`, else `running`.
-    public var state: String { stoppedAt == nil ? "running" : "stopped" }
+    /// Machines that are not running (`host` rows, the hosts provider's, count as running).
+    public var machinesDown: [String] { rows.filter { $0.machine != "running" && $0.machine != "host" }.map(\.name) }
+
+    /// `stopped` after `k0slua stop` or when no machine runs (a host reboot), `degraded` when some
+    /// do not run, `not_created` when none exists, else `running`.
+    public var state: String {
+        if stoppedAt == nil, !rows.isEmpty, rows.allSatisfy({ $0.machine == "not_created" }) { return "not_created" }
+        if stoppedAt != nil || (!rows.isEmpty && machinesDown.count == rows.count) { return "stopped" }
+        return machinesDown.isEmpty ? "running" : "degraded"
+    }
 
     public var text: String {
         var out = stoppedAt.map { "cluster stopped since \(ISO8601DateFormatter().string(from: $0)); `k0slua start` brings it back\n\n" } ?? ""
+        if stoppedAt == nil, !machinesDown.isEmpty, state != "not_created" {
+            out += machinesDown.count == rows.count
+                ? "cluster stopped: no machine is running although `k0slua stop` did not halt them (a host reboot?); `k0slua start` or `k0slua up` boots them\n\n"
+                : "cluster degraded: \(machinesDown.joined(separator: ", ")) not running; `k0slua up` boots them\n\n"
+        }
         out += "NAME                 IP               MACHINE        READY\n"
         for row in rows {
             out += row.name.padding(toLength: 21, withPad: " ", startingAt: 0) + row.ip.padding(toLength: 17, withPad: " ", startingAt: 0)
@@ -80,14 +93,16 @@ public struct ClusterStatus: Sendable {
         }
         var ready: [String: String] = [:]
         // A stopped cluster has no API to ask (and kubectl would only wait for its timeout).
-        let stopped = (try? ClusterRecord.load(layout))??.isStopped == true
+        let record = (try? ClusterRecord.load(layout)) ?? nil
+        let noneRunning = cluster.provider != .hosts && !cluster.nodes.isEmpty && !cluster.nodes.contains { machines[$0.name] == "running" }
+        let stopped = record?.isStopped == true || noneRunning
         if !stopped, FileManager.default.fileExists(atPath: layout.kubeconfig),
            let result = try? await runner.run(tools.kubectl(["get", "nodes", "-o", "json"])), result.succeeded {
             ready = KubernetesNodes.readiness(result.standardOutput)
         }
         return StatusReport(rows: cluster.nodes.map { node in
             StatusReport.Row(name: node.name, ip: node.ip?.description ?? "-", machine: machines[node.name] ?? "not_created", ready: ready[node.name])
-        })
+        }, stoppedAt: record?.stoppedAt)
     }
 }
 

@@ -1,8 +1,9 @@
 import Foundation
 
-/// How `up` takes away the workers cluster.lua no longer has: cordon and drain before k0sctl
-/// apply (which resets them: `reset: true` in k0sctl.yaml), then delete their Node objects (a Node
-/// outlives its machine otherwise), destroy their machines and forget them.
+/// How `up` takes away the nodes cluster.lua no longer has: cordon and drain before k0sctl
+/// apply (which resets them: `reset: true` in k0sctl.yaml; controllers leave etcd before that,
+/// ControllerRemoval.swift), then delete their Node objects (a Node outlives its machine
+/// otherwise), destroy their machines and forget them.
 extension Bootstrap {
     /// Leaving workers that joined: cordoned, then drained within the timeout.
     func drainLeaving() async throws {
@@ -10,16 +11,7 @@ extension Bootstrap {
         guard !draining.isEmpty, FileManager.default.fileExists(atPath: layout.kubeconfig) else { return }
         for node in draining {
             progress.info("draining \(node.name)")
-            try await step(.k0sctl, tools.kubectl(["cordon", node.name]), log: "drain-\(node.name)", tool: "kubectl")
-            var arguments = ["drain", node.name, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=\(options.drainTimeoutSeconds)s"]
-            if options.forceDrain { arguments += ["--force", "--disable-eviction"] }
-            do {
-                try await step(.k0sctl, tools.kubectl(arguments), log: "drain-\(node.name)", tool: "kubectl")
-            } catch var failure as BootstrapFailure {
-                failure.message = "cannot drain \(node.name): " + failure.message
-                failure.hint = options.forceDrain ? nil : "a pod blocks the drain (no controller, or a PodDisruptionBudget): `k0slua up --force-drain` deletes it"
-                throw failure
-            }
+            try await drain(node, phase: .k0sctl, log: "drain-\(node.name)")
         }
     }
 
@@ -29,6 +21,9 @@ extension Bootstrap {
         guard !leaving.isEmpty else { return "no node leaves" }
         let names = leaving.map(\.name)
         if FileManager.default.fileExists(atPath: layout.kubeconfig) {
+            // The kubeconfig may name a controller k0sctl just reset (the leader, removed with
+            // --force-controller-removal): fetch it again, from the controllers that stay.
+            if leaving.contains(where: { $0.role == .controller }) { try await kubeconfig() }
             for node in leaving where node.runsWorkloads {
                 try await step(.leave, tools.kubectl(["delete", "node", node.name, "--ignore-not-found"]), log: "leave", tool: "kubectl")
             }

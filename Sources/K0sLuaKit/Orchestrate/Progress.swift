@@ -154,13 +154,17 @@ final class LogFile: @unchecked Sendable {
     private let lock = NSLock()
 
     /// Logs name hosts, users and commands: readable by the user only (directory 0700, file 0600).
-    init(path: String) {
+    /// A new log replaces the previous run's; `appending` continues this run's.
+    init(path: String, appending: Bool = false) {
         self.path = path
         try? Self.makeDirectory((path as NSString).deletingLastPathComponent)
-        FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        if !appending || !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
         // createFile keeps an existing file's mode.
         chmod(path, 0o600)
         handle = FileHandle(forWritingAtPath: path)
+        _ = try? handle?.seekToEnd()
     }
 
     /// Creates the logs directory (0700), and tightens one an older k0slua left open.

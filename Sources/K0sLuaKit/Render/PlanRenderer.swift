@@ -123,17 +123,23 @@ struct PlanJSON: Encodable {
     let changes: [ClusterDiff.NodeChange]
     let clusterChanges: [ClusterDiff.FieldChange]
     let refused: [ClusterDiff.Refusal]
+    let forceRequired: [ClusterDiff.Refusal]
+    let resized: [String]
     let upgrade: Bool
 
     enum CodingKeys: String, CodingKey {
         case name, provider, image, network, k0s, nodes, totals, warnings, changes, refused, upgrade
         case clusterChanges = "cluster_changes"
+        case forceRequired = "force_required"
+        case resized
     }
 
     init(cluster: Cluster, warnings: [Diagnostic], diff: ClusterDiff) {
         changes = diff.nodes
         clusterChanges = diff.cluster
         refused = diff.refusals
+        forceRequired = diff.guarded
+        resized = diff.resizing
         upgrade = diff.isUpgrade
         name = cluster.name
         provider = cluster.provider.rawValue

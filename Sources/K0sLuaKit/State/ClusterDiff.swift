@@ -36,6 +36,8 @@ public struct ClusterDiff: Sendable, Equatable {
         public var kind: Kind
         public var role: NodeRole
         public var fields: [FieldChange]
+        /// What `up` does to the node, for the text plan (`drained, leaves etcd, reset, …`).
+        public var detail: String? = nil
 
         enum CodingKeys: String, CodingKey { case node, change, symbol, role, fields }
 
@@ -61,6 +63,13 @@ public struct ClusterDiff: Sendable, Equatable {
     /// Cluster-wide fields that differ (provider, network, k0s version).
     public var cluster: [FieldChange]
     public var refusals: [Refusal]
+    /// Controller removals `up` makes only with `--force-controller-removal`: the leader leaves, or
+    /// fewer controllers than etcd's quorum of today's members stay.
+    public var guarded: [Refusal]
+    /// Nodes whose CPUs or memory change: `up` resizes them one at a time (not on `hosts`).
+    public var resizing: [String]
+    /// The flag that lets `up` make the changes in `guarded`.
+    public static let forceControllerRemovalFlag = "--force-controller-removal"
 
     /// Whether nothing differs.
     public var isEmpty: Bool { cluster.isEmpty && nodes.allSatisfy { $0.kind == .unchanged } }
@@ -75,6 +84,8 @@ public struct ClusterDiff: Sendable, Equatable {
             nodes = declared.nodes.map { NodeChange(node: $0.name, kind: .join, role: $0.role, fields: []) }
             cluster = []
             refusals = []
+            guarded = []
+            resizing = []
             return
         }
         var clusterFields: [FieldChange] = []
@@ -91,12 +102,17 @@ public struct ClusterDiff: Sendable, Equatable {
             refusals.append(Refusal(subject: "cluster", reason: "\(change.field) changes from \(change.from) to \(change.to), which cannot change in place"))
         }
         var changes: [NodeChange] = []
+        var resizing: [String] = []
         for recorded in record.nodes {
             guard let node = declared.node(named: recorded.name) else {
-                changes.append(NodeChange(node: recorded.name, kind: .leave, role: recorded.role, fields: []))
-                if recorded.role == .controller {
-                    refusals.append(Refusal(subject: recorded.name, reason: "removing a controller (it must leave etcd first) is not supported yet"))
+                var steps: [String] = switch recorded.k0sRole {
+                case .controller: ["leaves etcd", "reset", "machine destroyed"]
+                case .controllerWorker: ["drained", "leaves etcd", "reset", "Node deleted", "machine destroyed"]
+                default: ["drained", "reset", "Node deleted", "machine destroyed"]
                 }
+                if declared.provider == .hosts { steps.removeLast() }  // the hosts provider's machines are the user's
+                changes.append(NodeChange(node: recorded.name, kind: .leave, role: recorded.role, fields: [],
+                                          detail: "leaves: " + steps.joined(separator: ", ")))
                 continue
             }
             var fields: [FieldChange] = []
@@ -108,17 +124,59 @@ public struct ClusterDiff: Sendable, Equatable {
             compare("disk", String(recorded.diskGB), String(node.diskGB), into: &fields)
             compare("labels", recorded.labels.joined(separator: ","), node.labels.map(\.description).joined(separator: ","), into: &fields)
             compare("taints", recorded.taints.joined(separator: ","), node.taints.map(\.description).joined(separator: ","), into: &fields)
+            var detail: String?
             for field in fields {
                 switch field.field {
                 case "role", "addressing", "ip":
-                    refusals.append(Refusal(subject: recorded.name, reason: "\(field.field) changes from \(field.from) to \(field.to), which cannot change on a running node"))
-                case "cpus", "memory", "disk":
-                    refusals.append(Refusal(subject: recorded.name, reason: "\(field.field) changes from \(field.from) to \(field.to); resizing a node in place is not supported yet"))
+                    var reason = "\(field.field) changes from \(field.from) to \(field.to), which cannot change on a running node"
+                    let controllerCountChanges = record.nodes.filter { $0.role == .controller }.count != declared.controllers.count
+                    if field.field == "role", recorded.role == .controller, node.role == .controller, controllerCountChanges {
+                        // taints.first_third gives every controller workloads below 3 controllers.
+                        reason += " (a workloads rule that counts controllers, like the default cluster.lua's taints.first_third, changes it when the count changes; set workloads for this controller explicitly to keep its role)"
+                    }
+                    refusals.append(Refusal(subject: recorded.name, reason: reason))
+                case "disk":
+                    // vagrant-libvirt sizes a volume only when it creates it (machine_virtual_size);
+                    // vagrant-tart grows the image on the next start but can never shrink it, and on
+                    // either the guest's partition and file system would still have to grow.
+                    refusals.append(Refusal(subject: recorded.name, reason: declared.provider == .hosts
+                        ? "disk changes from \(field.from) to \(field.to): the hosts provider's disks are yours; put the old value back in cluster.lua"
+                        : "disk changes from \(field.from) to \(field.to) GB: a machine's disk is sized when it is created (vagrant-libvirt does not resize an existing volume, Tart can only grow an image and the guest's file system would not grow with it), so it cannot change in place"))
+                case "cpus", "memory":
+                    if declared.provider == .hosts {
+                        detail = "hosts provider: recorded only, the machine is yours to resize"
+                    } else if !resizing.contains(recorded.name) {
+                        resizing.append(recorded.name)
+                        detail = "resized one at a time: " + (recorded.k0sRole == .controller ? "halted, restarted with the new size"
+                                                                 : "drained, halted, restarted with the new size, uncordoned")
+                    }
                 default:
                     break  // labels and taints: k0sctl apply reinstalls the node's k0s with the new flags
                 }
             }
-            changes.append(NodeChange(node: recorded.name, kind: fields.isEmpty ? .unchanged : .change, role: node.role, fields: fields))
+            changes.append(NodeChange(node: recorded.name, kind: fields.isEmpty ? .unchanged : .change, role: node.role, fields: fields, detail: detail))
+        }
+        var guarded: [Refusal] = []
+        let recordedControllers = record.nodes.filter { $0.role == .controller }
+        let leavingControllers = recordedControllers.filter { declared.node(named: $0.name) == nil }
+        let stayingControllers = recordedControllers.filter { declared.node(named: $0.name) != nil }
+        if !leavingControllers.isEmpty {
+            if stayingControllers.isEmpty {
+                // k0sctl refuses this too (phase/validate_hosts.go): new controllers join through one that stays.
+                refusals.append(Refusal(subject: leavingControllers.map(\.name).joined(separator: ", "),
+                                        reason: "every controller the cluster has would leave; new controllers join through one that stays, so keep at least one of them in cluster.lua"))
+            } else {
+                // The leader is k0sctl's (Spec.K0sLeader): the first controller in k0sctl.yaml that
+                // runs k0s and is not reset; k0slua renders the recorded controllers first, in order.
+                if let leader = recordedControllers.first, declared.node(named: leader.name) == nil {
+                    guarded.append(Refusal(subject: leader.name, reason: "is the leader (k0sctl initialized the cluster on it, creates join tokens there, and the kubeconfig's API address is its own unless a VIP is set); removing it moves the leader to \(stayingControllers[0].name)"))
+                }
+                let quorum = recordedControllers.count / 2 + 1
+                if stayingControllers.count < quorum {
+                    guarded.append(Refusal(subject: leavingControllers.map(\.name).joined(separator: ", "),
+                                           reason: "removing \(leavingControllers.count) of \(recordedControllers.count) controllers leaves \(stayingControllers.count), fewer than etcd's quorum of \(quorum) for today's \(recordedControllers.count) members: the controllers that stay could not keep etcd running on their own"))
+                }
+            }
         }
         for node in declared.nodes where record.node(named: node.name) == nil {
             changes.append(NodeChange(node: node.name, kind: .join, role: node.role, fields: []))
@@ -127,6 +185,9 @@ public struct ClusterDiff: Sendable, Equatable {
         nodes = changes.filter { $0.role == .controller } + changes.filter { $0.role == .worker }
         cluster = clusterFields
         self.refusals = refusals
+        self.guarded = guarded
+        // Controllers first, as everywhere else.
+        self.resizing = nodes.map(\.node).filter { resizing.contains($0) }
     }
 
     /// `+ worker-2 (joins)` lines, one per node, then cluster-wide changes.
@@ -139,8 +200,10 @@ public struct ClusterDiff: Sendable, Equatable {
             var line = "\(change.kind.symbol) \(change.node)"
             switch change.kind {
             case .join: line += " (joins)"
-            case .leave: line += " (leaves: drained, reset, Node deleted, machine destroyed)"
-            case .change: line += " " + change.fields.map { "\($0.field): \($0.from) → \($0.to)" }.joined(separator: ", ")
+            case .leave: line += " (\(change.detail ?? "leaves"))"
+            case .change:
+                line += " " + change.fields.map { "\($0.field): \($0.from) → \($0.to)" }.joined(separator: ", ")
+                if let detail = change.detail { line += " (\(detail))" }
             case .unchanged: break
             }
             out += line + "\n"

@@ -152,10 +152,11 @@ def vagrantfile_machines():
         network = re.search(r'--net-softnet-allow=(?:0\.0\.0\.0/0,)?([0-9./]+)|management_network_address = "([0-9./]+)"', body)
         cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
         tart_name = re.search(r'tart\.name = "([^"]+)"', body)
+        size = {key: int(m.group(1)) for key in ("cpus", "memory") for m in [re.search(r'(?:tart|lv)\.' + key + r' = (\d+)', body)] if m}
         prefix = re.search(r'lv\.default_prefix = "([^"]*)"', text)
         machines.append({"name": name, "ip": static.group(1) if static else None, "cidr": cidr,
                          "provider": "tart" if 'provider "tart"' in body else "libvirt",
-                         "tart_name": tart_name.group(1) if tart_name else None,
+                         "tart_name": tart_name.group(1) if tart_name else None, "size": size,
                          # vagrant-libvirt names the domain <default_prefix><machine>
                          "domain": (prefix.group(1) if prefix else os.path.basename(directory) + "_") + name})
     return directory, machines
@@ -233,11 +234,13 @@ def vagrant(args):
                 out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
                 continue
             if before.get("state") in ("shutoff", "stopped"):
-                # A halted machine boots again; it keeps its disk and (normally) its DHCP lease.
-                env_state[m["name"]] = dict(before, state="running", ip=lease(m, state, before.get("ip")))
+                # A halted machine boots again; it keeps its disk and (normally) its DHCP lease. Its CPUs and
+                # memory are set from the Vagrantfile on start (vagrant-libvirt action/start_domain.rb redefines
+                # the domain; vagrant-tart action/start_instance.rb runs `tart set --cpu --memory`).
+                env_state[m["name"]] = dict(before, state="running", ip=lease(m, state, before.get("ip")), **m["size"])
                 out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
                 continue
-            env_state[m["name"]] = {"state": "running", "ip": lease(m, state), "provider": provider or m["provider"]}
+            env_state[m["name"]] = {"state": "running", "ip": lease(m, state), "provider": provider or m["provider"], **m["size"]}
             if m["provider"] == "libvirt":
                 domains = load("virsh.json", {})
                 domains[m["domain"]] = "running"
@@ -600,10 +603,23 @@ def k0sctl(args):
     k0sctl_log("==> Running phase: Connect to hosts")
     running = running_nodes()
     nodes = load("k0s.json", {})
-    for host in hosts:
-        if host.get("reset") and host["role"] != "worker":
-            out('time="2026-11-25T04:00:00Z" level=fatal msg="reset: true is only supported on workers by this stand-in"\n')
+    etcd = load("etcd.json", {})
+    # phase/validate_hosts.go: every controller marked reset would break the cluster.
+    controllers = [h for h in hosts if h["role"] != "worker"]
+    if controllers and all(h.get("reset") for h in controllers):
+        out('time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to ' + K0SCTL_LOG + ': all controllers are marked to be reset '
+            '- this will break the cluster. use `k0sctl reset` instead if that is intentional"\n')
+        return 1
+    # phase/validate_etcd_members.go: a new controller whose address etcd still lists (a member that never left).
+    for host in controllers:
+        private = host.get("privateAddress") or host["ssh"]["address"]
+        if not host.get("reset") and host["ssh"]["address"] not in nodes and f"https://{private}:2380" in etcd.values() and "--force" not in rest:
+            out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: controller {host["ssh"]["address"]}:22 '
+                f'is listed as an existing etcd member but k0s is not found installed on it, the host may have been replaced. check the host and use '
+                f'`k0s etcd leave --peer-address {private} on a controller or re-run apply with --force"\n')
             return 1
+    resetting = []
+    for host in hosts:
         address = host["ssh"]["address"]
         # Like k0sctl: `hostname` becomes kubelet's --hostname-override on worker roles; without it
         # a node is named after the machine's own hostname (the VM name here, the address on hosts).
@@ -614,9 +630,8 @@ def k0sctl(args):
             return 1
         k0sctl_log(f"[ssh] {address}:22: connected")
         if host.get("reset"):
-            # phase/reset_workers.go: drain, delete the Node, k0s reset on the host.
-            k0sctl_log(f"{address}: resetting worker")
-            nodes.pop(address, None)
+            # Reset workers / Reset controllers run after the installs (action/apply.go).
+            resetting.append(host)
             continue
         nodes[address] = {"hostname": hostname, "role": host["role"], "noTaints": bool(host.get("noTaints")),
                           "privateAddress": host.get("privateAddress") or address,
@@ -632,6 +647,32 @@ def k0sctl(args):
         out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: '
             'failed on 1 hosts:\\n - [ssh] 192.168.64.20:22: k0s worker failed to start (stand-in failure injected)"\n')
         return 1
+    for host in hosts:
+        private = host.get("privateAddress") or host["ssh"]["address"]
+        if host["role"] != "worker" and not host.get("reset") and host["ssh"]["address"] in nodes:
+            # k0s runs etcd on every controller; its member name is the OS hostname (the machine's name here).
+            etcd[running.get(host["ssh"]["address"], host["ssh"]["address"])] = f"https://{private}:2380"
+    for host in resetting:
+        address = host["ssh"]["address"]
+        private = host.get("privateAddress") or address
+        if host["role"] == "worker":
+            # phase/reset_workers.go: drain, delete the Node, k0s reset on the host.
+            k0sctl_log(f"{address}: resetting worker")
+        else:
+            # phase/reset_controllers.go: drain and delete the Node (not for a pure controller), stop k0s, then
+            # `k0s etcd leave --peer-address <privateAddress>` on the host itself: with k0s stopped its etcd client
+            # (https://127.0.0.1:2379) has nothing to talk to, and k0sctl only warns; then `k0s reset`.
+            k0sctl_log(f"{address}: resetting controller")
+            url = f"https://{private}:2380"
+            if url in etcd.values():
+                out(f'time="2026-11-25T04:00:00Z" level=warning msg="{address}:22: failed to leave etcd: command failed: '
+                    f'k0s etcd leave --peer-address {private}: dial tcp 127.0.0.1:2379: connect: connection refused"\n')
+            record({"event": f"k0sctl-reset-controller {host['role']} {private}"})
+        nodes.pop(address, None)
+        k0sctl_log(f"{address}:22: reset")
+    if resetting:
+        k0sctl_log("There were nodes that got uninstalled during the apply phase. Please remove them from your k0sctl config file")
+    save("etcd.json", etcd)
     save("k0s.json", nodes)
     network = ((document["spec"]["k0s"].get("config") or {}).get("spec") or {}).get("network") or {}
     instances = ((network.get("controlPlaneLoadBalancing") or {}).get("keepalived") or {}).get("vrrpInstances") or []
@@ -722,6 +763,25 @@ def pod(name, node, ready=True, restarts=0, waiting=None):
     }
 
 
+def api_gone(args):
+    """The kubeconfig's server is a machine address where no controller's k0s runs any more (it was
+    reset, or its machine is gone): kubectl cannot connect, as the real one cannot."""
+    path = args[args.index("--kubeconfig") + 1] if "--kubeconfig" in args else os.environ.get("KUBECONFIG")
+    if "--server" in args or not path or not os.path.exists(path) or not os.path.exists(os.path.join(STATE, "vagrant.json")):
+        return False
+    match = re.search(r"server: https://([0-9.]+):(\d+)", open(path).read())
+    if not match:
+        return False
+    host, nodes = match.group(1), load("k0s.json", {})
+    if host == load("vip.json", {}).get("vip") or host not in running_nodes() and host not in nodes:
+        # A VIP, or an address no machine of this world ever had: not modelled.
+        return False
+    if nodes.get(host, {}).get("role", "worker") == "worker":
+        err(f"The connection to the server {host}:{match.group(2)} was refused - did you specify the right host or port?\n")
+        return True
+    return False
+
+
 def kubectl(args):
     real = "/usr/bin/kubectl"
     if "config" in args and os.path.exists(real):
@@ -738,6 +798,8 @@ def kubectl(args):
             continue
         words.append(args[i])
         i += 1
+    if api_gone(args):
+        return 1
     if "api-down" in faults() or should_fail("get"):
         err("The connection to the server 192.168.64.10:6443 was refused - did you specify the right host or port?\n")
         return 1
@@ -776,14 +838,14 @@ def kubectl(args):
         save("k0s.json", nodes)
         out(f'node "{words[2]}" deleted\n')
         return 0
-    if words[:1] in (["cordon"], ["drain"]):
+    if words[:1] in (["cordon"], ["drain"], ["uncordon"]):
         if not any(n["metadata"]["name"] == words[1] for n in node_objects()):
             err(f'Error from server (NotFound): nodes "{words[1]}" not found\n')
             return 1
         if words[0] == "drain" and f"undrainable:{words[1]}" in faults() and "--force" not in args:
             err(f"error: unable to drain node \"{words[1]}\" due to error: cannot delete Pods that declare no controller (use --force to override): default/lonely\n")
             return 1
-        out(f"node/{words[1]} {'cordoned' if words[0] == 'cordon' else 'drained'}\n")
+        out(f"node/{words[1]} {dict(cordon='cordoned', drain='drained', uncordon='uncordoned')[words[0]]}\n")
         return 0
     if words[:1] in (["apply"], ["delete"], ["create"], ["label"], ["annotate"], ["wait"], ["rollout"]):
         out(f"{words[0]} ok\n")
@@ -863,6 +925,29 @@ def ssh(args):
         if vip.get("vip") and vip.get("holder") == host and "vip-missing" not in faults():
             out(f"2: eth0    inet {vip['vip']}/24 scope global secondary eth0\\       valid_lft forever preferred_lft forever\n")
         return 0
+    if command.startswith("sudo k0s etcd "):
+        # cmd/etcd/list.go, leave.go: through this controller's own etcd (https://127.0.0.1:2379).
+        node = load("k0s.json", {}).get(host)
+        if node is None or node["role"] == "worker" or f"k0s-down:{name}" in faults():
+            err("Error: can't list etcd cluster members: etcd member list failed: context deadline exceeded\n")
+            return 1
+        etcd = load("etcd.json", {})
+        words = command.split()
+        if words[3:4] == ["member-list"] and len(words) == 4:
+            out(json.dumps({"members": etcd}, separators=(",", ":")) + "\n")
+            return 0
+        if words[3:5] == ["leave", "--peer-address"] and len(words) == 6:
+            url = f"https://{words[5]}:2380"
+            member = next((n for n, u in etcd.items() if u == url), None)
+            if member is None:
+                err(f'time="2026-11-25T04:00:00Z" level=error msg="Failed to get peer name" peerURL="{url}"\nError: peer not found: {url}\n')
+                return 1
+            etcd.pop(member)
+            save("etcd.json", etcd)
+            err(f'time="2026-11-25T04:00:00Z" level=info msg="Successfully deleted" peerID=8e9e05c52164694d\n')
+            return 0
+        err(f"Error: unknown command \"{' '.join(words[3:4])}\" for \"k0s etcd\"\n")
+        return 1
     if command.startswith("sudo k0s status"):
         node = load("k0s.json", {}).get(host)
         if node is None or f"k0s-down:{name}" in faults():

@@ -1,5 +1,6 @@
--- The e2e cluster: the product's 1+1 layout and static IPs on libvirt, sized for software
--- emulation (QEMU TCG), with hooks that do real work on the nodes.
+-- The e2e cluster: the product's 1+1 layout and static IPs on libvirt (worker_count resizes it, as
+-- in the default cluster.lua), sized for software emulation (QEMU TCG), with hooks that do real
+-- work on the nodes. The libvirt-static and lifecycle scenarios use it.
 local k0s = require "k0s"
 local nodes = require "k0slua.nodes"
 local taints = require "k0slua.taints"
@@ -24,7 +25,8 @@ return {
   nodes = nodes.concat(
     nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "192.168.64.10",
                   cpus = 1, memory = 1024, disk = 10, workloads = taints.first_third, hooks = hooks },
-    nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "192.168.64.20",
+    nodes.class { prefix = "worker", role = "worker", count = k0s.env.integer("worker_count", 1, { min = 0, max = 3 }),
+                  first_ip = "192.168.64.20",
                   cpus = 1, memory = 1024, disk = 10, hooks = hooks }
   ),
 }
