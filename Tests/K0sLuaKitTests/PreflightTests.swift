@@ -29,4 +29,19 @@ import Testing
         #expect(!k0sctl.ok && !k0sctl.warningOnly, "offline nothing can be downloaded")
         #expect(k0sctl.fix?.hasPrefix("run `k0slua cache fetch` while online") == true)
     }
+
+    /// `k0slua doctor` on a fresh checkout: no state directory yet, vagrant installed (the stand-in,
+    /// spawned for real). It was reported "not found" because the spawn tried to enter the directory.
+    @Test func vagrantIsFoundBeforeTheStateDirectoryExists() async throws {
+        let cluster = try loadCluster(Repo.defaultClusterFile).cluster
+        let missing = NSTemporaryDirectory() + "k0slua-preflight-\(UUID().uuidString)/.k0slua/k0slua"
+        let runner = MacNetworkChecksTests.StandInRunner(environment: ["K0SLUA_STANDIN_STATE": NSTemporaryDirectory()])
+        let linux = HostFacts(cpus: 2, memoryMiB: 8192, os: "linux", arch: "x86_64")
+        let checks = await Preflight(cluster: cluster, layout: StateLayout(directory: missing), runner: runner, hostFacts: linux).run()
+        let byName = Dictionary(uniqueKeysWithValues: checks.map { ($0.name, $0) })
+        #expect(byName["vagrant"]?.ok == true)
+        #expect(byName["vagrant"]?.detail == "Vagrant 2.3.4")
+        #expect(byName["vagrant-tart"]?.ok == true)
+        #expect(!FileManager.default.fileExists(atPath: missing), "doctor creates nothing")
+    }
 }

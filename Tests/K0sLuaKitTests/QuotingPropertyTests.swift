@@ -48,10 +48,14 @@ import Yams
 
     /// Vagrant's own quote_and_escape, read from the installed gem so that the test follows Vagrant.
     static let vagrantQuoteAndEscape: String? = {
-        let base = "/usr/share/rubygems-integration/all/gems"
-        guard let gems = try? FileManager.default.contentsOfDirectory(atPath: base),
-              let vagrant = gems.sorted().last(where: { $0.hasPrefix("vagrant-2") }),
-              let source = try? String(contentsOfFile: "\(base)/\(vagrant)/plugins/provisioners/shell/provisioner.rb", encoding: .utf8),
+        // Debian 12 installs Vagrant's gem under all/; Debian 13 under the multiarch Ruby directory.
+        let multiarch = ["/usr/lib/x86_64-linux-gnu/rubygems-integration", "/usr/lib/aarch64-linux-gnu/rubygems-integration"]
+            .flatMap { lib in ((try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? []).map { "\(lib)/\($0)/gems" } }
+        let vagrantGems = (["/usr/share/rubygems-integration/all/gems"] + multiarch).flatMap { base in
+            ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).filter { $0.hasPrefix("vagrant-2") }.map { "\(base)/\($0)" }
+        }
+        guard let vagrant = vagrantGems.sorted().last,
+              let source = try? String(contentsOfFile: "\(vagrant)/plugins/provisioners/shell/provisioner.rb", encoding: .utf8),
               let start = source.range(of: "def quote_and_escape"),
               let end = source.range(of: "\n      end", range: start.upperBound..<source.endIndex)
         else { return nil }
@@ -63,7 +67,9 @@ import Yams
         await propertyCheck(count: 8, input: Gen.uint64(in: 0...UInt64.max)) { seed in
             let values = Self.strings(seed: seed, count: 150)
             // One Ruby run per batch: each literal as Ruby reads it, and the shell word Vagrant makes of it.
-            var ruby = quoteAndEscape + "\nrequire 'base64'\n"
+            // Ruby reads a file (the Vagrantfile) as UTF-8 but a script on stdin in the locale's
+            // encoding: US-ASCII without LANG (env -i, a minimal install), where é is a syntax error.
+            var ruby = "# encoding: utf-8\n" + quoteAndEscape + "\nrequire 'base64'\n"
             for value in values {
                 ruby += "v = \(Quote.ruby(value)); puts 'R' + Base64.strict_encode64(v)\n"
                 ruby += "a = \(Quote.vagrantShellArgument(value)); puts 'S' + Base64.strict_encode64(quote_and_escape(a))\n"

@@ -63,6 +63,17 @@ public struct Preflight: Sendable {
         }
     }
 
+    /// vagrant's version and plugins need no Vagrantfile: before the first `up` or `render` there is
+    /// no state directory, and a spawn in it would fail as if vagrant were not installed.
+    func vagrantQuery(_ arguments: [String]) -> Command {
+        var command = tools.vagrant(arguments)
+        if !FileManager.default.fileExists(atPath: tools.layout.directory) {
+            command.workingDirectory = nil
+            command.environment["VAGRANT_CWD"] = nil
+        }
+        return command
+    }
+
     /// The path of an executable found on PATH.
     static func onPath(_ name: String, searchPath: String? = nil) -> String? {
         let path = searchPath ?? ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
@@ -105,10 +116,10 @@ public struct Preflight: Sendable {
     public func run() async -> [PreflightCheck] {
         var checks: [PreflightCheck] = []
         if let plugin = cluster.provider.vagrantPlugin {
-            let vagrant = await version("vagrant", tools.vagrant(["--version"]))
+            let vagrant = await version("vagrant", vagrantQuery(["--version"]))
             checks.append(vagrant)
             if vagrant.ok {
-                let plugins = try? await runner.run(tools.vagrant(["plugin", "list"]))
+                let plugins = try? await runner.run(vagrantQuery(["plugin", "list"]))
                 let line = plugins?.standardOutput.split(separator: "\n").first { $0.hasPrefix(plugin + " ") }
                 checks.append(PreflightCheck(name: plugin, ok: line != nil, detail: line.map(String.init) ?? "not installed",
                                              fix: line == nil ? install(plugin) : nil))
