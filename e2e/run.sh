@@ -345,15 +345,11 @@ scenario_lifecycle() { # scenario name state work code
 
   step "lifecycle: worker_count=2 (1+1 -> 1+2, offline)"
   export worker_count=2
-  (cd "$work" && "$k0slua" plan >"$work/plan-grow.txt" 2>&1) || true
-  sed 's/^/  plan: /' "$work/plan-grow.txt" | head -n 4
+  lifecycle_plan grow
   check "$scenario: plan shows + worker-2 (joins)" grep -qx '+ worker-2 (joins)' "$work/plan-grow.txt"
   check "$scenario: plan shows the others unchanged" test "$(grep -cxE '= (control-plane-1|worker-1)' "$work/plan-grow.txt")" = 2
-  requests=$(mirror_requests) t0=$(date +%s)
-  k0slua_up "$work" up-grow up --offline
-  code=$(cat "$work/up-grow.code")
-  printf '%s\tstep:grow (up --offline)\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
-  record_phases "$scenario/grow" "$work/up-grow.txt" "$code"
+  requests=$(mirror_requests)
+  lifecycle_up grow
   check "$scenario: up --offline made no request to the release mirror" test "$(mirror_requests)" = "$requests"
   check "$scenario: only worker-2's machine was brought up" grep -Eq '^\$ vagrant up .* worker-2$' "$state/logs/vagrant-up.log"
   check "$scenario: the connectivity check included worker-2 (192.168.64.21)" grep -q '192\.168\.64\.21' "$state/logs/connectivity.log"
@@ -365,13 +361,9 @@ scenario_lifecycle() { # scenario name state work code
 
   step "lifecycle: worker_count=1 (1+2 -> 1+1, offline)"
   export worker_count=1
-  (cd "$work" && "$k0slua" plan >"$work/plan-shrink.txt" 2>&1) || true
+  lifecycle_plan shrink
   check "$scenario: plan shows - worker-2 leaving" grep -q '^- worker-2 (leaves' "$work/plan-shrink.txt"
-  t0=$(date +%s)
-  k0slua_up "$work" up-shrink up --offline
-  code=$(cat "$work/up-shrink.code")
-  printf '%s\tstep:shrink (up --offline)\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
-  record_phases "$scenario/shrink" "$work/up-shrink.txt" "$code"
+  lifecycle_up shrink
   check "$scenario: k0sctl apply ran with reset: true on worker-2 only" \
     test "$(last_apply_hosts)" = "192.168.64.10 controller+worker False;192.168.64.20 worker False;192.168.64.21 worker True"
   check "$scenario: k0sctl reset worker-2 (k0s reset on the node)" grep -q '192\.168\.64\.21: k0s reset' "$state/logs/k0sctl-apply.log"
@@ -385,13 +377,9 @@ scenario_lifecycle() { # scenario name state work code
 
   step "lifecycle: worker_memory=1280 (resize worker-1, offline)"
   export worker_memory=1280
-  (cd "$work" && "$k0slua" plan >"$work/plan-resize.txt" 2>&1) || true
+  lifecycle_plan resize
   check "$scenario: plan shows ~ worker-1 memory: 1024 → 1280" grep -q '^~ worker-1 memory: 1024 → 1280' "$work/plan-resize.txt"
-  t0=$(date +%s)
-  k0slua_up "$work" up-resize up --offline
-  code=$(cat "$work/up-resize.code")
-  printf '%s\tstep:resize (up --offline)\t%s\t%s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
-  record_phases "$scenario/resize" "$work/up-resize.txt" "$code"
+  lifecycle_up resize
   check "$scenario: worker-1 was halted, then brought up with its new size" \
     test "$(grep -E '^\$ vagrant (halt|up)' "$state/logs/resize-worker-1.log" | tr '\n' ';')" = '$ vagrant halt worker-1;$ vagrant up --provider libvirt --no-provision worker-1;'
   check "$scenario: libvirt gave the worker-1 domain 1280 MiB" grep -Eq '^Max memory: +1310720 KiB' <<<"$(virsh dominfo "$cluster_id-worker-1")"
@@ -430,6 +418,21 @@ scenario_lifecycle() { # scenario name state work code
   status=$(cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" status --json 2>/dev/null || true)
   check "$scenario: status --json says running" test "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$status" 2>/dev/null)" = running
   echo "  destroy follows with worker_count=3 (the record, not today's environment, says what to remove)"
+}
+
+# Helpers of scenario_lifecycle (bash's dynamic scope: they see its scenario, work and code).
+lifecycle_plan() { # step: `k0slua plan` into <work>/plan-<step>.txt, its first lines shown
+  (cd "$work" && "$k0slua" plan >"$work/plan-$1.txt" 2>&1) || true
+  sed 's/^/  plan: /' "$work/plan-$1.txt" | head -n 4
+}
+
+lifecycle_up() { # step: `k0slua up --offline` into <work>/up-<step>.txt; sets code, records its time and phases
+  local t0
+  t0=$(date +%s)
+  k0slua_up "$work" "up-$1" up --offline
+  code=$(cat "$work/up-$1.code")
+  printf '%s\tstep:%s (up --offline)\t%s\t%s\n' "$scenario" "$1" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
+  record_phases "$scenario/$1" "$work/up-$1.txt" "$code"
 }
 
 etcdctl_on() { # state user etcdctl-arguments (on control-plane-1)

@@ -198,16 +198,16 @@ public final class Bootstrap: @unchecked Sendable {
 
     // MARK: - Running tools
 
-    /// Runs a tool, streaming its output into `<state>/logs/<name>.log`; fails the phase on a
-    /// non-zero exit with the last lines. `secretOutput`: standard output holds credentials (a
-    /// kubeconfig with its client key) and is neither logged nor shown.
-    @discardableResult
     /// `<state>/logs/<name>.log`: the previous run's replaced the first time this run writes it.
     func logFile(_ name: String) -> LogFile {
         let continuing = logsLock.withLock { !logsStarted.insert(name).inserted }
         return LogFile(path: "\(layout.logs)/\(name).log", appending: continuing)
     }
 
+    /// Runs a tool, streaming its output into `<state>/logs/<name>.log`; fails the phase on a
+    /// non-zero exit with the last lines. `secretOutput`: standard output holds credentials (a
+    /// kubeconfig with its client key) and is neither logged nor shown.
+    @discardableResult
     func step(_ phase: BootstrapPhase, _ command: Command, log name: String, tool: String? = nil,
               secretOutput: Bool = false) async throws -> CommandResult {
         let log = logFile(name)
