@@ -190,7 +190,7 @@ import Testing
         let bin = NSTemporaryDirectory() + "k0slua-oldk0sctl-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: bin) }
-        FileManager.default.createFile(atPath: bin + "/k0sctl", contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755])
+        #expect(FileManager.default.createFile(atPath: bin + "/k0sctl", contents: Data("#!/bin/sh\n".utf8), attributes: [.posixPermissions: 0o755]))
         let runner = ScriptedRunner([ScriptedRunner.when(bin + "/k0sctl", "version", then: CommandResult(exitCode: 0, standardOutput: "version: v0.31.1\ncommit: 1b2c3d4\n"))])
         var preflight = Preflight(cluster: cluster, layout: StateLayout(directory: "/nonexistent"), runner: runner,
                                   hostFacts: HostFacts(cpus: 8, memoryMiB: 16384, os: "linux", arch: "x86_64"))
