@@ -51,11 +51,7 @@ extension Bootstrap {
         cluster = record.cluster(declared: loaded.cluster)
         try FileManager.default.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
         try renderRecordedMachines(cluster)
-        for group in [cluster.controllers, cluster.workers] where !group.isEmpty {
-            progress.info("starting \(group.map(\.name).joined(separator: ", "))")
-            try await step(.machines, tools.vagrant(["up", "--provider", cluster.provider.rawValue, "--no-provision"] + group.map(\.name)),
-                           log: "vagrant-up")
-        }
+        try await bootMachines(cluster.nodes)
         let changed = try await rediscoverAddresses()
         if !changed.isEmpty {
             notes += changed.map { "\($0.name): address changed from \($0.from) to \($0.to)" }
@@ -82,6 +78,15 @@ extension Bootstrap {
             _ = try await runPhase(.health, health: &health)
         }
         return (notes, health)
+    }
+
+    /// `vagrant up --no-provision` of existing machines: controllers first, then workers.
+    func bootMachines(_ nodes: [Node]) async throws {
+        for group in [nodes.filter { $0.role == .controller }, nodes.filter { $0.role == .worker }] where !group.isEmpty {
+            progress.info("starting \(group.map(\.name).joined(separator: ", "))")
+            try await step(.machines, tools.vagrant(["up", "--provider", cluster.provider.rawValue, "--no-provision"] + group.map(\.name)),
+                           log: "vagrant-up")
+        }
     }
 
     /// Each boot-addressed node's address from Vagrant, against the recorded one.

@@ -21,10 +21,7 @@ extension Bootstrap {
         }
         guard !halted.isEmpty else { return [] }
         progress.info("\(halted.map(\.name).joined(separator: ", ")) not running (a host reboot?): starting them as `k0slua start` does")
-        for group in [halted.filter { $0.role == .controller }, halted.filter { $0.role == .worker }] where !group.isEmpty {
-            try await step(.machines, tools.vagrant(["up", "--provider", cluster.provider.rawValue, "--no-provision"] + group.map(\.name)),
-                           log: "vagrant-up")
-        }
+        try await bootMachines(halted)
         return halted.map(\.name)
     }
 
