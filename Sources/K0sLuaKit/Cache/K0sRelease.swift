@@ -91,6 +91,7 @@ public struct K0sArtifacts: Sendable, Equatable {
         }
     }
 
+    /// - Parameter byNode: nodes whose architecture is not `binary`'s, with their own files.
     public init(version: String, binary: String, bundle: String, byNode: [String: Files] = [:]) {
         self.version = version
         self.binary = binary

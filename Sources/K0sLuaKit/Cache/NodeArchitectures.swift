@@ -7,6 +7,7 @@ public enum NodeArchitectures {
     /// What `up` runs on each existing host.
     public static let probe = "uname -m"
 
+    /// `<state>/architectures.json`.
     public static func path(_ layout: StateLayout) -> String { layout.directory + "/architectures.json" }
 
     /// Node name → k0s architecture (`amd64`, `arm64`, `arm`); empty when nothing is recorded.
@@ -16,6 +17,7 @@ public enum NodeArchitectures {
         return object
     }
 
+    /// Records node name → k0s architecture (0600, atomically).
     public static func write(_ architectures: [String: String], to layout: StateLayout) throws {
         let data = try JSONSerialization.data(withJSONObject: architectures, options: [.sortedKeys, .prettyPrinted])
         try FileWriter.write(String(decoding: data, as: UTF8.self) + "\n", to: path(layout), permissions: 0o600)
