@@ -52,7 +52,8 @@ public struct Teardown: Sendable {
             report("the context \(KubeconfigMerge.entryName(cluster: cluster.name)) in your kubeconfig belongs to another cluster: left alone")
         }
         for path in [layout.vagrantfile, layout.k0sctlConfig, layout.kubeconfig, layout.privateKey, layout.publicKey, layout.knownHosts,
-                     layout.lockFile, layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout)] where files.fileExists(atPath: path) {
+                     layout.lockFile, layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout),
+                     NodeArchitectures.path(layout)] where files.fileExists(atPath: path) {
             try files.removeItem(atPath: path)
         }
         if (try? files.contentsOfDirectory(atPath: layout.directory))?.isEmpty == true {
