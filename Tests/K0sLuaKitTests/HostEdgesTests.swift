@@ -79,7 +79,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: bin) }
         for tool in ["chown", "chmod"] {
-            FileManager.default.createFile(atPath: "\(bin)/\(tool)", contents: Data("#!/bin/sh\nprintf '\(tool)'; printf ' [%s]' \"$@\"; echo\n".utf8),
+            _ = FileManager.default.createFile(atPath: "\(bin)/\(tool)", contents: Data("#!/bin/sh\nprintf '\(tool)'; printf ' [%s]' \"$@\"; echo\n".utf8),
                                            attributes: [.posixPermissions: 0o755])
         }
         let result = try await SubprocessRunner().run(Command("/bin/sh", ["-c", String(command.dropFirst(prefix.count))], environment: ["PATH": "\(bin):/usr/bin:/bin"]))
@@ -166,7 +166,7 @@ import Testing
         // An older k0slua's modes, with files whose bytes the next render does not change.
         chmod(layout.directory, 0o755)
         for file in [layout.vagrantfile, layout.privateKey] { chmod(file, 0o644) }
-        FileManager.default.createFile(atPath: layout.knownHosts, contents: Data(), attributes: [.posixPermissions: 0o644])
+        _ = FileManager.default.createFile(atPath: layout.knownHosts, contents: Data(), attributes: [.posixPermissions: 0o644])
         #expect(try await world.run(["render"]).exitCode == 0)
         #expect(Self.mode(layout.directory) == 0o700)
         for file in [layout.vagrantfile, layout.privateKey, layout.knownHosts] { #expect(Self.mode(file) == 0o600, "\(file)") }
@@ -258,7 +258,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dotfiles, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: home + "/.kube", withIntermediateDirectories: true)
         let target = dotfiles + "/kubeconfig"
-        FileManager.default.createFile(atPath: target, contents: Data(Self.userConfig.utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: target, contents: Data(Self.userConfig.utf8), attributes: [.posixPermissions: 0o600])
         try FileManager.default.createSymbolicLink(atPath: home + "/.kube/config", withDestinationPath: "../dotfiles/kubeconfig")
         var merge = KubeconfigMerge(runner: SubprocessRunner(), layout: StateLayout(directory: home + "/project/.k0slua/k0slua"), clusterName: "k0slua")
         merge.environment = ["HOME": home, "PATH": "/usr/bin:/bin"]
@@ -295,7 +295,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: home) }
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let first = home + "/first.yaml", second = home + "/second.yaml"
-        FileManager.default.createFile(atPath: second, contents: Data(Self.userConfig.utf8))
+        _ = FileManager.default.createFile(atPath: second, contents: Data(Self.userConfig.utf8))
         var merge = KubeconfigMerge(runner: SubprocessRunner(), layout: StateLayout(directory: home + "/.k0slua/k0slua"), clusterName: "k0slua")
         merge.environment = ["HOME": home, "KUBECONFIG": "\(first):\(second)"]
         try FileWriter.write(Self.clusterKubeconfig(merge), to: merge.layout.kubeconfig)
@@ -305,7 +305,7 @@ import Testing
         #expect(Self.mode(first) == 0o600)
         // An empty sections' file gets the entries too.
         let empty = "apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: \"\"\nkind: Config\nusers: null\n"
-        FileManager.default.createFile(atPath: first, contents: Data(empty.utf8))
+        _ = FileManager.default.createFile(atPath: first, contents: Data(empty.utf8))
         try await merge.merge()
         #expect(try await Self.kubectl(first, ["config", "get-contexts", "-o", "name"]) == "k0slua-k0slua\n")
         #expect(try await Self.kubectl(first, ["config", "current-context"]) == "k0slua-k0slua\n")
