@@ -37,7 +37,7 @@ extension K0sLuaCommand.Cache {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             let progress = StderrProgress(quiet: options.quiet)
             let fetcher = Fetcher(cache: .default(), runner: SubprocessRunner()) { progress.download($0) }
             do {

@@ -13,7 +13,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             try await ClusterLock.holding(layout, command: "stop") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), progress: StderrProgress(quiet: options.quiet))
                 let note = try await runInterruptibly { try await bootstrap.stop() }
@@ -41,7 +41,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let seconds = try Health.seconds(healthWait)
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             try await ClusterLock.holding(layout, command: "start") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                           options: BootstrapOptions(skip: skipHealth ? [.health] : [],

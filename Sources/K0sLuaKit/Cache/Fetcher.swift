@@ -261,7 +261,10 @@ public struct Fetcher: Sendable {
     func sha256(_ path: String, url: String) async throws -> String {
         let command = os == "macos" ? Command("shasum", ["-a", "256", path]) : Command("sha256sum", [path])
         let result = try await runner.run(command)
-        guard result.succeeded, let digest = result.standardOutput.split(separator: " ").first.map(String.init), Self.isDigest(digest) else {
+        // GNU sha256sum and shasum start the line with `\` when the file's name holds a `\` or a
+        // newline (its name is then escaped); the digest follows.
+        let first = result.standardOutput.split(separator: " ").first.map { $0.hasPrefix("\\") ? String($0.dropFirst()) : String($0) }
+        guard result.succeeded, let digest = first, Self.isDigest(digest) else {
             throw FetchError.transfer(url: resolve(url), detail: "could not compute its SHA-256 with `\(command)`: \(result.standardError)")
         }
         return digest.lowercased()
