@@ -492,6 +492,13 @@ import Testing
         #expect(up.standardError.contains("nothing was changed"))
         #expect(!world.calls.contains { ["up", "destroy", "apply", "cordon", "drain"].contains($0.argv.first ?? "") }, "nothing drained or applied")
         #expect(try #require(try ClusterRecord.load(world.layout)).k0sVersion == "v1.34.10+k0s.0")
+        // k0sctl (the stand-in, as phase/validate_facts.go) would refuse it only once `up` had drained.
+        let downgraded = world.directory + "/downgraded.yaml"
+        try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8).replacingOccurrences(of: "v1.34.10+k0s.0", with: "v1.34.2+k0s.0")
+            .write(toFile: downgraded, atomically: true, encoding: .utf8)
+        let k0sctl = try await SubprocessRunner().run(Command(Repo.root + "/Tests/StandIns/bin/k0sctl", ["apply", "--config", downgraded],
+                                                              environment: world.environment))
+        #expect(k0sctl.exitCode == 1 && k0sctl.standardOutput.contains("can't perform a downgrade: v1.34.10+k0s.0 > v1.34.2+k0s.0"), "\(k0sctl.standardOutput)")
         // The k0s suffix counts after the semantic version: +k0s.1 is newer than +k0s.0.
         let suffix = try await world.run(["plan"], environment: ["k0s_version": "v1.34.10+k0s.1"])
         #expect(suffix.standardOutput.contains("~ cluster k0s_version: v1.34.10+k0s.0 → v1.34.10+k0s.1 (upgrade: k0sctl apply, controllers then workers)"),
