@@ -16,7 +16,7 @@ extension K0sLuaCommand {
             let loaded = try options.load(printWarnings: false)
             let layout = try state.layout(for: loaded, file: options.file)
             let record = try state.applied(loaded, layout: layout, quiet: true).record
-            let diff = ClusterDiff(declared: loaded.cluster, record: record)
+            let diff = ClusterDiff(declared: loaded.cluster, record: record, runningK0sVersion: RecordedK0sVersion.read(layout))
             var output = json
                 ? PlanRenderer.json(loaded.cluster, warnings: loaded.warnings, diff: diff)
                 : PlanRenderer.text(loaded.cluster, warnings: loaded.warnings, hostFacts: .current)

@@ -362,6 +362,168 @@ import Testing
         #expect(!world.calls.contains { ["up", "destroy", "apply", "halt"].contains($0.argv.first ?? "") }, "nothing changed")
     }
 
+    // MARK: - Issue 17: lifecycle under interruption and change
+
+    /// A controller and two workers at static addresses; `replace=1` puts worker-2b where worker-2
+    /// was, `replace=none` has neither.
+    static let replaced = """
+    local k0s = require "k0s"
+    local replace = k0s.env.string("replace", "")
+    local nodes = {
+      { name = "control-plane-1", role = "controller", ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32 },
+      { name = "worker-1", role = "worker", ip = "192.168.64.21", cpus = 2, memory = 2048, disk = 32 },
+    }
+    if replace ~= "none" then
+      nodes[3] = { name = replace == "1" and "worker-2b" or "worker-2", role = "worker", ip = "192.168.64.22", cpus = 2, memory = 2048, disk = 32 }
+    end
+    return { provider = "libvirt", network = { cidr = "192.168.64.0/24", gateway = "192.168.64.1" }, nodes = nodes }
+    """
+
+    /// How many times `k0sctl apply` ran.
+    static func k0sctlApplies(_ world: StandInWorld) -> Int {
+        world.calls.filter { $0.tool == "k0sctl" && $0.argv.first == "apply" }.count
+    }
+
+    @Test func item17_3_neverJoinedNodeIsNotReset() async throws {
+        // worker-2's `vagrant up` fails: it is recorded (static address) but never joined.
+        let world = try StandInWorld()
+        let libvirt = ["vagrant_provider": "libvirt"]
+        #expect(try await world.run(["up", "--skip", "health"], environment: libvirt).exitCode == 0)
+        let failed = try await world.run(["up", "--skip", "health"], environment: libvirt.merging(["worker_count": "2", "K0SLUA_STANDIN_FAIL": "vagrant:up"]) { $1 })
+        #expect(failed.exitCode == 1)
+        let recorded = try #require(try ClusterRecord.load(world.layout)).node(named: "worker-2")
+        #expect(recorded != nil && recorded?.joined != true && recorded?.address == "192.168.64.21")
+        #expect(try Self.vagrantState(world)["worker-2"] ?? "not_created" == "not_created")
+        // cluster.lua drops it again: its machine goes, k0sctl is never asked to reach it.
+        let plan = try await world.run(["plan"], environment: libvirt)
+        #expect(plan.standardOutput.contains("- worker-2 (leaves: never joined, machine destroyed)\n"), "\(plan.standardOutput)")
+        world.clearTranscript()
+        let again = try await world.run(["up", "--skip", "health"], environment: libvirt)
+        #expect(again.exitCode == 0, "\(again.standardError)")
+        let config = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
+        #expect(!config.contains("192.168.64.21") && !config.contains("reset"), "\(config)")
+        #expect(!world.calls.contains { $0.tool == "kubectl" && ["cordon", "drain"].contains($0.argv.first ?? "") })
+        #expect(world.calls.contains { $0.tool == "vagrant" && $0.argv == ["destroy", "-f", "worker-2"] })
+        #expect(try #require(try ClusterRecord.load(world.layout)).nodes.map(\.name) == ["control-plane-1", "worker-1"])
+        #expect(try await world.run(["up", "--skip", "health"], environment: libvirt).exitCode == 0, "later `up`s work too")
+    }
+
+    @Test func item17_3_aLeaveInterruptedAfterItsMachineWasDestroyedContinues() async throws {
+        let world = try StandInWorld(cluster: Self.hooked)
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"]).exitCode == 0)
+        // k0sctl resets worker-2, then `vagrant destroy` fails: the record says it left Kubernetes.
+        let failed = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "1", "K0SLUA_STANDIN_FAIL": "vagrant:destroy"])
+        #expect(failed.exitCode == 1)
+        #expect(try #require(try ClusterRecord.load(world.layout)).node(named: "worker-2")?.joined == false)
+        // Its machine is gone all the same (the destroy went through before k0slua was stopped).
+        let path = world.directory + "/standin/vagrant.json"
+        var environments = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: [String: [String: Any]]]
+        environments[world.layout.directory]!["worker-2"]!["state"] = "not_created"
+        try JSONSerialization.data(withJSONObject: environments).write(to: URL(fileURLWithPath: path))
+        world.clearTranscript()
+        let again = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "1"])
+        #expect(again.exitCode == 0, "\(again.standardError)")
+        #expect(!(try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)).contains("reset"))
+        #expect(try #require(try ClusterRecord.load(world.layout)).nodes.map(\.name) == ["control-plane-1", "worker-1"])
+    }
+
+    @Test func item17_4_upNeverAppliesAK0sctlYamlItDidNotWrite() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let before = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
+        world.clearTranscript()
+        // worker-2's address is assigned at boot and never learned: k0sctl.yaml cannot name it.
+        let up = try await world.run(["up", "--skip", "addresses,connectivity,health"], environment: ["worker_count": "2"])
+        #expect(up.exitCode == 1)
+        #expect(up.standardError.contains("k0sctl.yaml"), "\(up.standardError)")
+        #expect(up.standardError.contains("the address of worker-2 is not known"), "\(up.standardError)")
+        #expect(Self.k0sctlApplies(world) == 0, "the previous run's k0sctl.yaml is not applied")
+        #expect(try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8) == before)
+        let record = try #require(try ClusterRecord.load(world.layout))
+        #expect(record.node(named: "worker-2")?.joined != true, "not recorded as applied")
+        #expect(try Self.kubernetesNodes(world) == ["control-plane-1", "worker-1"])
+        // With the addresses phase, it joins.
+        let fixed = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"])
+        #expect(fixed.exitCode == 0, "\(fixed.standardError)")
+        #expect(try Self.kubernetesNodes(world) == ["control-plane-1", "worker-1", "worker-2"])
+    }
+
+    @Test func item17_5_reusingALeavingNodesAddressIsRefusedAtPlanTime() async throws {
+        let world = try StandInWorld(cluster: Self.replaced)
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let replace = ["replace": "1"]
+        let plan = try await world.run(["plan"], environment: replace)
+        #expect(plan.exitCode == 0)
+        #expect(plan.standardOutput.contains("refused: worker-2b: its address 192.168.64.22 is worker-2's, which leaves in the same `up`"), "\(plan.standardOutput)")
+        let json = try await world.run(["plan", "--json"], environment: replace)
+        let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as! [String: Any]
+        #expect((object["refused"] as? [[String: Any]])?.first?["subject"] as? String == "worker-2b")
+        world.clearTranscript()
+        let up = try await world.run(["up"], environment: replace)
+        #expect(up.exitCode == 1)
+        #expect(up.standardError.contains("nothing was changed"), "\(up.standardError)")
+        #expect(up.standardError.contains("worker-2b: its address 192.168.64.22 is worker-2's"), "\(up.standardError)")
+        #expect(!world.calls.contains { ["up", "destroy", "apply", "halt", "cordon", "drain"].contains($0.argv.first ?? "") }, "nothing changed")
+        #expect(try Self.vagrantState(world)["worker-2"] == "running")
+        // In two steps it works: worker-2 leaves, then worker-2b takes its address.
+        #expect(try await world.run(["up", "--skip", "health"], environment: ["replace": "none"]).exitCode == 0)
+        let second = try await world.run(["up", "--skip", "health"], environment: replace)
+        #expect(second.exitCode == 0, "\(second.standardError)")
+        #expect(try #require(try ClusterRecord.load(world.layout)).nodes.map(\.name) == ["control-plane-1", "worker-1", "worker-2b"])
+    }
+
+    @Test func item17_7_aK0sDowngradeIsRefusedBeforeAnythingChanges() async throws {
+        let world = try StandInWorld()
+        let (old, new) = (["k0s_version": "v1.34.2+k0s.0"], ["k0s_version": "v1.34.10+k0s.0"])
+        #expect(try await world.run(["up", "--skip", "health,download"], environment: new).exitCode == 0)
+        let plan = try await world.run(["plan"], environment: old)
+        #expect(plan.standardOutput.contains("~ cluster k0s_version: v1.34.10+k0s.0 → v1.34.2+k0s.0 (downgrade: refused, k0s does not support downgrades)"),
+                "\(plan.standardOutput)")
+        #expect(plan.standardOutput.contains("refused: cluster: k0s_version changes from v1.34.10+k0s.0 to v1.34.2+k0s.0, a downgrade"))
+        #expect(!plan.standardOutput.contains("upgrade"))
+        let json = try await world.run(["plan", "--json"], environment: old)
+        let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as! [String: Any]
+        #expect(object["upgrade"] as? Bool == false)
+        #expect((object["refused"] as? [[String: Any]])?.first?["subject"] as? String == "cluster")
+        world.clearTranscript()
+        let up = try await world.run(["up", "--skip", "health,download"], environment: old.merging(["worker_count": "0"]) { $1 })
+        #expect(up.exitCode == 1)
+        #expect(up.standardError.contains("a downgrade"), "\(up.standardError)")
+        #expect(up.standardError.contains("nothing was changed"))
+        #expect(!world.calls.contains { ["up", "destroy", "apply", "cordon", "drain"].contains($0.argv.first ?? "") }, "nothing drained or applied")
+        #expect(try #require(try ClusterRecord.load(world.layout)).k0sVersion == "v1.34.10+k0s.0")
+        // k0sctl (the stand-in, as phase/validate_facts.go) would refuse it only once `up` had drained.
+        let downgraded = world.directory + "/downgraded.yaml"
+        try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8).replacingOccurrences(of: "v1.34.10+k0s.0", with: "v1.34.2+k0s.0")
+            .write(toFile: downgraded, atomically: true, encoding: .utf8)
+        let k0sctl = try await SubprocessRunner().run(Command(Repo.root + "/Tests/StandIns/bin/k0sctl", ["apply", "--config", downgraded],
+                                                              environment: world.environment))
+        #expect(k0sctl.exitCode == 1 && k0sctl.standardOutput.contains("can't perform a downgrade: v1.34.10+k0s.0 > v1.34.2+k0s.0"), "\(k0sctl.standardOutput)")
+        // The k0s suffix counts after the semantic version: +k0s.1 is newer than +k0s.0.
+        let suffix = try await world.run(["plan"], environment: ["k0s_version": "v1.34.10+k0s.1"])
+        #expect(suffix.standardOutput.contains("~ cluster k0s_version: v1.34.10+k0s.0 → v1.34.10+k0s.1 (upgrade: k0sctl apply, controllers then workers)"),
+                "\(suffix.standardOutput)")
+        // An upgrade k0sctl did not apply is not recorded: going back is no downgrade.
+        let failed = try await world.run(["up", "--skip", "health,download"], environment: ["k0s_version": "v1.35.0+k0s.0", "K0SLUA_STANDIN_FAIL": "k0sctl:apply"])
+        #expect(failed.exitCode == 1)
+        #expect(try #require(try ClusterRecord.load(world.layout)).k0sVersion == "v1.34.10+k0s.0")
+        let back = try await world.run(["plan"], environment: new)
+        #expect(back.standardOutput.contains("no changes"), "\(back.standardOutput)")
+    }
+
+    @Test func item17_7_k0sVersionsCompareSemverThenTheK0sNumber() throws {
+        func v(_ text: String) throws -> K0sVersion { try #require(K0sVersion(text)) }
+        #expect(try v("v1.33.4+k0s.0") < v("v1.34.2+k0s.0"))
+        #expect(try v("v1.34.9+k0s.0") < v("v1.34.10+k0s.0"))
+        #expect(try v("v1.34.2+k0s.0") < v("v1.34.2+k0s.1"))
+        #expect(try v("v1.34.2+k0s.9") < v("v1.34.2+k0s.10"))
+        #expect(try v("v1.35.0-rc.1+k0s.0") < v("v1.35.0+k0s.0"))
+        #expect(try v("v1.35.0-alpha.1+k0s.0") < v("v1.35.0-beta.1+k0s.0"))
+        #expect(try v("v1.35.0-rc.2+k0s.0") < v("v1.35.0-rc.10+k0s.0"))
+        #expect(try v("1.34.2+k0s.0") == v("v1.34.2+k0s.0"))
+        #expect(K0sVersion("latest") == nil && K0sVersion("v1.34") == nil && K0sVersion("") == nil)
+    }
+
     @Test func goingFromTwoControllersToOneNeedsTheForceFlag() async throws {
         let world = try StandInWorld()
         #expect(try await world.run(["up", "--skip", "health"], environment: ["control_plane_count": "2"]).exitCode == 0)

@@ -94,6 +94,8 @@ public final class Bootstrap: @unchecked Sendable {
     let joining: Set<String>
     /// Nodes whose new CPUs or memory are not applied yet: the record keeps their old size.
     var pendingResize: Set<String>
+    /// k0sctl applied cluster.lua's k0s version in this run: the record takes it.
+    var k0sApplied = false
     /// The cluster's identity.
     public var id: String { layout.clusterID(name: loaded.cluster.name) }
     /// Logs this run has written: a phase that runs several commands (one `vagrant halt` per
@@ -114,19 +116,65 @@ public final class Bootstrap: @unchecked Sendable {
         self.record = record
         self.applied = record
         self.cluster = loaded.cluster.resolving(record?.discoveredAddresses ?? [:])
-        self.diff = ClusterDiff(declared: loaded.cluster, record: record)
+        self.diff = ClusterDiff(declared: loaded.cluster, record: record, runningK0sVersion: RecordedK0sVersion.read(layout))
         let applied = record?.cluster(declared: loaded.cluster)
         self.leaving = applied?.nodes.filter { loaded.cluster.node(named: $0.name) == nil } ?? []
         self.joining = Set(loaded.cluster.nodes.filter { record?.node(named: $0.name)?.joined != true }.map(\.name))
         self.pendingResize = Set(diff.resizing)
     }
 
-    /// The nodes the Vagrantfile and k0sctl.yaml name: cluster.lua's, then those leaving (Vagrant
-    /// forgets machines its Vagrantfile no longer names, so they stay until destroyed).
+    /// The nodes the Vagrantfile names: cluster.lua's, then those leaving (Vagrant forgets
+    /// machines its Vagrantfile no longer names, so they stay until destroyed).
     var renderedCluster: Cluster {
         var copy = cluster
         copy.nodes += leaving
         return copy
+    }
+
+    /// Leaving nodes k0sctl resets (`reset: true`): those that joined, at a known address. k0sctl
+    /// connects to every host its file names, so a node that never joined (its machine may not
+    /// exist) is left out and only has its machine destroyed.
+    var resetting: [Node] {
+        leaving.filter { record?.node(named: $0.name)?.joined == true && $0.ip != nil }
+    }
+
+    /// The nodes k0sctl.yaml names: cluster.lua's, then the leaving ones k0sctl resets.
+    var k0sctlCluster: Cluster {
+        var copy = cluster
+        copy.nodes += resetting
+        return copy
+    }
+
+    /// k0sctl.yaml as this run rendered and wrote it (nil until every address is known): `k0sctl
+    /// apply` runs only on this content, never on a file an earlier run left.
+    var k0sctlConfig: String?
+
+    /// Renders k0sctl.yaml for `cluster` and writes it; nil, and nothing written, while an address
+    /// is not known.
+    @discardableResult
+    func writeK0sctlConfig(_ cluster: Cluster, resetting: Set<String> = []) throws -> String? {
+        k0sctlConfig = K0sctlRenderer.render(cluster, layout: layout, artifacts: artifacts, resetting: resetting)
+        if let config = k0sctlConfig { try FileWriter.write(config, to: layout.k0sctlConfig) }
+        return k0sctlConfig
+    }
+
+    /// `k0sctl apply` of the k0sctl.yaml this run wrote.
+    func applyK0sctl(_ cluster: Cluster, phase: BootstrapPhase) async throws {
+        try requireWrittenK0sctlConfig(cluster, phase: phase)
+        try await step(phase, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
+    }
+
+    /// Fails naming the nodes whose address is not known when this run wrote no k0sctl.yaml (or
+    /// the file changed since it wrote it).
+    func requireWrittenK0sctlConfig(_ cluster: Cluster, phase: BootstrapPhase) throws {
+        guard let config = k0sctlConfig, FileManager.default.contents(atPath: layout.k0sctlConfig) == Data(config.utf8) else {
+            let unknown = cluster.unresolvedNodes.map(\.name)
+            let why = unknown.isEmpty ? "\(layout.k0sctlConfig) changed after this run wrote it"
+                : "the address of \(unknown.joined(separator: ", ")) is not known"
+            throw BootstrapFailure(phase: phase, tool: nil, message: "k0sctl.yaml was not written by this run (\(why)); nothing was applied",
+                                   outputTail: [], logFile: nil,
+                                   hint: unknown.isEmpty ? "run `k0slua up` again" : "run the addresses phase (do not --skip addresses)")
+        }
     }
 
     /// The phases this cluster goes through. `hosts`: no machines, so no addresses to learn, and
@@ -403,7 +451,8 @@ public final class Bootstrap: @unchecked Sendable {
     func render() throws -> String? {
         loadPublicKey()
         var files = ClusterRenderer.render(renderedCluster, publicKey: publicKey, layout: layout, artifacts: artifacts)
-        files.k0sctlConfig = K0sctlRenderer.render(renderedCluster, layout: layout, artifacts: artifacts, resetting: Set(leaving.map(\.name)))
+        files.k0sctlConfig = K0sctlRenderer.render(k0sctlCluster, layout: layout, artifacts: artifacts, resetting: Set(resetting.map(\.name)))
+        k0sctlConfig = files.k0sctlConfig
         let changed = try ClusterRenderer.write(files, to: layout)
         var note = changed.isEmpty ? "unchanged" : "wrote " + changed.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
         if files.k0sctlConfig == nil { note += "; k0sctl.yaml once the addresses are known" }
@@ -433,6 +482,9 @@ public final class Bootstrap: @unchecked Sendable {
         }
         // Stopped until the machines run again.
         if phase == .sshKey || phase == .render { updated.stoppedAt = record?.stoppedAt }
+        // The k0s version k0sctl installed: a new one once k0sctl applied it (an interrupted
+        // upgrade is no downgrade when cluster.lua goes back).
+        if let record, !k0sApplied { updated.k0sVersion = record.k0sVersion }
         updated.phases[phase.rawValue] = updated.updatedAt
         try updated.save(layout)
         record = updated
@@ -592,9 +644,7 @@ public final class Bootstrap: @unchecked Sendable {
         let discovered = try await discoverLeases(of: loaded.cluster.nodes.filter { $0.addressing == .dhcp })
         cluster = loaded.cluster.resolving(discovered)
         _ = try requireAddresses(.addresses)
-        if let config = K0sctlRenderer.render(renderedCluster, layout: layout, artifacts: artifacts, resetting: Set(leaving.map(\.name))) {
-            try FileWriter.write(config, to: layout.k0sctlConfig)
-        }
+        try writeK0sctlConfig(k0sctlCluster, resetting: Set(resetting.map(\.name)))
         try await writeHostsFiles()
         return cluster.nodes.map { "\($0.name) \($0.ip.map(\.description) ?? "?")" }.joined(separator: ", ")
     }
@@ -636,12 +686,15 @@ public final class Bootstrap: @unchecked Sendable {
     }
 
     func k0sctlApply() async throws -> String? {
+        // Before anything is drained: k0sctl will apply what this run wrote, or nothing.
+        try requireWrittenK0sctlConfig(k0sctlCluster, phase: .k0sctl)
         try await checkControllerRemoval()
         try await drainLeaving()
         try await leaveEtcd()
-        try await step(.k0sctl, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
+        try await applyK0sctl(k0sctlCluster, phase: .k0sctl)
+        k0sApplied = true
         let upgrade = diff.isUpgrade ? " (k0s upgraded to \(cluster.k0s.version ?? "latest"))" : ""
-        let reset = leaving.isEmpty ? "" : "; reset \(leaving.map(\.name).joined(separator: ", "))"
+        let reset = resetting.isEmpty ? "" : "; reset \(resetting.map(\.name).joined(separator: ", "))"
         return "k0sctl apply succeeded for \(cluster.nodes.count) hosts\(reset)\(upgrade)"
     }
 

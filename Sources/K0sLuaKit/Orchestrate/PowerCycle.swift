@@ -62,10 +62,10 @@ extension Bootstrap {
             self.record = record
             // The same k0sctl.yaml `up` wrote: with the cached k0s when the cache holds it.
             artifacts = await K0sCache(fetcher: fetcher).cachedArtifacts(for: cluster, layout: layout, host: options.hostFacts)
-            if let config = K0sctlRenderer.render(cluster, layout: layout, artifacts: artifacts) { try FileWriter.write(config, to: layout.k0sctlConfig) }
+            try writeK0sctlConfig(cluster)
             try await writeHostsFiles()
             notes.append("rewrote k0sctl.yaml and every node's /etc/hosts")
-            try await step(.k0sctl, tools.k0sctl(["apply", "--config", layout.k0sctlConfig]), log: "k0sctl-apply")
+            try await applyK0sctl(cluster, phase: .k0sctl)
             notes.append("k0sctl apply reconfigured k0s for the new address(es)")
         }
         if let note = try await connectivity() { notes.append("connectivity: \(note)") }

@@ -75,11 +75,25 @@ public struct ClusterDiff: Sendable, Equatable {
     public var isEmpty: Bool { cluster.isEmpty && nodes.allSatisfy { $0.kind == .unchanged } }
     public var joining: [String] { nodes.filter { $0.kind == .join }.map(\.node) }
     public var leaving: [String] { nodes.filter { $0.kind == .leave }.map(\.node) }
-    /// The k0s version changes: k0sctl apply upgrades, controllers then workers.
-    public var isUpgrade: Bool { cluster.contains { $0.field == "k0s_version" } }
+    /// Which way the k0s version moves, when it changes.
+    public enum VersionChange: String, Sendable {
+        /// k0sctl apply upgrades, controllers then workers.
+        case upgrade
+        /// Refused: k0s does not support going back (k0sctl refuses it too, phase/validate_facts.go).
+        case downgrade
+        /// One side is not a k0s version k0slua can order (unpinned with no version recorded).
+        case change
+    }
+
+    /// How the k0s version changes (nil: it does not).
+    public var k0sVersionChange: VersionChange?
+    /// The k0s version goes up: k0sctl apply upgrades, controllers then workers.
+    public var isUpgrade: Bool { k0sVersionChange == .upgrade }
 
     /// cluster.lua's `declared` against `record`; nil record: every node joins.
-    public init(declared: Cluster, record: ClusterRecord?) {
+    /// - Parameter runningK0sVersion: the version the cluster runs when neither cluster.lua nor
+    ///   the record pins one (`RecordedK0sVersion`, the latest stable release `up` resolved).
+    public init(declared: Cluster, record: ClusterRecord?, runningK0sVersion: String? = nil) {
         guard let record else {
             nodes = declared.nodes.map { NodeChange(node: $0.name, kind: .join, role: $0.role, fields: []) }
             cluster = []
@@ -97,20 +111,38 @@ public struct ClusterDiff: Sendable, Equatable {
         compare("provider", record.provider.rawValue, declared.provider.rawValue, into: &clusterFields)
         compare("network_mode", record.networkMode?.rawValue, declared.provider == .tart ? declared.network.tartMode.rawValue : nil, into: &clusterFields)
         compare("cidr", record.cidr, declared.network.cidr.description, into: &clusterFields)
-        compare("k0s_version", record.k0sVersion, declared.k0s.version, into: &clusterFields)
-        for change in clusterFields where change.field != "k0s_version" {
+        for change in clusterFields {
             refusals.append(Refusal(subject: "cluster", reason: "\(change.field) changes from \(change.from) to \(change.to), which cannot change in place"))
+        }
+        // An unpinned cluster keeps the version it runs (K0sCache.version), so the versions
+        // compared are the ones k0s runs before and after.
+        let fromVersion = record.k0sVersion ?? runningK0sVersion
+        let toVersion = declared.k0s.version ?? runningK0sVersion
+        if let from = fromVersion.flatMap(K0sVersion.init), let to = toVersion.flatMap(K0sVersion.init) {
+            if from != to {
+                clusterFields.append(FieldChange(field: "k0s_version", from: from.description, to: to.description))
+                k0sVersionChange = from < to ? .upgrade : .downgrade
+            }
+        } else if fromVersion != toVersion {
+            clusterFields.append(FieldChange(field: "k0s_version", from: fromVersion ?? "-", to: toVersion ?? "-"))
+            k0sVersionChange = .change
+        }
+        if k0sVersionChange == .downgrade, let change = clusterFields.last {
+            refusals.append(Refusal(subject: "cluster", reason: "k0s_version changes from \(change.from) to \(change.to), a downgrade, which k0s does not support (pin \(change.from) or newer)"))
         }
         var changes: [NodeChange] = []
         var resizing: [String] = []
         for recorded in record.nodes {
             guard let node = declared.node(named: recorded.name) else {
+                // A node that never joined (its machine failed to start, or k0sctl already reset
+                // it) has nothing to drain or reset: k0sctl is not asked to reach it.
                 var steps: [String] = switch recorded.k0sRole {
+                case _ where recorded.joined != true: ["never joined", declared.provider == .hosts ? "forgotten" : "machine destroyed"]
                 case .controller: ["leaves etcd", "reset", "machine destroyed"]
                 case .controllerWorker: ["drained", "leaves etcd", "reset", "Node deleted", "machine destroyed"]
                 default: ["drained", "reset", "Node deleted", "machine destroyed"]
                 }
-                if declared.provider == .hosts { steps.removeLast() }  // the hosts provider's machines are the user's
+                if declared.provider == .hosts, recorded.joined == true { steps.removeLast() }  // the hosts provider's machines are the user's
                 changes.append(NodeChange(node: recorded.name, kind: .leave, role: recorded.role, fields: [],
                                           detail: "leaves: " + steps.joined(separator: ", ")))
                 continue
@@ -157,7 +189,8 @@ public struct ClusterDiff: Sendable, Equatable {
             changes.append(NodeChange(node: recorded.name, kind: fields.isEmpty ? .unchanged : .change, role: node.role, fields: fields, detail: detail))
         }
         var guarded: [Refusal] = []
-        let recordedControllers = record.nodes.filter { $0.role == .controller }
+        // etcd's members: the controllers that joined.
+        let recordedControllers = record.nodes.filter { $0.role == .controller && $0.joined == true }
         let leavingControllers = recordedControllers.filter { declared.node(named: $0.name) == nil }
         let stayingControllers = recordedControllers.filter { declared.node(named: $0.name) != nil }
         if !leavingControllers.isEmpty {
@@ -180,6 +213,12 @@ public struct ClusterDiff: Sendable, Equatable {
         }
         for node in declared.nodes where record.node(named: node.name) == nil {
             changes.append(NodeChange(node: node.name, kind: .join, role: node.role, fields: []))
+            // `up` boots joining machines before the leaving ones are destroyed: two machines
+            // would hold one address.
+            if node.addressing == .fixed, let address = node.ip?.description,
+               let holder = record.nodes.first(where: { $0.address == address && declared.node(named: $0.name) == nil }) {
+                refusals.append(Refusal(subject: node.name, reason: "its address \(address) is \(holder.name)'s, which leaves in the same `up`: its machine would start while \(holder.name)'s still holds the address; remove \(holder.name) with one `k0slua up`, then add \(node.name) with the next"))
+            }
         }
         // Controllers first, as everywhere else.
         nodes = changes.filter { $0.role == .controller } + changes.filter { $0.role == .worker }
@@ -194,7 +233,15 @@ public struct ClusterDiff: Sendable, Equatable {
     public var text: String {
         var out = ""
         for field in cluster {
-            out += "~ cluster \(field.field): \(field.from) → \(field.to)" + (field.field == "k0s_version" ? " (upgrade: k0sctl apply, controllers then workers)" : "") + "\n"
+            var note = ""
+            if field.field == "k0s_version" {
+                switch k0sVersionChange {
+                case .upgrade: note = " (upgrade: k0sctl apply, controllers then workers)"
+                case .downgrade: note = " (downgrade: refused, k0s does not support downgrades)"
+                case .change, nil: note = " (k0sctl apply installs it; k0sctl refuses a downgrade)"
+                }
+            }
+            out += "~ cluster \(field.field): \(field.from) → \(field.to)\(note)\n"
         }
         for change in nodes {
             var line = "\(change.kind.symbol) \(change.node)"
@@ -266,7 +313,8 @@ public struct AppliedCluster: Sendable {
     public static func load(_ declared: Cluster, layout: StateLayout) throws(ClusterRecord.ReadError) -> AppliedCluster {
         guard let record = try ClusterRecord.load(layout) else { return AppliedCluster(cluster: declared, record: nil, disagreement: nil) }
         var applied = AppliedCluster(cluster: record.cluster(declared: declared), record: record,
-                                     disagreement: ClusterDiff(declared: declared, record: record).disagreement)
+                                     disagreement: ClusterDiff(declared: declared, record: record,
+                                                               runningK0sVersion: RecordedK0sVersion.read(layout)).disagreement)
         applied.declaredOnly = declared.nodes.filter { record.node(named: $0.name) == nil }
         return applied
     }

@@ -515,6 +515,15 @@ HOST_KEYS = {"role", "noTaints", "ssh", "openSSH", "winRM", "localhost", "privat
              "k0sDownloadURL", "hostname", "dataDir", "kubeletRootDir", "os", "reset"}
 
 
+def k0s_version_key(text):
+    """v1.34.2-rc.1+k0s.0 as a sortable tuple: segments, release after pre-release, pre-release, k0s number."""
+    body = text[1:] if text.startswith("v") else text
+    body, _, build = body.partition("+")
+    core, _, pre = body.partition("-")
+    k0s = int(build.split(".")[1]) if build.startswith("k0s.") else -1
+    return tuple(int(x) for x in core.split(".")), pre == "", pre, k0s
+
+
 def sha256_of(path):
     with open(path, "rb") as data:
         return hashlib.sha256(data.read()).hexdigest()
@@ -611,6 +620,14 @@ def k0sctl(args):
     if controllers and all(h.get("reset") for h in controllers):
         out('time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to ' + K0SCTL_LOG + ': all controllers are marked to be reset '
             '- this will break the cluster. use `k0sctl reset` instead if that is intentional"\n')
+        return 1
+    # phase/validate_facts.go: the leader (first controller that runs k0s and is not reset) runs a newer k0s
+    # than the configured one (k0sproject/version ordering: segments, pre-release, then the +k0s.N number).
+    configured = document["spec"]["k0s"].get("version")
+    leader = next((nodes[h["ssh"]["address"]] for h in controllers if not h.get("reset") and h["ssh"]["address"] in nodes), None)
+    if configured and leader and k0s_version_key(leader["version"]) > k0s_version_key(configured):
+        out(f'time="2026-11-25T04:00:00Z" level=fatal msg="apply failed - log file saved to {K0SCTL_LOG}: '
+            f'can\'t perform a downgrade: {leader["version"]} > {configured}"\n')
         return 1
     # phase/validate_etcd_members.go: a new controller whose address etcd still lists (a member that never left).
     for host in controllers:
