@@ -298,6 +298,7 @@ import Testing
         #expect(doctor.failed)
         #expect(doctor.calls == [
             "tart --version",
+            "tart list --format json",
             "sw_vers -productVersion",
             "ifconfig bridge100",
             "defaults read \(Self.vmnet) Shared_Net_Address",
@@ -311,7 +312,7 @@ import Testing
     /// The macOS lines of a forced-macOS doctor run against the stand-ins, and the macOS commands they ran.
     enum Softnet { case none, plain, suid }
 
-    static func macDoctor(_ cluster: Cluster, scenario: [String: Any], softnet: Softnet = .none) async throws -> (report: String, calls: [String], failed: Bool) {
+    static func macDoctor(_ cluster: Cluster, scenario: [String: Any], softnet: Softnet = .none) async throws -> (report: String, calls: [String], failed: Bool, all: String) {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let bin = directory + "/bin"
@@ -339,7 +340,7 @@ import Testing
             return ([tool] + (object["argv"] as! [String])).joined(separator: " ").replacingOccurrences(of: directory, with: "<dir>")
         }
         let macPart = report.split(separator: "\n").drop { !$0.hasPrefix("ok       macOS version") }.joined(separator: "\n")
-        return (macPart, calls, DoctorReport.failed(checks))
+        return (macPart, calls, DoctorReport.failed(checks), report)
     }
 
     @Test func doctorOnAForcedMacPassesWithARightlySetUpMac() async throws {
@@ -354,7 +355,7 @@ import Testing
             ok       DHCP leases       no static IP is in bootpd's pool or leased
             ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
             """)
-        #expect(bridged.calls == ["tart --version", "sw_vers -productVersion", "ifconfig en0", "ifconfig bridge100",
+        #expect(bridged.calls == ["tart --version", "tart list --format json", "sw_vers -productVersion", "ifconfig en0", "ifconfig bridge100",
                                   "defaults read \(Self.vmnet) Shared_Net_Address", "defaults read \(Self.vmnet) Shared_Net_Mask",
                                   "tart list --format json"])
 
@@ -369,7 +370,7 @@ import Testing
             ok       softnet           <dir>/bin/softnet is SUID root
             ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
             """)
-        #expect(softnet.calls == ["tart --version", "sw_vers -productVersion", "ifconfig bridge100", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])
+        #expect(softnet.calls == ["tart --version", "tart list --format json", "sw_vers -productVersion", "ifconfig bridge100", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])
     }
 
     @Test func doctorOnLinuxListsTheChecksThatRunOnlyOnMacOS() async throws {
@@ -378,6 +379,7 @@ import Testing
         #expect(result.standardOutput.hasSuffix("""
 
             macOS only (Tart), not checked on linux:
+              tart image        tart list: the cluster's image is in Tart's local store (checked everywhere with `up --offline`)
               macOS version     sw_vers: which macOS the claims below are checked for
               shared subnet     vmnet's shared subnet (com.apple.vmnet.plist, bridge100) against network.cidr
               softnet           softnet on PATH and SUID root (or passwordless sudo), softnet mode

@@ -395,17 +395,33 @@ public final class Bootstrap: @unchecked Sendable {
 
     /// `vagrant up` of the machines that do not exist yet (every machine for a new or stopped cluster).
     func startMachines() async throws -> String? {
-        if cluster.provider == .tart, let image = cluster.image {
-            // One pull before the parallel clones, so the machines do not race for the image.
-            try await step(.machines, tools.tart(["pull", image]), log: "tart-pull")
-        }
         var arguments = ["up", "--provider", cluster.provider.rawValue, options.parallel ? "--parallel" : "--no-parallel"]
         // A recorded cluster: only the machines of joining nodes start (all of them after `stop`).
         let starting = applied == nil || applied?.isStopped == true ? cluster.nodes : cluster.nodes.filter { joining.contains($0.name) }
         guard !starting.isEmpty else { return "\(cluster.nodes.count) machines already running" }
+        let pulled = try await pullImageIfNeeded(for: starting)
         if !options.parallel || starting.count < cluster.nodes.count { arguments += starting.map(\.name) }
         try await step(.machines, tools.vagrant(arguments), log: "vagrant-up")
-        return starting.count < cluster.nodes.count ? "started \(starting.map(\.name).joined(separator: ", "))" : "\(cluster.nodes.count) machines running"
+        let note = starting.count < cluster.nodes.count ? "started \(starting.map(\.name).joined(separator: ", "))" : "\(cluster.nodes.count) machines running"
+        return pulled.map { "pulled \($0); " + note } ?? note
+    }
+
+    /// One `tart pull` before the parallel clones (so the machines do not race for the image), only
+    /// when one of `starting` has no Tart VM yet and Tart's store lacks the image: Tart's pull always
+    /// asks the registry, so a needless one breaks `--offline` and may fetch a rebuilt image.
+    /// Returns the image pulled, if any.
+    func pullImageIfNeeded(for starting: [Node]) async throws -> String? {
+        guard cluster.provider == .tart, let image = cluster.image else { return nil }
+        if let store = await TartStore.read(runner: runner) {
+            let cloned = store.needingClone(starting, of: cluster, layout: layout)
+            guard !cloned.isEmpty, !store.has(image: image) else { return nil }
+        }
+        guard !options.offline else {
+            throw BootstrapFailure(phase: .machines, tool: "tart", message: "\(image) is not in Tart's local store and --offline forbids pulling it",
+                                   outputTail: [], logFile: nil, hint: TartStore.offlineFix(image))
+        }
+        try await step(.machines, tools.tart(["pull", image]), log: "tart-pull")
+        return image
     }
 
     /// From every node, every other node's address answers (ping, else TCP 22).

@@ -30,6 +30,7 @@ public struct MacNetworkChecks: Sendable {
 
     /// The checks that run only on macOS, for `k0slua doctor` on other systems.
     public static let macOSOnly: [(name: String, what: String)] = [
+        ("tart image", "tart list: the cluster's image is in Tart's local store (checked everywhere with `up --offline`)"),
         ("macOS version", "sw_vers: which macOS the claims below are checked for"),
         ("shared subnet", "vmnet's shared subnet (com.apple.vmnet.plist, bridge100) against network.cidr"),
         ("softnet", "softnet on PATH and SUID root (or passwordless sudo), softnet mode"),

@@ -1,0 +1,95 @@
+import Foundation
+import K0sLuaKit
+import Testing
+
+/// The Tart image on the default macOS path (issue 18): pulled only when a clone needs it, never
+/// offline, prepared by `k0slua cache fetch`. The Tart stand-in keeps a local store of VMs and OCI
+/// images, so `tart list` reflects pulls, clones and deletes.
+@Suite(.serialized) struct TartImageTests {
+    let world: StandInWorld
+
+    init() throws { world = try StandInWorld() }
+
+    var pulls: [[String]] { world.calls.filter { $0.tool == "tart" && $0.argv.first == "pull" }.map(\.argv) }
+    var vagrantUps: Int { world.calls.filter { $0.tool == "vagrant" && $0.argv.first == "up" }.count }
+
+    /// The image cluster.lua's defaults clone on Tart.
+    static let image = "ghcr.io/cirruslabs/ubuntu:latest"
+
+    /// Removes the image from the stand-in's Tart store, as `tart delete IMAGE` does.
+    func deleteImage() async throws {
+        let result = try await SubprocessRunner().run(Command("/usr/bin/env", ["-i"] + world.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                                                                + [Repo.root + "/Tests/StandIns/bin/tart", "delete", Self.image]))
+        #expect(result.exitCode == 0, "\(result.standardError)")
+    }
+
+    @Test func item18_1_upPullsOnlyWhenANodeNeedsACloneAndTheStoreLacksTheImage() async throws {
+        let first = try await world.run(["up", "--skip", "health"])
+        #expect(first.exitCode == 0, "\(first.standardError)")
+        #expect(pulls == [["pull", Self.image]], "a new cluster clones every node: one pull before the parallel clones")
+
+        world.clearTranscript()
+        let again = try await world.run(["up", "--skip", "health"])
+        #expect(again.exitCode == 0, "\(again.standardError)")
+        #expect(pulls.isEmpty, "a converging up clones nothing, so it pulls nothing")
+
+        world.clearTranscript()
+        let grown = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"])
+        #expect(grown.exitCode == 0, "\(grown.standardError)")
+        #expect(pulls.isEmpty, "worker-2 is cloned from the image already in Tart's store")
+
+        try await deleteImage()
+        world.clearTranscript()
+        let regrown = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "3"])
+        #expect(regrown.exitCode == 0, "\(regrown.standardError)")
+        #expect(pulls == [["pull", Self.image]], "worker-3 needs a clone and the store lost the image")
+        let pullIndex = world.calls.firstIndex { $0.tool == "tart" && $0.argv.first == "pull" } ?? .max
+        let upIndex = world.calls.firstIndex { $0.tool == "vagrant" && $0.argv.first == "up" } ?? -1
+        #expect(pullIndex < upIndex, "the pull comes before the clones")
+    }
+
+    @Test func item18_1_offlineUpWithoutTheImageFailsInPreflightNamingTheOnlineCommand() async throws {
+        let fetch = try await world.run(["cache", "fetch"])
+        #expect(fetch.exitCode == 0, "\(fetch.standardError)")
+        #expect(fetch.standardOutput.contains("tart     \(Self.image): pulled into Tart's local store"), "\(fetch.standardOutput)")
+        #expect(pulls == [["pull", Self.image]])
+
+        // The k0s cache is warm, the image is gone: offline, nothing may change.
+        try await deleteImage()
+        world.clearTranscript()
+        let offline = ["K0SLUA_STANDIN_OFFLINE": "1"]
+        let cold = try await world.run(["up", "--offline", "--skip", "health"], environment: offline)
+        #expect(cold.exitCode == 1)
+        #expect(cold.standardError.contains("preflight"), "\(cold.standardError)")
+        #expect(cold.standardError.contains("tart image: \(Self.image) is not in Tart's local store and control-plane-1, worker-1 must be cloned from it"),
+                "\(cold.standardError)")
+        #expect(cold.standardError.contains("run `k0slua cache fetch` while online (it runs `tart pull \(Self.image)`)"), "\(cold.standardError)")
+        #expect(pulls.isEmpty && vagrantUps == 0, "offline never pulls, and no machine changed")
+        #expect(!FileManager.default.fileExists(atPath: world.layout.record), "nothing recorded")
+
+        // One online command prepares everything; then the offline up needs no registry.
+        let refetch = try await world.run(["cache", "fetch"])
+        #expect(refetch.exitCode == 0, "\(refetch.standardError)")
+        world.clearTranscript()
+        let warm = try await world.run(["up", "--offline", "--skip", "health"], environment: offline)
+        #expect(warm.exitCode == 0, "\(warm.standardError)")
+        #expect(pulls.isEmpty)
+
+        world.clearTranscript()
+        let fetchAgain = try await world.run(["cache", "fetch"], environment: offline)
+        #expect(fetchAgain.standardOutput.contains("tart     \(Self.image): in Tart's local store"), "\(fetchAgain.standardOutput)")
+        #expect(pulls.isEmpty, "an image already in the store is not pulled again")
+    }
+
+    @Test func item18_1_doctorOnAMacSaysWhetherTheImageIsPulled() async throws {
+        let cluster = try MacNetworkChecksTests.cluster(.softnet)
+        let image = try #require(cluster.image)
+        let missing = try await MacNetworkChecksTests.macDoctor(cluster, scenario: [:], softnet: .suid)
+        #expect(missing.all.contains("""
+            warn     tart image        \(image) is not in Tart's local store: `up` pulls it (several GB) before cloning control-plane-1, worker-1
+                                       → `k0slua cache fetch` pulls it ahead of time
+            """), "\(missing.all)")
+        let pulled = try await MacNetworkChecksTests.macDoctor(cluster, scenario: ["tart_images": [image]], softnet: .suid)
+        #expect(pulled.all.contains("ok       tart image        \(image) is in Tart's local store\n"), "\(pulled.all)")
+    }
+}
