@@ -303,6 +303,7 @@ import Testing
             "ifconfig bridge100",
             "defaults read \(Self.vmnet) Shared_Net_Address",
             "defaults read \(Self.vmnet) Shared_Net_Mask",
+            "softnet --help",
             "stat -L -f %Su %Sp <dir>/bin/softnet",
             "sudo --non-interactive softnet --help",
             "tart list --format json",
@@ -319,7 +320,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         var scenario = scenario
         if softnet != .none {
-            #expect(FileManager.default.createFile(atPath: bin + "/softnet", contents: Data()))
+            // The softnet stand-in answers --help as the scenario's softnet_version does.
+            try FileManager.default.createSymbolicLink(atPath: bin + "/softnet", withDestinationPath: Repo.root + "/Tests/StandIns/bin/softnet")
             scenario["files"] = [bin + "/softnet": softnet == .suid ? ["owner": "root", "mode": "-rwsr-xr-x"] : ["owner": "admin", "mode": "-rwxr-xr-x"]]
         }
         // Tart names carry the cluster's identity, which depends on the state directory: "<id>" stands for it.
@@ -336,7 +338,7 @@ import Testing
         let report = DoctorReport.text(checks, hostOS: "macos").replacingOccurrences(of: directory, with: "<dir>").replacingOccurrences(of: id, with: "<id>")
         let calls = try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil,
-                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart"].contains(tool) else { return nil }
+                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart", "softnet"].contains(tool) else { return nil }
             return ([tool] + (object["argv"] as! [String])).joined(separator: " ").replacingOccurrences(of: directory, with: "<dir>")
         }
         let macPart = report.split(separator: "\n").drop { !$0.hasPrefix("ok       macOS version") }.joined(separator: "\n")
@@ -370,7 +372,7 @@ import Testing
             ok       softnet           <dir>/bin/softnet is SUID root
             ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
             """)
-        #expect(softnet.calls == ["tart --version", "tart list --format json", "sw_vers -productVersion", "ifconfig bridge100", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])
+        #expect(softnet.calls == ["tart --version", "tart list --format json", "sw_vers -productVersion", "ifconfig bridge100", "softnet --help", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])
     }
 
     @Test func doctorOnLinuxListsTheChecksThatRunOnlyOnMacOS() async throws {

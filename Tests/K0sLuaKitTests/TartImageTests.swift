@@ -93,3 +93,47 @@ import Testing
         #expect(pulled.all.contains("ok       tart image        \(image) is in Tart's local store\n"), "\(pulled.all)")
     }
 }
+
+/// The versions the rendered Tart flags need (issue 18.3): Tart ≥ 2.30.0 for
+/// `--net-softnet-block`, a softnet whose `--help` knows `--block` (0.16.0), checked by preflight
+/// and `doctor` before any VM starts.
+@Suite struct TartVersionFloorTests {
+    @Test func item18_3_tartBelowTheFloorIsMissingWithTheUpgradeLineAndAtTheFloorIsOk() async throws {
+        let cluster = try MacNetworkChecksTests.cluster(.softnet)
+        let old = try await MacNetworkChecksTests.macDoctor(cluster, scenario: ["tart_version": "2.29.0"], softnet: .suid)
+        #expect(old.all.contains("""
+            MISSING  tart              2.29.0 is older than 2.30.0, the first Tart with --net-softnet-block (the softnet network mode's run arguments need it; an older Tart fails `vagrant up` with "Unknown option")
+                                       → brew upgrade cirruslabs/cli/tart
+            """), "\(old.all)")
+        #expect(old.failed)
+        let floor = try await MacNetworkChecksTests.macDoctor(cluster, scenario: ["tart_version": "2.30.0"], softnet: .suid)
+        #expect(floor.all.contains("ok       tart              2.30.0\n"), "\(floor.all)")
+        // Shared and bridged modes pass no softnet flag: an older Tart will do.
+        let shared = try await MacNetworkChecksTests.macDoctor(try MacNetworkChecksTests.cluster(.shared), scenario: ["tart_version": "2.29.0"])
+        #expect(shared.all.contains("ok       tart              2.29.0\n"), "\(shared.all)")
+    }
+
+    @Test func item18_3_softnetWithoutBlockIsMissingWithTheUpgradeLineAndAtTheFloorIsOk() async throws {
+        let cluster = try MacNetworkChecksTests.cluster(.softnet)
+        let old = try await MacNetworkChecksTests.macDoctor(cluster, scenario: ["softnet_version": "0.15.2"], softnet: .suid)
+        #expect(old.report.contains("""
+            MISSING  softnet           <dir>/bin/softnet is older than 0.16.0: its --help has no --block, which Tart passes for --net-softnet-block (softnet has no --version)
+                                       → brew upgrade cirruslabs/cli/softnet
+            """), "\(old.report)")
+        #expect(old.failed)
+        let floor = try await MacNetworkChecksTests.macDoctor(cluster, scenario: ["softnet_version": "0.16.0"], softnet: .suid)
+        #expect(floor.report.contains("ok       softnet           <dir>/bin/softnet is SUID root\n"), "\(floor.report)")
+        #expect(!floor.failed, "\(floor.all)")
+    }
+
+    @Test func item18_3_upWithATartBelowTheFloorStopsInPreflightBeforeAnyMachine() async throws {
+        let world = try StandInWorld()
+        let result = try await world.run(["up"], environment: ["K0SLUA_STANDIN_TART_VERSION": "2.29.0"])
+        #expect(result.exitCode == 1)
+        #expect(result.standardError.contains("tart: 2.29.0 is older than 2.30.0"), "\(result.standardError)")
+        #expect(result.standardError.contains("brew upgrade cirruslabs/cli/tart"), "\(result.standardError)")
+        #expect(!world.vagrantUpStarted)
+        let atFloor = try await world.run(["up", "--skip", "health"], environment: ["K0SLUA_STANDIN_TART_VERSION": "2.30.0"])
+        #expect(atFloor.exitCode == 0, "\(atFloor.standardError)")
+    }
+}

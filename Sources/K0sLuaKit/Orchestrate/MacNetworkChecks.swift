@@ -133,6 +133,7 @@ public struct MacNetworkChecks: Sendable {
             return PreflightCheck(name: "softnet", ok: false, detail: "softnet is not on PATH (Tart looks for it there)",
                                   fix: "brew install cirruslabs/cli/softnet")
         }
+        if let tooOld = await softnetFloorProblem(path) { return tooOld }
         let stat = try? await runner.run(Command("stat", ["-L", "-f", "%Su %Sp", path]))
         let fields = stat.flatMap { $0.succeeded ? Preflight.firstLine($0.standardOutput) : nil }?.split(separator: " ") ?? []
         if fields.count == 2, fields[0] == "root", fields[1].count >= 4, Array(fields[1])[3] == "s" {
@@ -145,6 +146,20 @@ public struct MacNetworkChecks: Sendable {
         return PreflightCheck(name: "softnet", ok: false,
                               detail: "\(path) is not SUID root (\(found)) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask",
                               fix: Self.softnetSUIDCommand(path))
+    }
+
+    /// The first softnet with `--block` (softnet commit 431ae9b, "Introduce --block in addition to
+    /// --allow", first in tag 0.16.0): Tart 2.30+ hands it `--net-softnet-block`'s list.
+    public static let minimumSoftnet = "0.16.0"
+
+    /// softnet has no `--version`; its `--help` (clap) names `--block` from 0.16.0 on. Nil when it
+    /// knows `--block`, or when its help could not be read (the SUID check then says more).
+    func softnetFloorProblem(_ path: String) async -> PreflightCheck? {
+        guard let help = try? await runner.run(Command(path, ["--help"])), help.succeeded else { return nil }
+        guard !(help.standardOutput + help.standardError).contains("--block") else { return nil }
+        return PreflightCheck(name: "softnet", ok: false,
+                              detail: "\(path) is older than \(Self.minimumSoftnet): its --help has no --block, which Tart passes for --net-softnet-block (softnet has no --version)",
+                              fix: "brew upgrade cirruslabs/cli/softnet")
     }
 
     /// The one command that makes softnet SUID root (what Tart itself runs through sudo).
