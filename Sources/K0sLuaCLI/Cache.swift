@@ -46,7 +46,8 @@ extension K0sLuaCommand.Cache {
                 if k0sVersion == nil { try k0s.recordUse(version, by: layout) }
                 print("k0s      \(version) linux-\(release.arch): \(artifacts.binary)")
                 print("images   \(artifacts.bundle)")
-                if loaded.cluster.provider == .tart, let image = loaded.cluster.image {
+                // The image the cluster's record names, when cluster.lua sets none.
+                if loaded.cluster.provider == .tart, let image = ClusterRecord.resolve(loaded.cluster, layout: layout).image {
                     let pulled = try await TartStore.ensure(image, runner: SubprocessRunner())
                     print("tart     \(image): " + (pulled ? "pulled into Tart's local store" : "in Tart's local store"))
                 }

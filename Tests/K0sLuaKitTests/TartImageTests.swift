@@ -14,7 +14,7 @@ import Testing
     var vagrantUps: Int { world.calls.filter { $0.tool == "vagrant" && $0.argv.first == "up" }.count }
 
     /// The image cluster.lua's defaults clone on Tart.
-    static let image = "ghcr.io/cirruslabs/ubuntu:latest"
+    static let image = "ghcr.io/cirruslabs/ubuntu:24.04"
 
     /// Removes the image from the stand-in's Tart store, as `tart delete IMAGE` does.
     func deleteImage() async throws {
@@ -135,5 +135,80 @@ import Testing
         #expect(!world.vagrantUpStarted)
         let atFloor = try await world.run(["up", "--skip", "health"], environment: ["K0SLUA_STANDIN_TART_VERSION": "2.30.0"])
         #expect(atFloor.exitCode == 0, "\(atFloor.standardError)")
+    }
+}
+
+/// The image a Tart cluster clones is pinned (issue 18.2): a release tag by default, recorded in
+/// state.json at the first `up`; nodes that join later clone the recorded image; `plan` shows an
+/// image change as a change.
+@Suite(.serialized) struct TartImagePinTests {
+    let world: StandInWorld
+
+    init() throws { world = try StandInWorld() }
+
+    var pulls: [[String]] { world.calls.filter { $0.tool == "tart" && $0.argv.first == "pull" }.map(\.argv) }
+
+    func vagrantfileImages() throws -> Set<String> {
+        let text = try String(contentsOfFile: world.layout.vagrantfile, encoding: .utf8)
+        return Set(text.split(separator: "\n").filter { $0.contains("tart.image = ") }.map { $0.trimmingCharacters(in: .whitespaces) })
+    }
+
+    /// Rewrites state.json's image as an older k0slua (or an older default) would have left it.
+    func recordImage(_ image: String?) throws {
+        var object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.layout.record))) as! [String: Any]
+        object["image"] = image
+        try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: world.layout.record))
+    }
+
+    @Test func item18_2_theDefaultIsAReleaseTagRecordedAtTheFirstUpAndLaterJoinsCloneTheRecordedImage() async throws {
+        let first = try await world.run(["up", "--skip", "health"])
+        #expect(first.exitCode == 0, "\(first.standardError)")
+        #expect(try ClusterRecord.load(world.layout)?.image == "ghcr.io/cirruslabs/ubuntu:24.04")
+        #expect(pulls == [["pull", "ghcr.io/cirruslabs/ubuntu:24.04"]])
+
+        // The cluster was created from another image (a digest pinned by an earlier k0slua):
+        // a node joining today clones that one, and plan shows nothing to change about it.
+        let pinned = "ghcr.io/cirruslabs/ubuntu@sha256:" + String(repeating: "ab", count: 32)
+        try recordImage(pinned)
+        let plan = try await world.run(["plan"], environment: ["worker_count": "2"])
+        #expect(!plan.standardOutput.contains("image"), "\(plan.standardOutput)")
+        #expect(plan.standardOutput.contains("+ worker-2 (joins)"), "\(plan.standardOutput)")
+        world.clearTranscript()
+        let grown = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"])
+        #expect(grown.exitCode == 0, "\(grown.standardError)")
+        #expect(pulls == [["pull", pinned]], "worker-2 is cloned from the recorded image")
+        #expect(try vagrantfileImages() == ["tart.image = \"\(pinned)\""])
+        #expect(try ClusterRecord.load(world.layout)?.image == pinned)
+
+        // A record from before the image was recorded: those clusters cloned ubuntu:latest.
+        try recordImage(nil)
+        world.clearTranscript()
+        let legacy = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "3"])
+        #expect(legacy.exitCode == 0, "\(legacy.standardError)")
+        #expect(pulls == [["pull", ClusterRecord.legacyTartImage]])
+        #expect(try ClusterRecord.load(world.layout)?.image == ClusterRecord.legacyTartImage)
+    }
+
+    @Test func item18_2_planShowsAnImageChangeAsAChangeAndUpClonesNewMachinesFromIt() async throws {
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let source = try String(contentsOfFile: world.directory + "/cluster.lua", encoding: .utf8)
+        let jammy = source.replacingOccurrences(of: "  provider = provider,\n", with: "  provider = provider,\n  image = \"ghcr.io/cirruslabs/ubuntu:22.04\",\n")
+        #expect(jammy != source)
+        try jammy.write(toFile: world.directory + "/cluster.lua", atomically: true, encoding: .utf8)
+
+        let plan = try await world.run(["plan"], environment: ["worker_count": "2"])
+        #expect(plan.standardOutput.contains("~ cluster image: ghcr.io/cirruslabs/ubuntu:24.04 → ghcr.io/cirruslabs/ubuntu:22.04 (machines cloned from now on; existing machines keep the image they were cloned from)\n"),
+                "\(plan.standardOutput)")
+        #expect(!plan.standardOutput.contains("refused"), "\(plan.standardOutput)")
+        let json = try await world.run(["plan", "--json"], environment: ["worker_count": "2"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as! [String: Any]
+        let fields = object["cluster_changes"] as! [[String: String]]
+        #expect(fields.contains(["field": "image", "from": "ghcr.io/cirruslabs/ubuntu:24.04", "to": "ghcr.io/cirruslabs/ubuntu:22.04"]), "\(json.standardOutput)")
+
+        world.clearTranscript()
+        let grown = try await world.run(["up", "--skip", "health"], environment: ["worker_count": "2"])
+        #expect(grown.exitCode == 0, "\(grown.standardError)")
+        #expect(pulls == [["pull", "ghcr.io/cirruslabs/ubuntu:22.04"]])
+        #expect(try ClusterRecord.load(world.layout)?.image == "ghcr.io/cirruslabs/ubuntu:22.04")
     }
 }

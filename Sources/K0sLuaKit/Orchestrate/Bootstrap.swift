@@ -103,6 +103,9 @@ public final class Bootstrap: @unchecked Sendable {
 
     public init(loaded: LoadedCluster, layout: StateLayout, runner: any ProcessRunning, options: BootstrapOptions = BootstrapOptions(),
                 progress: any ProgressReporting) {
+        let record = (try? ClusterRecord.load(layout)) ?? nil
+        // Nodes that join later clone the image the record names when cluster.lua sets none.
+        let loaded = LoadedCluster(cluster: loaded.cluster.pinningImage(to: record), warnings: loaded.warnings, runtime: loaded.runtime, file: loaded.file)
         self.loaded = loaded
         self.layout = layout
         self.runner = runner
@@ -110,7 +113,6 @@ public final class Bootstrap: @unchecked Sendable {
         self.progress = progress
         self.tools = Tools(layout: layout)
         self.ssh = NodeSSH(layout: layout)
-        let record = (try? ClusterRecord.load(layout)) ?? nil
         self.record = record
         self.applied = record
         self.cluster = loaded.cluster.resolving(record?.discoveredAddresses ?? [:])

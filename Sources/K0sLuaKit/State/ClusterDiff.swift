@@ -98,7 +98,12 @@ public struct ClusterDiff: Sendable, Equatable {
         compare("network_mode", record.networkMode?.rawValue, declared.provider == .tart ? declared.network.tartMode.rawValue : nil, into: &clusterFields)
         compare("cidr", record.cidr, declared.network.cidr.description, into: &clusterFields)
         compare("k0s_version", record.k0sVersion, declared.k0s.version, into: &clusterFields)
-        for change in clusterFields where change.field != "k0s_version" {
+        if declared.provider == .tart, record.provider == .tart {
+            compare("image", record.tartImage, declared.pinningImage(to: record).image, into: &clusterFields)
+        }
+        // A new image applies to machines cloned from now on (vagrant-tart clones only a VM that
+        // does not exist); the k0s version is upgraded in place.
+        for change in clusterFields where change.field != "k0s_version" && change.field != "image" {
             refusals.append(Refusal(subject: "cluster", reason: "\(change.field) changes from \(change.from) to \(change.to), which cannot change in place"))
         }
         var changes: [NodeChange] = []
@@ -194,7 +199,12 @@ public struct ClusterDiff: Sendable, Equatable {
     public var text: String {
         var out = ""
         for field in cluster {
-            out += "~ cluster \(field.field): \(field.from) → \(field.to)" + (field.field == "k0s_version" ? " (upgrade: k0sctl apply, controllers then workers)" : "") + "\n"
+            let note = switch field.field {
+            case "k0s_version": " (upgrade: k0sctl apply, controllers then workers)"
+            case "image": " (machines cloned from now on; existing machines keep the image they were cloned from)"
+            default: ""
+            }
+            out += "~ cluster \(field.field): \(field.from) → \(field.to)" + note + "\n"
         }
         for change in nodes {
             var line = "\(change.kind.symbol) \(change.node)"
@@ -227,7 +237,7 @@ extension ClusterRecord {
     /// The applied cluster: cluster.lua's settings, the record's nodes. Nodes cluster.lua still has
     /// keep their hooks and SSH settings; recorded nodes it no longer has are rebuilt from the record.
     public func cluster(declared: Cluster) -> Cluster {
-        var copy = declared
+        var copy = declared.pinningImage(to: self)
         copy.nodes = nodes.map { recorded in
             var node = declared.node(named: recorded.name) ?? Node(
                 name: recorded.name, role: recorded.role, ip: nil, addressing: recorded.addressing,
@@ -265,6 +275,7 @@ public struct AppliedCluster: Sendable {
     /// Reads the record in `layout`; a record this k0slua cannot read is an error.
     public static func load(_ declared: Cluster, layout: StateLayout) throws(ClusterRecord.ReadError) -> AppliedCluster {
         guard let record = try ClusterRecord.load(layout) else { return AppliedCluster(cluster: declared, record: nil, disagreement: nil) }
+        let declared = declared.pinningImage(to: record)
         var applied = AppliedCluster(cluster: record.cluster(declared: declared), record: record,
                                      disagreement: ClusterDiff(declared: declared, record: record).disagreement)
         applied.declaredOnly = declared.nodes.filter { record.node(named: $0.name) == nil }
