@@ -212,3 +212,17 @@ import Testing
         #expect(try ClusterRecord.load(world.layout)?.image == "ghcr.io/cirruslabs/ubuntu:22.04")
     }
 }
+
+/// macOS 26 may hand VMs another subnet than the one cluster.lua names (issue 18.8): the addresses
+/// phase learns it from the first lease and stops with the exact network to set, before k0sctl.
+@Suite struct VmnetSubnetTests {
+    @Test func item18_8_aLeaseOutsideNetworkCidrStopsAddressesWithTheExactCidrBeforeK0sctl() async throws {
+        let world = try StandInWorld()
+        let result = try await world.run(["up"], environment: ["K0SLUA_STANDIN_VMNET_SUBNET": "192.168.70.0/24"])
+        #expect(result.exitCode == 1)
+        #expect(result.standardError.contains("up failed in phase addresses"), "\(result.standardError)")
+        #expect(result.standardError.contains("control-plane-1: DHCP gave it 192.168.70.2, outside the cluster network 192.168.64.0/24"), "\(result.standardError)")
+        #expect(result.standardError.contains("set network = { cidr = \"192.168.70.0/24\", gateway = \"192.168.70.1\" } in cluster.lua"), "\(result.standardError)")
+        #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" }, "k0sctl never ran")
+    }
+}

@@ -529,11 +529,28 @@ public final class Bootstrap: @unchecked Sendable {
             discovered[node.name] = address
         }
         guard problems.isEmpty else {
+            var hint = "the VMs' network is not the cluster's: set network.cidr to the subnet the VMs get (on a Mac: Tart's shared network, see `k0slua doctor`)"
+            if let subnet = await leaseSubnet(discovered.values.sorted().first { !cluster.network.cidr.contains($0) }) {
+                hint = "the VMs' network is not the cluster's (on macOS 26 vmnet may ignore com.apple.vmnet.plist): set "
+                    + "network = { cidr = \"\(subnet.cidr)\", gateway = \"\(subnet.gateway)\" } in cluster.lua, then `k0slua destroy && k0slua up`"
+            }
             throw BootstrapFailure(phase: .addresses, tool: "vagrant", message: "node addresses are not usable", outputTail: problems,
-                                   logFile: "\(layout.logs)/vagrant-ssh-config.log",
-                                   hint: "the VMs' network is not the cluster's: set network.cidr to the subnet the VMs get (on a Mac: Tart's shared network, see `k0slua doctor`)")
+                                   logFile: "\(layout.logs)/vagrant-ssh-config.log", hint: hint)
         }
         return discovered
+    }
+
+    /// The subnet a DHCP lease outside network.cidr came from: on a Mac running Tart, vmnet's live
+    /// shared subnet (bridge100) when it holds the lease, else the /24 around the lease (vmnet's
+    /// default mask). Nil without such a lease.
+    func leaseSubnet(_ lease: IPv4Address?) async -> MacNetworkChecks.SharedSubnet? {
+        guard let lease else { return nil }
+        if cluster.provider == .tart, options.hostFacts.os == "macos" {
+            let live = await MacNetworkChecks(cluster: cluster, layout: layout, runner: runner).sharedSubnet()
+            if live.cidr.contains(lease) { return live }
+        }
+        let cidr = MacNetworkChecks.subnet(lease, 24)
+        return cidr.network.adding(1).map { MacNetworkChecks.SharedSubnet(cidr: cidr, gateway: $0, source: "the first lease") }
     }
 
     /// Learns each boot-addressed node's address from Vagrant, records it, renders k0sctl.yaml with

@@ -151,6 +151,9 @@ def vagrantfile_machines():
         # Otherwise DHCP on the network the VM is attached to.
         network = re.search(r'--net-softnet-allow=(?:0\.0\.0\.0/0,)?([0-9./]+)|management_network_address = "([0-9./]+)"', body)
         cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
+        if 'provider "tart"' in body and os.environ.get("K0SLUA_STANDIN_VMNET_SUBNET"):
+            # vmnet hands out its own subnet whatever cluster.lua says (macOS 26 ignores com.apple.vmnet.plist).
+            cidr = os.environ["K0SLUA_STANDIN_VMNET_SUBNET"]
         tart_name = re.search(r'tart\.name = "([^"]+)"', body)
         tart_image = re.search(r'tart\.image = "([^"]+)"', body)
         size = {key: int(m.group(1)) for key in ("cpus", "memory") for m in [re.search(r'(?:tart|lv)\.' + key + r' = (\d+)', body)] if m}
