@@ -1,5 +1,5 @@
 import Foundation
-import K0sLuaKit
+@testable import K0sLuaKit
 import Testing
 
 /// The Tart image on the default macOS path (issue 18): pulled only when a clone needs it, never
@@ -224,5 +224,64 @@ import Testing
         #expect(result.standardError.contains("control-plane-1: DHCP gave it 192.168.70.2, outside the cluster network 192.168.64.0/24"), "\(result.standardError)")
         #expect(result.standardError.contains("set network = { cidr = \"192.168.70.0/24\", gateway = \"192.168.70.1\" } in cluster.lua"), "\(result.standardError)")
         #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" }, "k0sctl never ran")
+    }
+}
+
+/// The Local Network diagnosis fires when no node answers at all (issue 18.5), and doctor names a
+/// VPN that captures the shared subnet.
+@Suite(.serialized) struct LocalNetworkNoNodeTests {
+    static let mac = HostFacts(cpus: 8, memoryMiB: 16384, os: "macos", arch: "arm64")
+
+    @Test func item18_5_vagrantUpTimingOutOnSSHWhileTartHasAddressesIsTheLocalNetworkPermission() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["render"]).exitCode == 0)
+        let loaded = try loadCluster(world.directory + "/cluster.lua")
+        var environment = world.environment
+        environment["K0SLUA_STANDIN_FAIL"] = "vagrant:boot-timeout"
+        for (os, version, fires) in [("macos", "15.5", true), ("macos", "14.7", false), ("linux", "15.5", false)] {
+            let scenario = world.directory + "/mac-\(os)-\(version).json"
+            try Data("{\"product_version\": \"\(version)\"}".utf8).write(to: URL(fileURLWithPath: scenario))
+            var env = environment
+            env["K0SLUA_STANDIN_MACOS"] = scenario
+            let bootstrap = Bootstrap(loaded: loaded, layout: world.layout, runner: MacNetworkChecksTests.StandInRunner(environment: env),
+                                      options: BootstrapOptions(hostFacts: HostFacts(cpus: 8, memoryMiB: 16384, os: os, arch: "arm64")),
+                                      progress: QuietProgress())
+            do {
+                _ = try await bootstrap.startMachines()
+                Issue.record("vagrant up should time out")
+            } catch let failure as BootstrapFailure {
+                #expect(failure.phase == .machines)
+                let hint = failure.hint ?? ""
+                #expect(hint.hasPrefix("Local Network permission: `vagrant up` waited for SSH until its boot timeout: control-plane-1 (192.168.64.2), worker-1 (192.168.64.3) have addresses but this Mac reaches none of them") == fires,
+                        "\(os) \(version): \(hint)")
+                if fires { #expect(hint.contains("System Settings → Privacy & Security → Local Network")) }
+            }
+        }
+        let tartIPs = world.calls.filter { $0.tool == "tart" && $0.argv.first == "ip" }
+        #expect(tartIPs.count == 4, "tart ip asked for both machines on each macOS, never on Linux: \(tartIPs)")
+    }
+
+    @Test func item18_5_connectivityWhereNoNodeAnswersTheMacIsTheLocalNetworkPermission() async throws {
+        let bootstrap = try LocalNetworkConnectivityTests.bootstrap(os: "macos", macOS: "15.5")
+        let nodes = bootstrap.loaded.cluster.nodes
+        let diagnosis = await bootstrap.localNetworkDiagnosis(nodes, reachedBy: [:])
+        #expect(diagnosis?.name == "Local Network permission")
+        #expect(diagnosis?.detail.hasPrefix("k0slua's SSH reached no node: c (192.168.64.10), w (192.168.64.20) have addresses but this Mac reaches none of them") == true,
+                "\(diagnosis?.detail ?? "nil")")
+        #expect(diagnosis?.fix.contains("System Settings → Privacy & Security → Local Network") == true)
+        // Before macOS 15 there is no such permission; one node that answers is not "no node".
+        #expect(await (try LocalNetworkConnectivityTests.bootstrap(os: "macos", macOS: "14.6")).localNetworkDiagnosis(nodes, reachedBy: [:]) == nil)
+        #expect(await bootstrap.localNetworkDiagnosis([nodes[1]], reachedBy: [:]) == nil)
+    }
+
+    @Test func item18_5_doctorWarnsAboutAVPNThatCapturesTheSharedSubnet() async throws {
+        let cluster = try MacNetworkChecksTests.cluster(.softnet)
+        let vpn = try await MacNetworkChecksTests.macDoctor(cluster, scenario: ["routes": ["192.168.64.1": "utun4"]], softnet: .suid)
+        #expect(vpn.report.contains("""
+            warn     VPN route         traffic to 192.168.64.0/24 leaves through utun4, a VPN interface: a VPN client captures the VMs' subnet, so this Mac may reach no node
+                                       → let the VPN leave 192.168.64.0/24 alone (split tunnelling, or its "allow local network access" setting), or disconnect it while the cluster runs
+            """), "\(vpn.report)")
+        #expect(vpn.calls.contains("route -n get 192.168.64.1"))
+        #expect(!vpn.failed, "a warning: the VPN may exclude the subnet")
     }
 }

@@ -403,9 +403,33 @@ public final class Bootstrap: @unchecked Sendable {
         guard !starting.isEmpty else { return "\(cluster.nodes.count) machines already running" }
         let pulled = try await pullImageIfNeeded(for: starting)
         if !options.parallel || starting.count < cluster.nodes.count { arguments += starting.map(\.name) }
-        try await step(.machines, tools.vagrant(arguments), log: "vagrant-up")
+        do {
+            try await step(.machines, tools.vagrant(arguments), log: "vagrant-up")
+        } catch var failure as BootstrapFailure {
+            if let diagnosis = await bootTimeoutDiagnosis(failure, starting: starting) {
+                failure.hint = "\(diagnosis.name): \(diagnosis.detail). Fix: \(diagnosis.fix)"
+            }
+            throw failure
+        }
         let note = starting.count < cluster.nodes.count ? "started \(starting.map(\.name).joined(separator: ", "))" : "\(cluster.nodes.count) machines running"
         return pulled.map { "pulled \($0); " + note } ?? note
+    }
+
+    /// `vagrant up` gave up waiting for SSH (Vagrant's boot timeout) while `tart ip` has addresses
+    /// for the machines: on macOS 15+ the Local Network permission, which no answering node can
+    /// point at here. Nil when the facts do not fit.
+    func bootTimeoutDiagnosis(_ failure: BootstrapFailure, starting: [Node]) async -> ConnectivityDiagnosis? {
+        guard cluster.provider == .tart, options.hostFacts.os == "macos",
+              failure.outputTail.joined(separator: " ").contains("Timed out while waiting for the machine to boot") else { return nil }
+        var addressed: [(name: String, address: String)] = []
+        for node in starting {
+            let name = VagrantfileRenderer.tartName(cluster: cluster, node: node, layout: layout)
+            guard let result = try? await runner.run(tools.tart(["ip", name])), result.succeeded,
+                  let address = Preflight.firstLine(result.standardOutput), IPv4Address(address) != nil else { continue }
+            addressed.append((node.name, address))
+        }
+        return MacNetworkChecks.localNetworkNoNodeDiagnosis(addressed, context: "`vagrant up` waited for SSH until its boot timeout",
+                                                            hostOS: "macos", macOSVersion: await MacNetworkChecks.macOSVersion(runner: runner))
     }
 
     /// One `tart pull` before the parallel clones (so the machines do not race for the image), only
@@ -494,6 +518,11 @@ public final class Bootstrap: @unchecked Sendable {
     func localNetworkDiagnosis(_ unreached: [Node], reachedBy: [String: [String]]) async -> ConnectivityDiagnosis? {
         guard options.hostFacts.os == "macos", !unreached.isEmpty else { return nil }
         let version = await MacNetworkChecks.macOSVersion(runner: runner)
+        if Set(unreached.map(\.name)) == Set(cluster.nodes.map(\.name)) {
+            // No node answered at all, so none can vouch for the others: the permission still fits.
+            return MacNetworkChecks.localNetworkNoNodeDiagnosis(unreached.compactMap { node in node.ip.map { (node.name, $0.description) } },
+                                                                context: "k0slua's SSH reached no node", hostOS: "macos", macOSVersion: version)
+        }
         for node in unreached {
             guard let address = node.ip?.description else { continue }
             if let diagnosis = MacNetworkChecks.localNetworkDiagnosis(node: node.name, address: address, hostReachesNode: false,

@@ -33,6 +33,7 @@ public struct MacNetworkChecks: Sendable {
         ("tart image", "tart list: the cluster's image is in Tart's local store (checked everywhere with `up --offline`)"),
         ("macOS version", "sw_vers: which macOS the claims below are checked for"),
         ("shared subnet", "vmnet's shared subnet (com.apple.vmnet.plist, bridge100) against network.cidr"),
+        ("VPN route", "route -n get: traffic to the shared subnet leaves through vmnet's bridge, not a VPN's utun interface"),
         ("softnet", "softnet on PATH and SUID root (or passwordless sudo), softnet mode"),
         ("bridged interface", "the bridged interface exists, is up and holds an address in network.cidr, bridged mode"),
         ("DHCP leases", "static IPs inside macOS bootpd's pool or leased in /var/db/dhcpd_leases"),
@@ -51,6 +52,7 @@ public struct MacNetworkChecks: Sendable {
         case .shared, .softnet:
             subnet = await sharedSubnet()
             checks.append(sharedSubnetCheck(subnet!, macOSMajor: major))
+            if let route = await vpnRouteCheck(subnet!) { checks.append(route) }
             if cluster.network.tartMode == .softnet { checks.append(await softnetCheck()) }
         case .bridged:
             checks.append(await bridgedInterfaceCheck())
@@ -121,6 +123,28 @@ public struct MacNetworkChecks: Sendable {
                                       + "`sudo defaults write \(Self.vmnetPreferences) Shared_Net_Address -string \(cluster.network.gateway)`" + tahoe)
         }
         return PreflightCheck(name: "shared subnet", ok: true, detail: real + " matches network.cidr")
+    }
+
+    /// Interfaces VPN clients route through (utun: WireGuard, IKEv2 and most vendor clients).
+    static let vpnInterfacePrefixes = ["utun", "ipsec", "ppp", "tun", "tap"]
+
+    /// `route -n get <gateway>`: a VPN client that captures the shared subnet (a full tunnel, or
+    /// a route for 192.168.64.0/24) sends this Mac's packets for the VMs into the tunnel, so no
+    /// node answers. A warning naming the interface; nil when `route` does not answer.
+    public func vpnRouteCheck(_ subnet: SharedSubnet) async -> PreflightCheck? {
+        guard let result = try? await runner.run(Command("route", ["-n", "get", subnet.gateway.description])), result.succeeded else { return nil }
+        let interface = result.standardOutput.split(separator: "\n").lazy
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .first { $0.hasPrefix("interface:") }
+            .map { $0.dropFirst("interface:".count).trimmingCharacters(in: .whitespaces) }
+        guard let interface, !interface.isEmpty else { return nil }
+        guard Self.vpnInterfacePrefixes.contains(where: { interface.hasPrefix($0) }) else {
+            return PreflightCheck(name: "VPN route", ok: true, detail: "traffic to \(subnet.cidr) leaves through \(interface), not a VPN")
+        }
+        return PreflightCheck(name: "VPN route", ok: true,
+                              detail: "traffic to \(subnet.cidr) leaves through \(interface), a VPN interface: a VPN client captures the VMs' subnet, so this Mac may reach no node",
+                              fix: "let the VPN leave \(subnet.cidr) alone (split tunnelling, or its \"allow local network access\" setting), or disconnect it while the cluster runs",
+                              warningOnly: true)
     }
 
     // MARK: - (b) softnet
@@ -344,6 +368,24 @@ extension MacNetworkChecks {
             name: "Local Network permission",
             detail: "this Mac cannot reach \(node) (\(address)) but \(neighboursReachingNode.joined(separator: ", ")) can: "
                 + "macOS 15 and later block connections from host programs to the local network until they are allowed",
+            fix: localNetworkFix)
+    }
+}
+
+extension MacNetworkChecks {
+    /// No node answers this Mac although the VMs have addresses: on macOS 15 and later the Local
+    /// Network permission of the terminal app blocks every connection to them (Tart `docs/faq.md`),
+    /// so `vagrant up` waits for SSH until its boot timeout. `nodes` are those with an address;
+    /// nil when the facts do not fit (none has an address, not macOS, or macOS before 15).
+    public static func localNetworkNoNodeDiagnosis(_ nodes: [(name: String, address: String)], context: String,
+                                                   hostOS: String, macOSVersion: String?) -> ConnectivityDiagnosis? {
+        guard hostOS == "macos", !nodes.isEmpty else { return nil }
+        if let major = macOSVersion.flatMap({ Int($0.split(separator: ".").first ?? "") }), major < 15 { return nil }
+        return ConnectivityDiagnosis(
+            name: "Local Network permission",
+            detail: "\(context): \(nodes.map { "\($0.name) (\($0.address))" }.joined(separator: ", ")) have addresses but this Mac reaches none of them; "
+                + "macOS 15 and later block connections from the terminal app (and the vagrant, ssh and k0sctl it starts) to the local network until it is allowed "
+                + "(a VPN that captures the subnet looks the same: `k0slua doctor` checks its route)",
             fix: localNetworkFix)
     }
 }

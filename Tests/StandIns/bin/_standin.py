@@ -265,6 +265,11 @@ def vagrant(args):
             out(f"==> {m['name']}: Running provisioner: k0slua (shell)...\n")
         save("vagrant.json", state)
         save("tart.json", tart_vms)
+        if should_fail("boot-timeout"):
+            # Vagrant's boot_timeout message (templates/locales/en.yml): the guest booted, SSH never answered.
+            err("Timed out while waiting for the machine to boot. This means that\nVagrant was unable to communicate with the guest machine within\n"
+                "the configured (\"config.vm.boot_timeout\" value) time period.\n")
+            return 1
         return 0
     if command == "halt":
         targets = [a for a in rest if not a.startswith("-")]
@@ -407,6 +412,15 @@ def tart(args):
         for source, name, state in rows:
             out(f"{source:<6} {name} 20 5 2 days ago {state}\n")
         return 0
+    if args[:1] == ["ip"] and len(args) == 2:
+        # The VM's DHCP lease while it runs (Tart Commands/IP.swift reads the leases file).
+        owner = vms.get(args[1], {})
+        machine = load("vagrant.json", {}).get(owner.get("dir"), {}).get(owner.get("machine"), {})
+        if machine.get("state") != "running" or not machine.get("ip"):
+            err("Error: no IP address found, is your VM running?\n")
+            return 1
+        out(machine["ip"] + "\n")
+        return 0
     if args[:1] in (["stop"], ["delete"]) and len(args) == 2:
         if args[0] == "delete" and args[1] in tart_images():
             save("tart-images.json", [i for i in load("tart-images.json", []) if i != args[1]])
@@ -456,6 +470,19 @@ def passthrough(path, args):
         err(f"{TOOL}: {path} is not installed\n")
         sys.exit(127)
     os.execv(path, [path] + args)
+
+
+def route(args):
+    """`route -n get ADDRESS` in the macOS shape: the interface from the scenario's `routes`, else
+    bridge100 when the scenario has it (vmnet's bridge), else en0."""
+    if len(args) != 3 or args[:2] != ["-n", "get"]:
+        passthrough("/usr/sbin/route", args)
+    scenario = macos_scenario()
+    interface = scenario.get("routes", {}).get(args[2]) or ("bridge100" if "bridge100" in scenario.get("interfaces", {}) else "en0")
+    out(f"   route to: {args[2]}\ndestination: {args[2]}\n  interface: {interface}\n      flags: <UP,HOST,DONE,LLINFO,WASCLONED,IFSCOPE,IFREF>\n"
+        " recvpipe  sendpipe  ssthresh  rtt,msec    rttvar  hopcount      mtu     expire\n"
+        "       0         0         0         0         0         0      1500      1196\n")
+    return 0
 
 
 def sw_vers(args):
@@ -1026,5 +1053,5 @@ def main(tool):
     record()
     atexit.register(lambda: record({"end": True}))
     handler = {"vagrant": vagrant, "tart": tart, "virsh": virsh, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh, "sw_vers": sw_vers,
-               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo, "softnet": softnet}[tool]
+               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo, "softnet": softnet, "route": route}[tool]
     sys.exit(handler(ARGV))
