@@ -105,7 +105,7 @@ function ipv4.network(cidr) end
 ---@class k0slua.Cluster
 ---@field name? string                         cluster name (DNS label), default "k0slua"
 ---@field provider? "tart"|"libvirt"|"hosts"   default "tart"
----@field image? string                        tart image, default "ghcr.io/cirruslabs/ubuntu:latest"
+---@field image? string                        tart image, default "ghcr.io/cirruslabs/ubuntu:24.04" (an applied cluster keeps its recorded image)
 ---@field box? string                          libvirt box, default "generic/ubuntu2204"
 ---@field network? k0slua.Network
 ---@field k0s? k0slua.K0s

@@ -15,7 +15,7 @@ extension K0sLuaCommand.Cache {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download what `up` needs for this cluster, verified against the releases' SHA-256 checksums.",
-            discussion: "The k0s binary and airgap image bundle for the guests' architecture (hosts: each host's, as the last `up` found it), and k0sctl/kubectl when PATH has none new enough. Without --k0s: cluster.lua's k0s_version, else the version recorded for this cluster, else the latest stable release (then recorded).")
+            discussion: "The k0s binary and airgap image bundle for the guests' architecture (hosts: each host's, as the last `up` found it), k0sctl/kubectl when PATH has none new enough, and on Tart the cluster's image (`tart pull` when Tart's local store lacks it). Without --k0s: cluster.lua's k0s_version, else the version recorded for this cluster, else the latest stable release (then recorded).")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions
@@ -57,8 +57,16 @@ extension K0sLuaCommand.Cache {
                     print("images   \(artifacts.bundle)")
                 }
                 if k0sVersion == nil { try k0s.recordUse(version, by: layout) }
+                // The image the cluster's record names, when cluster.lua sets none.
+                if loaded.cluster.provider == .tart, let image = ClusterRecord.resolve(loaded.cluster, layout: layout).image {
+                    let pulled = try await TartStore.ensure(image, runner: SubprocessRunner())
+                    print("tart     \(image): " + (pulled ? "pulled into Tart's local store" : "in Tart's local store"))
+                }
             } catch let error as FetchError {
                 Console.writeError("error: \(error)\n")
+                throw ExitCode(1)
+            } catch let error as TartPullError {
+                Console.error("\(error)", hint: error.hint)
                 throw ExitCode(1)
             }
         }

@@ -16,10 +16,11 @@ extension K0sLuaCommand {
             let loaded = try options.load(printWarnings: false)
             let layout = try state.layout(for: loaded, file: options.file)
             let record = try state.applied(loaded, layout: layout, quiet: true).record
-            let diff = ClusterDiff(declared: loaded.cluster, record: record, runningK0sVersion: RecordedK0sVersion.read(layout))
+            let cluster = loaded.cluster.pinningImage(to: record)
+            let diff = ClusterDiff(declared: cluster, record: record, runningK0sVersion: RecordedK0sVersion.read(layout))
             var output = json
-                ? PlanRenderer.json(loaded.cluster, warnings: loaded.warnings, diff: diff)
-                : PlanRenderer.text(loaded.cluster, warnings: loaded.warnings, hostFacts: .current)
+                ? PlanRenderer.json(cluster, warnings: loaded.warnings, diff: diff)
+                : PlanRenderer.text(cluster, warnings: loaded.warnings, hostFacts: .current)
             if !json, record != nil {
                 // The difference from the applied cluster first, like a plan in infrastructure tools.
                 var head = "changes to the applied cluster (\(layout.record)):\n" + diff.text

@@ -9,7 +9,7 @@ import Testing
 
     /// The expected calls for a tart cluster without hooks.
     static func upTranscript(nodes: [String]) -> [String] {
-        preflight + ["tart pull ghcr.io/cirruslabs/ubuntu:latest", "vagrant up --provider", "vagrant ssh-config \(nodes[0])"]
+        preflight + ["tart list --format", "tart pull ghcr.io/cirruslabs/ubuntu:24.04", "vagrant up --provider", "vagrant ssh-config \(nodes[0])"]
             + nodes.map { _ in "ssh /etc/hosts" }
             + nodes.map { _ in "ssh connectivity" }
             + ["k0sctl apply --config", "k0sctl kubeconfig --config", "vagrant status --machine-readable"]

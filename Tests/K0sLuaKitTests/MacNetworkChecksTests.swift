@@ -290,6 +290,7 @@ import Testing
             ok       macOS version     macOS 26.1
             MISSING  shared subnet     Tart's shared network is 192.168.77.0/24 (gateway 192.168.77.1, from com.apple.vmnet.plist), but network.cidr is 192.168.64.0/24
                                        → set network = { cidr = "192.168.77.0/24", gateway = "192.168.77.1" } in cluster.lua, or `sudo defaults write \(Self.vmnet) Shared_Net_Address -string 192.168.64.1`; macOS 26 may ignore com.apple.vmnet.plist (Tart issue 1225), so set network.cidr to the subnet the VMs get
+            ok       VPN route         traffic to 192.168.77.0/24 leaves through en0, not a VPN
             MISSING  softnet           <dir>/bin/softnet is not SUID root (owner admin, mode -rwxr-xr-x) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask
                                        → sudo sh -c 'chown root -- '\\''<dir>/bin/softnet'\\'' && chmod u+s -- '\\''<dir>/bin/softnet'\\'''
             MISSING  leftover Tart VMs Tart VM(s) <id>-control-plane-1 exist but this cluster's state (<dir>/state/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out
@@ -298,10 +299,13 @@ import Testing
         #expect(doctor.failed)
         #expect(doctor.calls == [
             "tart --version",
+            "tart list --format json",
             "sw_vers -productVersion",
             "ifconfig bridge100",
             "defaults read \(Self.vmnet) Shared_Net_Address",
             "defaults read \(Self.vmnet) Shared_Net_Mask",
+            "route -n get 192.168.77.1",
+            "softnet --help",
             "stat -L -f %Su %Sp <dir>/bin/softnet",
             "sudo --non-interactive softnet --help",
             "tart list --format json",
@@ -311,14 +315,15 @@ import Testing
     /// The macOS lines of a forced-macOS doctor run against the stand-ins, and the macOS commands they ran.
     enum Softnet { case none, plain, suid }
 
-    static func macDoctor(_ cluster: Cluster, scenario: [String: Any], softnet: Softnet = .none) async throws -> (report: String, calls: [String], failed: Bool) {
+    static func macDoctor(_ cluster: Cluster, scenario: [String: Any], softnet: Softnet = .none) async throws -> (report: String, calls: [String], failed: Bool, all: String) {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let bin = directory + "/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         var scenario = scenario
         if softnet != .none {
-            #expect(FileManager.default.createFile(atPath: bin + "/softnet", contents: Data()))
+            // The softnet stand-in answers --help as the scenario's softnet_version does.
+            try FileManager.default.createSymbolicLink(atPath: bin + "/softnet", withDestinationPath: Repo.root + "/Tests/StandIns/bin/softnet")
             scenario["files"] = [bin + "/softnet": softnet == .suid ? ["owner": "root", "mode": "-rwsr-xr-x"] : ["owner": "admin", "mode": "-rwxr-xr-x"]]
         }
         // Tart names carry the cluster's identity, which depends on the state directory: "<id>" stands for it.
@@ -335,11 +340,11 @@ import Testing
         let report = DoctorReport.text(checks, hostOS: "macos").replacingOccurrences(of: directory, with: "<dir>").replacingOccurrences(of: id, with: "<id>")
         let calls = try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil,
-                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart"].contains(tool) else { return nil }
+                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart", "softnet", "route"].contains(tool) else { return nil }
             return ([tool] + (object["argv"] as! [String])).joined(separator: " ").replacingOccurrences(of: directory, with: "<dir>")
         }
         let macPart = report.split(separator: "\n").drop { !$0.hasPrefix("ok       macOS version") }.joined(separator: "\n")
-        return (macPart, calls, DoctorReport.failed(checks))
+        return (macPart, calls, DoctorReport.failed(checks), report)
     }
 
     @Test func doctorOnAForcedMacPassesWithARightlySetUpMac() async throws {
@@ -354,7 +359,7 @@ import Testing
             ok       DHCP leases       no static IP is in bootpd's pool or leased
             ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
             """)
-        #expect(bridged.calls == ["tart --version", "sw_vers -productVersion", "ifconfig en0", "ifconfig bridge100",
+        #expect(bridged.calls == ["tart --version", "tart list --format json", "sw_vers -productVersion", "ifconfig en0", "ifconfig bridge100",
                                   "defaults read \(Self.vmnet) Shared_Net_Address", "defaults read \(Self.vmnet) Shared_Net_Mask",
                                   "tart list --format json"])
 
@@ -366,10 +371,11 @@ import Testing
         #expect(softnet.report == """
             ok       macOS version     macOS 15.5
             ok       shared subnet     192.168.64.0/24 (gateway 192.168.64.1, from bridge100) matches network.cidr
+            ok       VPN route         traffic to 192.168.64.0/24 leaves through bridge100, not a VPN
             ok       softnet           <dir>/bin/softnet is SUID root
             ok       leftover Tart VMs no Tart VM with a node's name outside this cluster's state
             """)
-        #expect(softnet.calls == ["tart --version", "sw_vers -productVersion", "ifconfig bridge100", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])
+        #expect(softnet.calls == ["tart --version", "tart list --format json", "sw_vers -productVersion", "ifconfig bridge100", "route -n get 192.168.64.1", "softnet --help", "stat -L -f %Su %Sp <dir>/bin/softnet", "tart list --format json"])
     }
 
     @Test func doctorOnLinuxListsTheChecksThatRunOnlyOnMacOS() async throws {
@@ -378,8 +384,10 @@ import Testing
         #expect(result.standardOutput.hasSuffix("""
 
             macOS only (Tart), not checked on linux:
+              tart image        tart list: the cluster's image is in Tart's local store (checked everywhere with `up --offline`)
               macOS version     sw_vers: which macOS the claims below are checked for
               shared subnet     vmnet's shared subnet (com.apple.vmnet.plist, bridge100) against network.cidr
+              VPN route         route -n get: traffic to the shared subnet leaves through vmnet's bridge, not a VPN's utun interface
               softnet           softnet on PATH and SUID root (or passwordless sudo), softnet mode
               bridged interface the bridged interface exists, is up and holds an address in network.cidr, bridged mode
               DHCP leases       static IPs inside macOS bootpd's pool or leased in /var/db/dhcpd_leases

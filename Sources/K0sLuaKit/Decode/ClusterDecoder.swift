@@ -203,7 +203,7 @@ struct Reader {
             fail(.typeMismatch, "nodes", root.line, "expected a list of nodes, got \(Self.got(other))")
         }
         let defaultImage: String? = switch provider {
-        case .tart: "ghcr.io/cirruslabs/ubuntu:latest"
+        case .tart: Cluster.defaultTartImage
         case .libvirt: "generic/ubuntu2204"
         case .hosts: nil
         }
@@ -213,6 +213,7 @@ struct Reader {
         var cluster = Cluster(name: name, provider: provider, image: (provider == .libvirt ? box : image) ?? defaultImage,
                               network: network, k0s: k0s, libvirt: libvirt, ssh: ssh, nodes: ordered, hooks: hooks)
         cluster.fieldLines = root.fieldLines
+        cluster.imageIsDefault = (provider == .libvirt ? box : image) == nil
         return cluster
     }
 

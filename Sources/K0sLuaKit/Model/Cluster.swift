@@ -144,6 +144,9 @@ public struct Cluster: Sendable, Equatable {
     public var provider: Provider
     /// Tart image (tart) or Vagrant box (libvirt); nil for hosts.
     public var image: String?
+    /// cluster.lua left `image`/`box` out, so `image` is k0slua's default: an applied Tart cluster
+    /// keeps the image it recorded at its first `up` (`pinningImage(to:)`).
+    public var imageIsDefault: Bool = false
     public var network: ClusterNetwork
     public var k0s: K0sSettings
     public var libvirt: LibvirtSettings
@@ -167,6 +170,20 @@ public struct Cluster: Sendable, Equatable {
         self.ssh = ssh
         self.nodes = nodes
         self.hooks = hooks
+    }
+
+    /// The Tart image a new cluster clones: a release tag of cirruslabs' Ubuntu images
+    /// (cirruslabs/linux-image-templates publishes `ubuntu:<release>` and `ubuntu:latest`), so the
+    /// Ubuntu release never changes under a cluster; the exact build is the one Tart pulled once.
+    public static let defaultTartImage = "ghcr.io/cirruslabs/ubuntu:24.04"
+
+    /// The cluster with the image its record names when cluster.lua left `image` out: nodes that
+    /// join later clone what the first `up` cloned, even after k0slua's default changes.
+    public func pinningImage(to record: ClusterRecord?) -> Cluster {
+        guard provider == .tart, imageIsDefault, let record, record.provider == .tart else { return self }
+        var copy = self
+        copy.image = record.tartImage
+        return copy
     }
 
     public var controllers: [Node] { nodes.filter { $0.role == .controller } }

@@ -105,6 +105,9 @@ public final class Bootstrap: @unchecked Sendable {
 
     public init(loaded: LoadedCluster, layout: StateLayout, runner: any ProcessRunning, options: BootstrapOptions = BootstrapOptions(),
                 progress: any ProgressReporting) {
+        let record = (try? ClusterRecord.load(layout)) ?? nil
+        // Nodes that join later clone the image the record names when cluster.lua sets none.
+        let loaded = LoadedCluster(cluster: loaded.cluster.pinningImage(to: record), warnings: loaded.warnings, runtime: loaded.runtime, file: loaded.file)
         self.loaded = loaded
         self.layout = layout
         self.runner = runner
@@ -112,7 +115,6 @@ public final class Bootstrap: @unchecked Sendable {
         self.progress = progress
         self.tools = Tools(layout: layout)
         self.ssh = NodeSSH(layout: layout)
-        let record = (try? ClusterRecord.load(layout)) ?? nil
         self.record = record
         self.applied = record
         self.cluster = loaded.cluster.resolving(record?.discoveredAddresses ?? [:])
@@ -515,17 +517,57 @@ public final class Bootstrap: @unchecked Sendable {
 
     /// `vagrant up` of the machines that do not exist yet (every machine for a new or stopped cluster).
     func startMachines() async throws -> String? {
-        if cluster.provider == .tart, let image = cluster.image {
-            // One pull before the parallel clones, so the machines do not race for the image.
-            try await step(.machines, tools.tart(["pull", image]), log: "tart-pull")
-        }
         var arguments = ["up", "--provider", cluster.provider.rawValue, options.parallel ? "--parallel" : "--no-parallel"]
         // A recorded cluster: only the machines of joining nodes start (all of them after `stop`).
         let starting = applied == nil || applied?.isStopped == true ? cluster.nodes : cluster.nodes.filter { joining.contains($0.name) }
         guard !starting.isEmpty else { return "\(cluster.nodes.count) machines already running" }
+        let pulled = try await pullImageIfNeeded(for: starting)
         if !options.parallel || starting.count < cluster.nodes.count { arguments += starting.map(\.name) }
-        try await step(.machines, tools.vagrant(arguments), log: "vagrant-up")
-        return starting.count < cluster.nodes.count ? "started \(starting.map(\.name).joined(separator: ", "))" : "\(cluster.nodes.count) machines running"
+        do {
+            try await step(.machines, tools.vagrant(arguments), log: "vagrant-up")
+        } catch var failure as BootstrapFailure {
+            if let diagnosis = await bootTimeoutDiagnosis(failure, starting: starting) {
+                failure.hint = "\(diagnosis.name): \(diagnosis.detail). Fix: \(diagnosis.fix)"
+            }
+            throw failure
+        }
+        let note = starting.count < cluster.nodes.count ? "started \(starting.map(\.name).joined(separator: ", "))" : "\(cluster.nodes.count) machines running"
+        return pulled.map { "pulled \($0); " + note } ?? note
+    }
+
+    /// `vagrant up` gave up waiting for SSH (Vagrant's boot timeout) while `tart ip` has addresses
+    /// for the machines: on macOS 15+ the Local Network permission, which no answering node can
+    /// point at here. Nil when the facts do not fit.
+    func bootTimeoutDiagnosis(_ failure: BootstrapFailure, starting: [Node]) async -> ConnectivityDiagnosis? {
+        guard cluster.provider == .tart, options.hostFacts.os == "macos",
+              failure.outputTail.joined(separator: " ").contains("Timed out while waiting for the machine to boot") else { return nil }
+        var addressed: [(name: String, address: String)] = []
+        for node in starting {
+            let name = VagrantfileRenderer.tartName(cluster: cluster, node: node, layout: layout)
+            guard let result = try? await runner.run(tools.tart(["ip", name])), result.succeeded,
+                  let address = Preflight.firstLine(result.standardOutput), IPv4Address(address) != nil else { continue }
+            addressed.append((node.name, address))
+        }
+        return MacNetworkChecks.localNetworkNoNodeDiagnosis(addressed, context: "`vagrant up` waited for SSH until its boot timeout",
+                                                            hostOS: "macos", macOSVersion: await MacNetworkChecks.macOSVersion(runner: runner))
+    }
+
+    /// One `tart pull` before the parallel clones (so the machines do not race for the image), only
+    /// when one of `starting` has no Tart VM yet and Tart's store lacks the image: Tart's pull always
+    /// asks the registry, so a needless one breaks `--offline` and may fetch a rebuilt image.
+    /// Returns the image pulled, if any.
+    func pullImageIfNeeded(for starting: [Node]) async throws -> String? {
+        guard cluster.provider == .tart, let image = cluster.image else { return nil }
+        if let store = await TartStore.read(runner: runner) {
+            let cloned = store.needingClone(starting, of: cluster, layout: layout)
+            guard !cloned.isEmpty, !store.has(image: image) else { return nil }
+        }
+        guard !options.offline else {
+            throw BootstrapFailure(phase: .machines, tool: "tart", message: "\(image) is not in Tart's local store and --offline forbids pulling it",
+                                   outputTail: [], logFile: nil, hint: TartStore.offlineFix(image))
+        }
+        try await step(.machines, tools.tart(["pull", image]), log: "tart-pull")
+        return image
     }
 
     /// From every node, every other node's address answers (ping, else TCP 22).
@@ -596,6 +638,11 @@ public final class Bootstrap: @unchecked Sendable {
     func localNetworkDiagnosis(_ unreached: [Node], reachedBy: [String: [String]]) async -> ConnectivityDiagnosis? {
         guard options.hostFacts.os == "macos", !unreached.isEmpty else { return nil }
         let version = await MacNetworkChecks.macOSVersion(runner: runner)
+        if Set(unreached.map(\.name)) == Set(cluster.nodes.map(\.name)) {
+            // No node answered at all, so none can vouch for the others: the permission still fits.
+            return MacNetworkChecks.localNetworkNoNodeDiagnosis(unreached.compactMap { node in node.ip.map { (node.name, $0.description) } },
+                                                                context: "k0slua's SSH reached no node", hostOS: "macos", macOSVersion: version)
+        }
         for node in unreached {
             guard let address = node.ip?.description else { continue }
             if let diagnosis = MacNetworkChecks.localNetworkDiagnosis(node: node.name, address: address, hostReachesNode: false,
@@ -631,11 +678,28 @@ public final class Bootstrap: @unchecked Sendable {
             discovered[node.name] = address
         }
         guard problems.isEmpty else {
+            var hint = "the VMs' network is not the cluster's: set network.cidr to the subnet the VMs get (on a Mac: Tart's shared network, see `k0slua doctor`)"
+            if let subnet = await leaseSubnet(discovered.values.sorted().first { !cluster.network.cidr.contains($0) }) {
+                hint = "the VMs' network is not the cluster's (on macOS 26 vmnet may ignore com.apple.vmnet.plist): set "
+                    + "network = { cidr = \"\(subnet.cidr)\", gateway = \"\(subnet.gateway)\" } in cluster.lua, then `k0slua destroy && k0slua up`"
+            }
             throw BootstrapFailure(phase: .addresses, tool: "vagrant", message: "node addresses are not usable", outputTail: problems,
-                                   logFile: "\(layout.logs)/vagrant-ssh-config.log",
-                                   hint: "the VMs' network is not the cluster's: set network.cidr to the subnet the VMs get (on a Mac: Tart's shared network, see `k0slua doctor`)")
+                                   logFile: "\(layout.logs)/vagrant-ssh-config.log", hint: hint)
         }
         return discovered
+    }
+
+    /// The subnet a DHCP lease outside network.cidr came from: on a Mac running Tart, vmnet's live
+    /// shared subnet (bridge100) when it holds the lease, else the /24 around the lease (vmnet's
+    /// default mask). Nil without such a lease.
+    func leaseSubnet(_ lease: IPv4Address?) async -> MacNetworkChecks.SharedSubnet? {
+        guard let lease else { return nil }
+        if cluster.provider == .tart, options.hostFacts.os == "macos" {
+            let live = await MacNetworkChecks(cluster: cluster, layout: layout, runner: runner).sharedSubnet()
+            if live.cidr.contains(lease) { return live }
+        }
+        let cidr = MacNetworkChecks.subnet(lease, 24)
+        return cidr.network.adding(1).map { MacNetworkChecks.SharedSubnet(cidr: cidr, gateway: $0, source: "the first lease") }
     }
 
     /// Learns each boot-addressed node's address from Vagrant, records it, renders k0sctl.yaml with

@@ -30,8 +30,10 @@ public struct MacNetworkChecks: Sendable {
 
     /// The checks that run only on macOS, for `k0slua doctor` on other systems.
     public static let macOSOnly: [(name: String, what: String)] = [
+        ("tart image", "tart list: the cluster's image is in Tart's local store (checked everywhere with `up --offline`)"),
         ("macOS version", "sw_vers: which macOS the claims below are checked for"),
         ("shared subnet", "vmnet's shared subnet (com.apple.vmnet.plist, bridge100) against network.cidr"),
+        ("VPN route", "route -n get: traffic to the shared subnet leaves through vmnet's bridge, not a VPN's utun interface"),
         ("softnet", "softnet on PATH and SUID root (or passwordless sudo), softnet mode"),
         ("bridged interface", "the bridged interface exists, is up and holds an address in network.cidr, bridged mode"),
         ("DHCP leases", "static IPs inside macOS bootpd's pool or leased in /var/db/dhcpd_leases"),
@@ -50,6 +52,7 @@ public struct MacNetworkChecks: Sendable {
         case .shared, .softnet:
             subnet = await sharedSubnet()
             checks.append(sharedSubnetCheck(subnet!, macOSMajor: major))
+            if let route = await vpnRouteCheck(subnet!) { checks.append(route) }
             if cluster.network.tartMode == .softnet { checks.append(await softnetCheck()) }
         case .bridged:
             checks.append(await bridgedInterfaceCheck())
@@ -122,6 +125,28 @@ public struct MacNetworkChecks: Sendable {
         return PreflightCheck(name: "shared subnet", ok: true, detail: real + " matches network.cidr")
     }
 
+    /// Interfaces VPN clients route through (utun: WireGuard, IKEv2 and most vendor clients).
+    static let vpnInterfacePrefixes = ["utun", "ipsec", "ppp", "tun", "tap"]
+
+    /// `route -n get <gateway>`: a VPN client that captures the shared subnet (a full tunnel, or
+    /// a route for 192.168.64.0/24) sends this Mac's packets for the VMs into the tunnel, so no
+    /// node answers. A warning naming the interface; nil when `route` does not answer.
+    public func vpnRouteCheck(_ subnet: SharedSubnet) async -> PreflightCheck? {
+        guard let result = try? await runner.run(Command("route", ["-n", "get", subnet.gateway.description])), result.succeeded else { return nil }
+        let interface = result.standardOutput.split(separator: "\n").lazy
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .first { $0.hasPrefix("interface:") }
+            .map { $0.dropFirst("interface:".count).trimmingCharacters(in: .whitespaces) }
+        guard let interface, !interface.isEmpty else { return nil }
+        guard Self.vpnInterfacePrefixes.contains(where: { interface.hasPrefix($0) }) else {
+            return PreflightCheck(name: "VPN route", ok: true, detail: "traffic to \(subnet.cidr) leaves through \(interface), not a VPN")
+        }
+        return PreflightCheck(name: "VPN route", ok: true,
+                              detail: "traffic to \(subnet.cidr) leaves through \(interface), a VPN interface: a VPN client captures the VMs' subnet, so this Mac may reach no node",
+                              fix: "let the VPN leave \(subnet.cidr) alone (split tunnelling, or its \"allow local network access\" setting), or disconnect it while the cluster runs",
+                              warningOnly: true)
+    }
+
     // MARK: - (b) softnet
 
     /// Tart finds softnet on PATH only; it must be SUID root or runnable through passwordless sudo,
@@ -132,6 +157,7 @@ public struct MacNetworkChecks: Sendable {
             return PreflightCheck(name: "softnet", ok: false, detail: "softnet is not on PATH (Tart looks for it there)",
                                   fix: "brew install cirruslabs/cli/softnet")
         }
+        if let tooOld = await softnetFloorProblem(path) { return tooOld }
         let stat = try? await runner.run(Command("stat", ["-L", "-f", "%Su %Sp", path]))
         let fields = stat.flatMap { $0.succeeded ? Preflight.firstLine($0.standardOutput) : nil }?.split(separator: " ") ?? []
         if fields.count == 2, fields[0] == "root", fields[1].count >= 4, Array(fields[1])[3] == "s" {
@@ -144,6 +170,20 @@ public struct MacNetworkChecks: Sendable {
         return PreflightCheck(name: "softnet", ok: false,
                               detail: "\(path) is not SUID root (\(found)) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask",
                               fix: Self.softnetSUIDCommand(path))
+    }
+
+    /// The first softnet with `--block` (softnet commit 431ae9b, "Introduce --block in addition to
+    /// --allow", first in tag 0.16.0): Tart 2.30+ hands it `--net-softnet-block`'s list.
+    public static let minimumSoftnet = "0.16.0"
+
+    /// softnet has no `--version`; its `--help` (clap) names `--block` from 0.16.0 on. Nil when it
+    /// knows `--block`, or when its help could not be read (the SUID check then says more).
+    func softnetFloorProblem(_ path: String) async -> PreflightCheck? {
+        guard let help = try? await runner.run(Command(path, ["--help"])), help.succeeded else { return nil }
+        guard !(help.standardOutput + help.standardError).contains("--block") else { return nil }
+        return PreflightCheck(name: "softnet", ok: false,
+                              detail: "\(path) is older than \(Self.minimumSoftnet): its --help has no --block, which Tart passes for --net-softnet-block (softnet has no --version)",
+                              fix: "brew upgrade cirruslabs/cli/softnet")
     }
 
     /// The one command that makes softnet SUID root (what Tart itself runs through sudo).
@@ -329,6 +369,24 @@ extension MacNetworkChecks {
             name: "Local Network permission",
             detail: "this Mac cannot reach \(node) (\(address)) but \(neighboursReachingNode.joined(separator: ", ")) can: "
                 + "macOS 15 and later block connections from host programs to the local network until they are allowed",
+            fix: localNetworkFix)
+    }
+}
+
+extension MacNetworkChecks {
+    /// No node answers this Mac although the VMs have addresses: on macOS 15 and later the Local
+    /// Network permission of the terminal app blocks every connection to them (Tart `docs/faq.md`),
+    /// so `vagrant up` waits for SSH until its boot timeout. `nodes` are those with an address;
+    /// nil when the facts do not fit (none has an address, not macOS, or macOS before 15).
+    public static func localNetworkNoNodeDiagnosis(_ nodes: [(name: String, address: String)], context: String,
+                                                   hostOS: String, macOSVersion: String?) -> ConnectivityDiagnosis? {
+        guard hostOS == "macos", !nodes.isEmpty else { return nil }
+        if let major = macOSVersion.flatMap({ Int($0.split(separator: ".").first ?? "") }), major < 15 { return nil }
+        return ConnectivityDiagnosis(
+            name: "Local Network permission",
+            detail: "\(context): \(nodes.map { "\($0.name) (\($0.address))" }.joined(separator: ", ")) have addresses but this Mac reaches none of them; "
+                + "macOS 15 and later block connections from the terminal app (and the vagrant, ssh and k0sctl it starts) to the local network until it is allowed "
+                + "(a VPN that captures the subnet looks the same: `k0slua doctor` checks its route)",
             fix: localNetworkFix)
     }
 }

@@ -108,6 +108,45 @@ public struct Preflight: Sendable {
         return PreflightCheck(name: tool.name, ok: true, detail: "\(version) (\(source): \(executable))")
     }
 
+    /// The first Tart with `--net-softnet-block` (tart commit 1b091e9, "tart run: introduce new
+    /// --net-softnet-block", first in tag 2.30.0), which the softnet mode's run arguments use.
+    public static let minimumTart = SemanticVersion(2, 30, 0)
+
+    /// `tart --version` against the floor of the run arguments k0slua renders (softnet mode only:
+    /// shared and bridged pass no softnet flag).
+    func tartCheck() async -> PreflightCheck {
+        let check = await version("tart", tools.tart(["--version"]))
+        guard check.ok, cluster.network.tartMode == .softnet, let installed = SemanticVersion(check.detail), installed < Self.minimumTart else { return check }
+        let floor = "\(Self.minimumTart.major).\(Self.minimumTart.minor).\(Self.minimumTart.patch)"
+        return PreflightCheck(name: "tart", ok: false,
+                              detail: "\(check.detail) is older than \(floor), the first Tart with --net-softnet-block (the softnet network mode's run arguments need it; an older Tart fails `vagrant up` with \"Unknown option\")",
+                              fix: "brew upgrade cirruslabs/cli/tart")
+    }
+
+    /// Whether the machines `up` clones can come from Tart's local store. Tart's pull always asks
+    /// the registry, so offline a missing image fails here, before any machine changes; online
+    /// `up` pulls it once, only when a node's VM has to be cloned. Nil without an image.
+    func tartImageCheck() async -> PreflightCheck? {
+        guard let image = cluster.image else { return nil }
+        let name = "tart image"
+        guard let store = await TartStore.read(runner: runner) else {
+            return PreflightCheck(name: name, ok: true, detail: "`tart list --format json` failed, so whether \(image) is pulled is not known", warningOnly: true)
+        }
+        if store.has(image: image) { return PreflightCheck(name: name, ok: true, detail: "\(image) is in Tart's local store") }
+        let cloned = store.needingClone(cluster.nodes, of: cluster, layout: tools.layout)
+        guard !cloned.isEmpty else {
+            return PreflightCheck(name: name, ok: true, detail: "\(image) is not in Tart's local store, but every node's VM exists, so nothing is cloned")
+        }
+        let nodes = cloned.map(\.name).joined(separator: ", ")
+        guard offline else {
+            return PreflightCheck(name: name, ok: true, detail: "\(image) is not in Tart's local store: `up` pulls it (several GB) before cloning \(nodes)",
+                                  fix: "`k0slua cache fetch` pulls it ahead of time", warningOnly: true)
+        }
+        return PreflightCheck(name: name, ok: false,
+                              detail: "\(image) is not in Tart's local store and \(nodes) must be cloned from it; Tart's pull always asks the registry, so it cannot be pulled offline",
+                              fix: TartStore.offlineFix(image))
+    }
+
     static func firstLine(_ text: String) -> String? {
         text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
     }
@@ -126,7 +165,9 @@ public struct Preflight: Sendable {
             }
         }
         if cluster.provider == .tart {
-            checks.append(await version("tart", tools.tart(["--version"])))
+            checks.append(await tartCheck())
+            // Tart runs only on macOS; offline the image decides whether `up` can run at all.
+            if hostFacts.os == "macos" || offline, let image = await tartImageCheck() { checks.append(image) }
         }
         for tool in [ProvisionedTool.k0sctl, .kubectl] { checks.append(await provisioned(tool)) }
         checks.append(await version("ssh", Command("ssh", ["-V"])))

@@ -75,7 +75,7 @@ public enum VagrantfileRenderer {
             switch cluster.provider {
             case .tart:
                 out += "    node.vm.provider \"tart\" do |tart|\n"
-                out += "      tart.image = \(Quote.ruby(cluster.image ?? "ghcr.io/cirruslabs/ubuntu:latest"))\n"
+                out += "      tart.image = \(Quote.ruby(cluster.image ?? Cluster.defaultTartImage))\n"
                 out += "      tart.name = \(Quote.ruby(tartName(cluster: cluster, node: node, layout: layout)))\n"
                 out += "      tart.cpus = \(node.cpus)\n"
                 out += "      tart.memory = \(node.memoryMiB)\n"

@@ -111,7 +111,12 @@ public struct ClusterDiff: Sendable, Equatable {
         compare("provider", record.provider.rawValue, declared.provider.rawValue, into: &clusterFields)
         compare("network_mode", record.networkMode?.rawValue, declared.provider == .tart ? declared.network.tartMode.rawValue : nil, into: &clusterFields)
         compare("cidr", record.cidr, declared.network.cidr.description, into: &clusterFields)
-        for change in clusterFields {
+        if declared.provider == .tart, record.provider == .tart {
+            compare("image", record.tartImage, declared.pinningImage(to: record).image, into: &clusterFields)
+        }
+        // A new image applies to machines cloned from now on (vagrant-tart clones only a VM that
+        // does not exist).
+        for change in clusterFields where change.field != "image" {
             refusals.append(Refusal(subject: "cluster", reason: "\(change.field) changes from \(change.from) to \(change.to), which cannot change in place"))
         }
         // An unpinned cluster keeps the version it runs (K0sCache.version), so the versions
@@ -234,12 +239,15 @@ public struct ClusterDiff: Sendable, Equatable {
         var out = ""
         for field in cluster {
             var note = ""
-            if field.field == "k0s_version" {
+            switch field.field {
+            case "k0s_version":
                 switch k0sVersionChange {
                 case .upgrade: note = " (upgrade: k0sctl apply, controllers then workers)"
                 case .downgrade: note = " (downgrade: refused, k0s does not support downgrades)"
                 case .change, nil: note = " (k0sctl apply installs it; k0sctl refuses a downgrade)"
                 }
+            case "image": note = " (machines cloned from now on; existing machines keep the image they were cloned from)"
+            default: break
             }
             out += "~ cluster \(field.field): \(field.from) → \(field.to)\(note)\n"
         }
@@ -274,7 +282,7 @@ extension ClusterRecord {
     /// The applied cluster: cluster.lua's settings, the record's nodes. Nodes cluster.lua still has
     /// keep their hooks and SSH settings; recorded nodes it no longer has are rebuilt from the record.
     public func cluster(declared: Cluster) -> Cluster {
-        var copy = declared
+        var copy = declared.pinningImage(to: self)
         copy.nodes = nodes.map { recorded in
             var node = declared.node(named: recorded.name) ?? Node(
                 name: recorded.name, role: recorded.role, ip: nil, addressing: recorded.addressing,
@@ -312,6 +320,7 @@ public struct AppliedCluster: Sendable {
     /// Reads the record in `layout`; a record this k0slua cannot read is an error.
     public static func load(_ declared: Cluster, layout: StateLayout) throws(ClusterRecord.ReadError) -> AppliedCluster {
         guard let record = try ClusterRecord.load(layout) else { return AppliedCluster(cluster: declared, record: nil, disagreement: nil) }
+        let declared = declared.pinningImage(to: record)
         var applied = AppliedCluster(cluster: record.cluster(declared: declared), record: record,
                                      disagreement: ClusterDiff(declared: declared, record: record,
                                                                runningK0sVersion: RecordedK0sVersion.read(layout)).disagreement)

@@ -65,6 +65,9 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var cidr: String
     /// A pinned k0s version, or nil for the latest stable release.
     public var k0sVersion: String?
+    /// Tart only: the image the machines were cloned from (absent in records written before it
+    /// was recorded; those clusters cloned `legacyTartImage`).
+    public var image: String?
     public var nodes: [NodeRecord]
     public var createdAt: Date
     public var updatedAt: Date
@@ -78,6 +81,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         case stoppedAt = "stopped_at"
         case networkMode = "network_mode"
         case k0sVersion = "k0s_version"
+        case image
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -91,6 +95,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         networkMode = cluster.provider == .tart ? cluster.network.tartMode : nil
         cidr = cluster.network.cidr.description
         k0sVersion = cluster.k0s.version
+        image = cluster.provider == .tart ? cluster.image : nil
         nodes = cluster.nodes.map(NodeRecord.init)
         createdAt = previous?.createdAt ?? now
         updatedAt = now
@@ -108,12 +113,19 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         networkMode = try container.decodeIfPresent(TartNetworkMode.self, forKey: .networkMode)
         cidr = try container.decode(String.self, forKey: .cidr)
         k0sVersion = try container.decodeIfPresent(String.self, forKey: .k0sVersion)
+        image = try container.decodeIfPresent(String.self, forKey: .image)
         nodes = try container.decode([NodeRecord].self, forKey: .nodes)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         updatedAt = try container.decode(Date.self, forKey: .updatedAt)
         phases = try container.decodeIfPresent([String: Date].self, forKey: .phases) ?? [:]
         stoppedAt = try container.decodeIfPresent(Date.self, forKey: .stoppedAt)
     }
+
+    /// What k0slua defaulted to before the image was recorded.
+    public static let legacyTartImage = "ghcr.io/cirruslabs/ubuntu:latest"
+
+    /// The image this Tart cluster's machines were cloned from.
+    public var tartImage: String? { provider == .tart ? image ?? Self.legacyTartImage : nil }
 
     /// Whether `k0slua stop` halted the machines and no `start` or `up` has run since.
     public var isStopped: Bool { stoppedAt != nil }
@@ -164,7 +176,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     /// `cluster` with the boot-assigned addresses recorded in `layout` (unchanged without a record).
     public static func resolve(_ cluster: Cluster, layout: StateLayout) -> Cluster {
         let record = (try? load(layout)) ?? nil
-        return cluster.resolving(record?.discoveredAddresses ?? [:])
+        return cluster.pinningImage(to: record).resolving(record?.discoveredAddresses ?? [:])
     }
 
     /// Writes the record atomically (0600: it names the machines and their addresses).

@@ -35,7 +35,7 @@ struct ValueSafety {
         maximumLength: 253, expected: "a host name or an IP address")
     /// An OCI image reference (Tart) or a Vagrant box name.
     static let image = Rule(pattern: #"[A-Za-z0-9][A-Za-z0-9._/:@+-]*"#, maximumLength: 255,
-                                                expected: "an image or box name such as \"ghcr.io/cirruslabs/ubuntu:latest\" or \"generic/ubuntu2204\"")
+                                                expected: "an image or box name such as \"ghcr.io/cirruslabs/ubuntu:24.04\" or \"generic/ubuntu2204\"")
     /// A libvirt network name.
     static let libvirtName = Rule(pattern: #"[A-Za-z0-9][A-Za-z0-9._-]*"#, maximumLength: 64,
                                                       expected: "a libvirt name (letters, digits, '.', '_', '-')")

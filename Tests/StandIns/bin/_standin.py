@@ -153,12 +153,17 @@ def vagrantfile_machines():
         # Otherwise DHCP on the network the VM is attached to.
         network = re.search(r'--net-softnet-allow=(?:0\.0\.0\.0/0,)?([0-9./]+)|management_network_address = "([0-9./]+)"', body)
         cidr = (network.group(1) or network.group(2)) if network else "192.168.64.0/24"
+        if 'provider "tart"' in body and os.environ.get("K0SLUA_STANDIN_VMNET_SUBNET"):
+            # vmnet hands out its own subnet whatever cluster.lua says (macOS 26 ignores com.apple.vmnet.plist).
+            cidr = os.environ["K0SLUA_STANDIN_VMNET_SUBNET"]
         tart_name = re.search(r'tart\.name = "([^"]+)"', body)
+        tart_image = re.search(r'tart\.image = "([^"]+)"', body)
         size = {key: int(m.group(1)) for key in ("cpus", "memory") for m in [re.search(r'(?:tart|lv)\.' + key + r' = (\d+)', body)] if m}
         prefix = re.search(r'lv\.default_prefix = "([^"]*)"', text)
         machines.append({"name": name, "ip": static.group(1) if static else None, "cidr": cidr,
                          "provider": "tart" if 'provider "tart"' in body else "libvirt",
                          "tart_name": tart_name.group(1) if tart_name else None, "size": size,
+                         "tart_image": tart_image.group(1) if tart_image else None,
                          # vagrant-libvirt names the domain <default_prefix><machine>
                          "domain": (prefix.group(1) if prefix else os.path.basename(directory) + "_") + name})
     return directory, machines
@@ -248,6 +253,13 @@ def vagrant(args):
                 domains[m["domain"]] = "running"
                 save("virsh.json", domains)
             if m["tart_name"]:
+                # vagrant-tart action/pull_image.rb pulls only when `tart list` lacks the image;
+                # create_instance.rb then clones it unless a VM of that name exists.
+                if m["tart_name"] not in tart_vms and m["tart_image"] and remote_name(m["tart_image"]) not in tart_images():
+                    if tart_pull(m["tart_image"]) != 0:
+                        save("vagrant.json", state)
+                        save("tart.json", tart_vms)
+                        return 1
                 # Tart names are global on the host: vagrant-tart reuses an existing VM of that name.
                 owner = tart_vms.setdefault(m["tart_name"], {"dir": directory, "machine": m["name"]})
                 if owner["dir"] != directory:
@@ -255,6 +267,11 @@ def vagrant(args):
             out(f"==> {m['name']}: Running provisioner: k0slua (shell)...\n")
         save("vagrant.json", state)
         save("tart.json", tart_vms)
+        if should_fail("boot-timeout"):
+            # Vagrant's boot_timeout message (templates/locales/en.yml): the guest booted, SSH never answered.
+            err("Timed out while waiting for the machine to boot. This means that\nVagrant was unable to communicate with the guest machine within\n"
+                "the configured (\"config.vm.boot_timeout\" value) time period.\n")
+            return 1
         return 0
     if command == "halt":
         targets = [a for a in rest if not a.startswith("-")]
@@ -346,33 +363,70 @@ def running_nodes():
 
 # ------------------------------------------------------------------------------------------- tart
 
+def tart_version():
+    return macos_scenario().get("tart_version") or os.environ.get("K0SLUA_STANDIN_TART_VERSION") or "2.32.1"
+
+
+def remote_name(image):
+    """Tart RemoteName: a reference without a tag or digest means :latest."""
+    last = image.rsplit("/", 1)[-1]
+    return image if (":" in last or "@" in last) else image + ":latest"
+
+
+def tart_images():
+    """The OCI images in Tart's local store (~/.tart/cache/OCIs): pulled ones and the scenario's."""
+    return sorted(set(load("tart-images.json", [])) | {remote_name(i) for i in macos_scenario().get("tart_images", [])})
+
+
+def tart_pull(image):
+    """Tart's pull always asks the registry (Commands/Pull.swift), so offline it fails."""
+    time.sleep(delay("pull"))
+    if should_fail("pull"):
+        err(f"Error: failed to pull {image}: stand-in failure injected\n")
+        return 1
+    if os.environ.get("K0SLUA_STANDIN_OFFLINE"):
+        err("Error: The Internet connection appears to be offline.\n")
+        return 1
+    out(f"pulling {remote_name(image)}...\n")
+    save("tart-images.json", sorted(set(load("tart-images.json", [])) | {remote_name(image)}))
+    return 0
+
+
 def tart(args):
     if args[:1] == ["--version"]:
-        out("2.32.1\n")
+        out(tart_version() + "\n")
         return 0
     if args[:1] == ["pull"] and len(args) == 2:
-        time.sleep(delay("pull"))
-        if should_fail("pull"):
-            err(f"Error: failed to pull {args[1]}: stand-in failure injected\n")
-            return 1
-        out(f"pulling {args[1]}...\n")
-        return 0
+        return tart_pull(args[1])
     vms = load("tart.json", {})
     if args[:1] == ["list"]:
         # VMs of the forced-macOS scenario (leftovers) and the ones this world's vagrant-tart made.
         listed = {vm["Name"]: vm.get("State", "stopped") for vm in macos_scenario().get("tart_vms", [])}
         listed.update({name: "running" for name in vms})
+        # Tart Commands/List.swift: local VMs sorted by name, then OCI images sorted by name.
+        rows = [("local", name, state) for name, state in sorted(listed.items())] + [("OCI", name, "stopped") for name in tart_images()]
         if args[1:3] == ["--format", "json"]:
-            # Tart Commands/List.swift VMInfo, sorted by name
-            out(json.dumps([{"Source": "local", "Name": name, "Disk": 20, "Size": 5, "Accessed": "2 days ago",
+            out(json.dumps([{"Source": source, "Name": name, "Disk": 20, "Size": 5, "Accessed": "2026-11-25T04:00:00Z",
                              "Running": state == "running", "State": state}
-                            for name, state in sorted(listed.items())], indent=2) + "\n")
+                            for source, name, state in rows], indent=2) + "\n")
             return 0
         out("Source Name Disk Size Accessed State\n")
-        for name, state in sorted(listed.items()):
-            out(f"local  {name} 20 5 2 days ago {state}\n")
+        for source, name, state in rows:
+            out(f"{source:<6} {name} 20 5 2 days ago {state}\n")
+        return 0
+    if args[:1] == ["ip"] and len(args) == 2:
+        # The VM's DHCP lease while it runs (Tart Commands/IP.swift reads the leases file).
+        owner = vms.get(args[1], {})
+        machine = load("vagrant.json", {}).get(owner.get("dir"), {}).get(owner.get("machine"), {})
+        if machine.get("state") != "running" or not machine.get("ip"):
+            err("Error: no IP address found, is your VM running?\n")
+            return 1
+        out(machine["ip"] + "\n")
         return 0
     if args[:1] in (["stop"], ["delete"]) and len(args) == 2:
+        if args[0] == "delete" and args[1] in tart_images():
+            save("tart-images.json", [i for i in load("tart-images.json", []) if i != args[1]])
+            return 0
         if args[1] not in vms:
             err(f"Error: the specified VM \"{args[1]}\" does not exist\n")
             return 1
@@ -382,6 +436,23 @@ def tart(args):
         return 0
     err(f"Error: unknown tart command {' '.join(args)}\n")
     return 1
+
+
+def softnet(args):
+    """softnet has no --version; its clap --help names --block from 0.16.0 on (softnet src/main.rs)."""
+    if args != ["--help"]:
+        err("error: the following required arguments were not provided:\n  --vm-fd <VM_FD>\n  --vm-mac-address <VM_MAC_ADDRESS>\n")
+        return 2
+    version = tuple(int(x) for x in macos_scenario().get("softnet_version", "0.19.0").split("."))
+    out("Usage: softnet [OPTIONS] --vm-fd <VM_FD> --vm-mac-address <VM_MAC_ADDRESS>\n\nOptions:\n"
+        "      --vm-fd <VM_FD>  FD number to use for communicating with the VM's networking stack\n"
+        "      --vm-mac-address <VM_MAC_ADDRESS>  MAC address to enforce for the VM\n"
+        "      --allow <comma-separated CIDRs or @-alias>  Comma-separated list of CIDRs to allow the traffic to\n")
+    if version >= (0, 16, 0):
+        out("      --block <comma-separated CIDRs or @-alias>  Comma-separated list of CIDRs to block the traffic to\n")
+    out("      --expose <comma-separated port specifications>  comma-separated list of TCP ports to expose\n"
+        "  -h, --help  Print help\n")
+    return 0
 
 
 # ------------------------------------------------------------ macOS: sw_vers, defaults, ifconfig, stat, sudo
@@ -401,6 +472,19 @@ def passthrough(path, args):
         err(f"{TOOL}: {path} is not installed\n")
         sys.exit(127)
     os.execv(path, [path] + args)
+
+
+def route(args):
+    """`route -n get ADDRESS` in the macOS shape: the interface from the scenario's `routes`, else
+    bridge100 when the scenario has it (vmnet's bridge), else en0."""
+    if len(args) != 3 or args[:2] != ["-n", "get"]:
+        passthrough("/usr/sbin/route", args)
+    scenario = macos_scenario()
+    interface = scenario.get("routes", {}).get(args[2]) or ("bridge100" if "bridge100" in scenario.get("interfaces", {}) else "en0")
+    out(f"   route to: {args[2]}\ndestination: {args[2]}\n  interface: {interface}\n      flags: <UP,HOST,DONE,LLINFO,WASCLONED,IFSCOPE,IFREF>\n"
+        " recvpipe  sendpipe  ssthresh  rtt,msec    rttvar  hopcount      mtu     expire\n"
+        "       0         0         0         0         0         0      1500      1196\n")
+    return 0
 
 
 def sw_vers(args):
@@ -993,5 +1077,5 @@ def main(tool):
     record()
     atexit.register(lambda: record({"end": True}))
     handler = {"vagrant": vagrant, "tart": tart, "virsh": virsh, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh, "sw_vers": sw_vers,
-               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo}[tool]
+               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo, "softnet": softnet, "route": route}[tool]
     sys.exit(handler(ARGV))
