@@ -138,3 +138,73 @@ private func pathPastTheLimit(_ prefix: String, level: Int) -> String {
         }
     }
 }
+
+/// Issue 17, item 2: the pattern matcher charges the work it really does, so the time and
+/// instruction budgets hold for any pattern, `[...]` sets and `%f` frontiers included.
+@Suite struct PatternBudgetTests {
+    static let prelude = "local s = ('a'):rep(4000)\nlocal b = ('b'):rep(5e6)\n"
+
+    /// Each took 10 s or more under a 1 s limit with the matcher that rescanned a set per step.
+    static let pathological = [
+        "local r = s:match('[' .. b .. 'a]*')",
+        "local r = s:find('[' .. b .. 'c]')",
+        "local r = s:find('%f[' .. b .. 'a]x')",
+        "local r = s:gsub('[' .. b .. 'a]', 'x')",
+        "for w in s:gmatch('[' .. b .. 'a]') do end",
+    ]
+
+    /// Real work that no set cache can avoid: 100 different 50,000-byte sets tried at every position.
+    static let manySets = "local sets = {} for i = 1, 100 do sets[i] = '[' .. ('b'):rep(50000 + i) .. 'a]' end "
+        + "local r = s:find(table.concat(sets) .. 'x')"
+
+    static func evaluate(_ line: String, budget: LuaBudget) -> (Diagnostic?, seconds: Double, instructions: Int64)? {
+        finishes(within: 60) {
+            let started = Date()
+            var runtime: LuaRuntime?
+            do throws(DiagnosticList) {
+                let made = try LuaRuntime(budget: budget, environment: [:], libraryDirectory: nil, hostFacts: fixedHost)
+                runtime = made
+                _ = try made.evaluate(source: Data((prelude + line + "\nreturn {}").utf8), displayName: "cluster.lua")
+                return (nil, Date().timeIntervalSince(started), made.instructionsUsed)
+            } catch {
+                return (error.diagnostics.first, Date().timeIntervalSince(started), runtime?.instructionsUsed ?? 0)
+            }
+        }
+    }
+
+    @Test(arguments: pathological + [manySets])
+    func item17_2_setsAndFrontiersStopAtTheTimeLimit(line: String) throws {
+        let outcome = try #require(Self.evaluate(line, budget: LuaBudget(instructions: .max, memoryBytes: 256 << 20, seconds: 1)),
+                                   "did not stop within 60 s")
+        // Generous for a loaded 2-core machine; Benchmarks/run.sh prints the real ratio.
+        #expect(outcome.seconds < 3, "took \(outcome.seconds) s under a 1 s limit")
+        if let problem = outcome.0 {
+            #expect(problem.code == .timeBudgetExhausted, "\(problem)")
+            #expect(problem.line == 3, "\(problem)")
+        } else {
+            #expect(line != Self.manySets, "100 × 4,000 set scans of 50 kB finished within 1 s")
+        }
+    }
+
+    @Test(arguments: pathological + [manySets])
+    func item17_2_setsAndFrontiersStopAtTheInstructionBudget(line: String) throws {
+        let limit: Int64 = 2_000_000
+        let outcome = try #require(Self.evaluate(line, budget: LuaBudget(instructions: limit, memoryBytes: 256 << 20, seconds: 60)),
+                                   "did not stop within 60 s")
+        let problem = try #require(outcome.0, "ran to the end in \(outcome.seconds) s")
+        #expect(problem.code == .instructionBudgetExhausted, "\(problem)")
+        #expect(problem.line == 3, "\(problem)")
+        #expect(outcome.instructions <= limit + limit / 10, "\(outcome.instructions) instructions for a budget of \(limit)")
+        #expect(outcome.seconds < 3, "took \(outcome.seconds) s")
+    }
+
+    /// Exponential backtracking is charged against the instruction budget as well as the clock.
+    @Test func item17_2_backtrackingStopsAtTheInstructionBudget() throws {
+        let limit: Int64 = 5_000_000
+        let line = "local r = ('a'):rep(40):match(('a?'):rep(40) .. ('a'):rep(40))"
+        let outcome = try #require(Self.evaluate(line, budget: LuaBudget(instructions: limit, memoryBytes: 256 << 20, seconds: 60)))
+        let problem = try #require(outcome.0)
+        #expect(problem.code == .instructionBudgetExhausted, "\(problem)")
+        #expect(outcome.instructions <= limit + limit / 10, "\(outcome.instructions)")
+    }
+}
