@@ -31,6 +31,41 @@ report "plan --json, 3+2" "$plan_3_2" 50
 plan_1000=$(cd "$root" && median_ms "$k0slua" plan --file "$here/cluster-1000.lua" --lib "$root/lib")
 report "plan, 1,000 nodes (evaluate+validate+plan)" "$plan_1000" 1000
 
+# Runaway patterns under --max-seconds 1: how far past the limit the plan ends, as (wall time −
+# the same plan without the pattern) / limit, the worst of 3 runs; "finished" means the matcher
+# completed before the limit.
+pattern_plan() { # lua-line → "MS OUTCOME": wall ms of `plan --max-seconds 1` on a cluster.lua running it
+  local file=/tmp/k0slua-bench-pattern.lua start end status=0 outcome
+  printf '%s\n%s\n%s\n' "local s = ('a'):rep(4000) local b = ('b'):rep(5e6)" "$1" \
+    'return { provider = "libvirt", nodes = { { name = "c1", role = "controller", ip = "192.168.64.10", cpus = 2, memory = 2048, disk = 32, workloads = true } } }' >"$file"
+  start=$(date +%s%N)
+  "$k0slua" plan --quiet --file "$file" --max-seconds 1 >/dev/null 2>/tmp/k0slua-bench.err || status=$?
+  end=$(date +%s%N)
+  rm -f "$file"
+  if [ "$status" -eq 0 ]; then outcome=finished
+  elif grep -q "time limit of 1 s exceeded" /tmp/k0slua-bench.err; then outcome="stopped at the limit"
+  else echo "benchmark pattern failed: $1" >&2; cat /tmp/k0slua-bench.err >&2; exit 1
+  fi
+  echo "$(( (end - start) / 1000000 )) $outcome"
+}
+pattern_baseline=$(for _ in 1 2 3; do pattern_plan "local r = nil"; done | sort -n | head -n 1 | cut -d' ' -f1)
+pattern_overrun() { # name lua-line
+  local worst=0 ms outcome result
+  for _ in 1 2 3; do
+    result=$(pattern_plan "$2")
+    ms=${result%% *}
+    outcome=${result#* }
+    worst=$(( ms > worst ? ms : worst ))
+  done
+  awk -v n="$1" -v m="$((worst - pattern_baseline))" -v o="$outcome" 'BEGIN {printf "%-44s %9.1f ms   limit   1000 ms   overrun ratio %.2f  %s (%s)\n", n, m, m/1000, (m <= 1100 ? "ok" : "OVER"), o}'
+}
+pattern_overrun "pattern: match [b×5e6 a]* on a×4000" "local r = s:match('[' .. b .. 'a]*')"
+pattern_overrun "pattern: find %f[b×5e6 a]x" "local r = s:find('%f[' .. b .. 'a]x')"
+pattern_overrun "pattern: gsub [b×5e6 a]" "local r = s:gsub('[' .. b .. 'a]', 'x')"
+pattern_overrun "pattern: find, 100 different 50 kB sets" \
+  "local sets = {} for i = 1, 100 do sets[i] = '[' .. ('b'):rep(50000 + i) .. 'a]' end local r = s:find(table.concat(sets) .. 'x')"
+pattern_overrun "pattern: backtracking (a?)^40 a^40" "local r = ('a'):rep(40):match(('a?'):rep(40) .. ('a'):rep(40))"
+
 if [ -x "$here/up-bench.sh" ]; then
   "$here/up-bench.sh" "$k0slua"
 fi

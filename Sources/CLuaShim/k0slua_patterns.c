@@ -7,14 +7,21 @@
  * from another thread only takes effect at the next instruction), and a signal cannot unwind a C
  * frame safely. k0slua links the system liblua, so its matcher cannot be patched either. Instead
  * the sandbox's string.find/match/gmatch/gsub are this matcher: the same pattern language and
- * results, but every step of the backtracking (and of the quadratic plain find) is counted and the
- * clock is read every K0S_STEPS_PER_CHECK steps; past the deadline it raises "time budget
- * exhausted" and marks the state exhausted, which the hook then re-raises on every instruction.
- * All other C functions of the sandbox run in time linear in data the memory budget bounds.
+ * results, but the work it does is charged as it goes: one unit per step of the backtracking, per
+ * character a repetition or %b examines, per comparison of the quadratic plain find (one more per
+ * 64 bytes compared), and per byte of a [set] compiled. A [set] is compiled once into a 256-bit
+ * membership map (a small cache keyed by its position in the pattern), so testing a character
+ * costs one unit whatever the set's length; a pattern with more sets than the cache holds pays
+ * for every recompilation. Units count against the instruction budget at once, and the clock is
+ * read every K0S_STEPS_PER_CHECK units counted across calls (k0s_budget.match_units); past either
+ * limit it raises and marks the state exhausted, which the hook then re-raises on every
+ * instruction. All other C functions of the sandbox run in time linear in data the memory budget
+ * bounds.
  */
 #include "k0slua_internal.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 
 #define K0S_STEPS_PER_CHECK 4096
@@ -24,6 +31,16 @@
 #define CAP_POSITION (-2)
 #define ESCAPE '%'
 #define SPECIALS "^$*+?.([%-"
+#define K0S_SET_CACHE 32          /* a power of two */
+#define K0S_COMPILE_CHUNK 1024    /* bytes of a set compiled per charge */
+
+/* A compiled [set]: the pattern bytes from '[' to just past ']', and which of the 256 byte values
+   it matches. */
+typedef struct compiled_set {
+    const char *start;
+    const char *end;
+    uint64_t bits[4];
+} compiled_set;
 
 typedef struct matcher {
     const char *subject;      /* start of the subject */
@@ -33,17 +50,30 @@ typedef struct matcher {
     k0s_budget *budget;
     int depth_left;
     int level;                /* captures open or closed so far */
-    uint64_t steps;
+    compiled_set sets[K0S_SET_CACHE];
     struct {
         const char *start;
         ptrdiff_t length;     /* or CAP_UNFINISHED / CAP_POSITION */
     } capture[K0S_MAX_CAPTURES];
 } matcher;
 
-static void charge(matcher *m, uint64_t cost) {
-    uint64_t before = m->steps;
-    m->steps += cost;
-    if (before / K0S_STEPS_PER_CHECK != m->steps / K0S_STEPS_PER_CHECK) k0s_check_deadline(m->L, m->budget);
+static void over_instructions(matcher *m) {
+    k0s_budget *b = m->budget;
+    if (b->exhausted == K0S_NOT_EXHAUSTED) b->exhausted = K0S_INSTRUCTIONS_EXHAUSTED;
+    luaL_error(m->L, "instruction budget exhausted");
+}
+
+/* Counts `cost` units of work about to be done (or just done, for single units) against the
+   instruction budget, and reads the clock every K0S_STEPS_PER_CHECK units. */
+static inline void charge(matcher *m, int64_t cost) {
+    k0s_budget *b = m->budget;
+    b->instructions_used += cost;
+    if (b->instructions_used > b->instruction_limit && b->enforcing) over_instructions(m);
+    b->match_units += cost;
+    if (b->match_units >= K0S_STEPS_PER_CHECK) {
+        b->match_units = 0;
+        k0s_check_deadline(m->L, b);
+    }
 }
 
 static void reset(matcher *m) {
@@ -57,7 +87,7 @@ static void setup(matcher *m, lua_State *L, const char *s, size_t ls, const char
     m->subject = s;
     m->subject_end = s + ls;
     m->pattern_end = p + lp;
-    m->steps = 0;
+    memset(m->sets, 0, sizeof m->sets);
     reset(m);
 }
 
@@ -70,26 +100,6 @@ static size_t start_offset(lua_Integer position, size_t length) {
 }
 
 /* ---- single items ---- */
-
-/* The end of the single-character class starting at p. */
-static const char *item_end(matcher *m, const char *p) {
-    char c = *p++;
-    if (c == ESCAPE) {
-        if (p == m->pattern_end) luaL_error(m->L, "malformed pattern (ends with '%%')");
-        return p + 1;
-    }
-    if (c == '[') {
-        if (*p == '^') p++;
-        /* The first character after '[' or '[^' is part of the set, even a ']'. */
-        do {
-            if (p == m->pattern_end) luaL_error(m->L, "malformed pattern (missing ']')");
-            c = *p++;
-            if (c == ESCAPE && p < m->pattern_end) p++;
-        } while (*p != ']');
-        return p + 1;
-    }
-    return p;
-}
 
 static int in_class(int c, int class) {
     int yes;
@@ -110,34 +120,105 @@ static int in_class(int c, int class) {
     return isupper(class) ? !yes : yes != 0;
 }
 
-/* set points at '[', last at its closing ']'. */
-static int in_set(int c, const char *set, const char *last) {
-    int wanted = 1;
-    if (set[1] == '^') {
-        wanted = 0;
-        set++;
-    }
-    while (++set < last) {
-        if (*set == ESCAPE) {
-            set++;
-            if (in_class(c, (unsigned char)*set)) return wanted;
-        } else if (set[1] == '-' && set + 2 < last) {
-            set += 2;
-            if ((unsigned char)set[-2] <= c && c <= (unsigned char)*set) return wanted;
-        } else if ((unsigned char)*set == c) {
-            return wanted;
+/* The 256-bit map of every %x class, for compiling sets in one pass. Built once per process with
+   the C library's classification (the locale is never changed). */
+static uint64_t class_maps[128][4];
+static pthread_once_t class_maps_once = PTHREAD_ONCE_INIT;
+
+static void build_class_maps(void) {
+    for (int class = 0; class < 128; class++) {
+        for (int c = 0; c < 256; c++) {
+            if (in_class(c, class)) class_maps[class][c >> 6] |= (uint64_t)1 << (c & 63);
         }
     }
-    return !wanted;
+}
+
+static inline int set_has(const compiled_set *set, int c) {
+    return (int)((set->bits[c >> 6] >> (c & 63)) & 1);
+}
+
+static inline void set_add(compiled_set *set, int c) {
+    set->bits[c >> 6] |= (uint64_t)1 << (c & 63);
+}
+
+/* Compiles the [set] at p in one pass, charging a unit per byte, with liblua's reading of it
+   (lstrlib.c classEnd and matchbracketclass): the first character after '[' or '[^' belongs to
+   the set even when it is ']'; "%x" is a class or an escaped character; "a-z" is a range unless
+   the '-' is followed by the closing ']'. */
+static const compiled_set *compile_set(matcher *m, const char *p) {
+    uintptr_t h = (uintptr_t)p;
+    h ^= h >> 15;
+    h *= 0x9E3779B97F4A7C15ull;
+    compiled_set *set = &m->sets[(h >> 58) & (K0S_SET_CACHE - 1)];
+    if (set->start == p) return set;
+    pthread_once(&class_maps_once, build_class_maps);
+    const char *q = p + 1;
+    int negated = *q == '^';
+    if (negated) q++;
+    /* Find the closing ']' first, as liblua does before matching: a malformed set is an error. */
+    const char *last = q;
+    int64_t scanned = 0;
+    do {
+        if (last == m->pattern_end) luaL_error(m->L, "malformed pattern (missing ']')");
+        char c = *last++;
+        if (c == ESCAPE && last < m->pattern_end) last++;
+        if (++scanned == K0S_COMPILE_CHUNK) {
+            charge(m, scanned);
+            scanned = 0;
+        }
+    } while (*last != ']');
+    charge(m, scanned + 1);
+    compiled_set fresh = { .start = p, .end = last + 1, .bits = { 0, 0, 0, 0 } };
+    scanned = 0;
+    for (q--; ++q < last;) {
+        if (*q == ESCAPE) {
+            q++;
+            int class = (unsigned char)*q;
+            if (class < 128) {
+                for (int i = 0; i < 4; i++) fresh.bits[i] |= class_maps[class][i];
+            } else {
+                set_add(&fresh, class);
+            }
+        } else if (q[1] == '-' && q + 2 < last) {
+            int low = (unsigned char)q[0], high = (unsigned char)q[2];
+            for (int c = low; c <= high; c++) set_add(&fresh, c);
+            if (high > low) scanned += (high - low) >> 5;
+            q += 2;
+        } else {
+            set_add(&fresh, (unsigned char)*q);
+        }
+        if (++scanned >= K0S_COMPILE_CHUNK) {
+            charge(m, scanned);
+            scanned = 0;
+        }
+    }
+    charge(m, scanned);
+    if (negated) {
+        for (int i = 0; i < 4; i++) fresh.bits[i] = ~fresh.bits[i];
+    }
+    *set = fresh;
+    return set;
+}
+
+/* The end of the single-character class starting at p. */
+static const char *item_end(matcher *m, const char *p) {
+    char c = *p++;
+    if (c == ESCAPE) {
+        if (p == m->pattern_end) luaL_error(m->L, "malformed pattern (ends with '%%')");
+        return p + 1;
+    }
+    if (c == '[') return compile_set(m, p - 1)->end;
+    return p;
 }
 
 static int item_matches(matcher *m, const char *s, const char *p, const char *end) {
+    (void)end;
     if (s >= m->subject_end) return 0;
     int c = (unsigned char)*s;
     switch (*p) {
     case '.': return 1;
     case ESCAPE: return in_class(c, (unsigned char)p[1]);
-    case '[': return in_set(c, p, end - 1);
+    case '[': return set_has(compile_set(m, p), c);
     default: return (unsigned char)*p == c;
     }
 }
@@ -251,14 +332,14 @@ static const char *match(matcher *m, const char *s, const char *p) {
         if (*p == ESCAPE && p[1] == 'f') {
             p += 2;
             if (*p != '[') luaL_error(m->L, "missing '[' after '%%f' in pattern");
-            const char *end = item_end(m, p);
+            const compiled_set *set = compile_set(m, p);
             int before = s == m->subject ? '\0' : (unsigned char)s[-1];
             int at = s < m->subject_end ? (unsigned char)*s : '\0';
-            if (in_set(before, p, end - 1) || !in_set(at, p, end - 1)) {
+            if (set_has(set, before) || !set_has(set, at)) {
                 s = NULL;
                 goto done;
             }
-            p = end;
+            p = set->end;
             continue;
         }
         if (*p == ESCAPE && isdigit((unsigned char)p[1])) {

@@ -121,11 +121,16 @@ func finishes<T: Sendable>(within seconds: Double, _ body: @escaping @Sendable (
 @Suite struct BudgetedPatternTests {
     static let script = #"""
     local subjects = { "", "hello world", "key=value; other = 2", "  trim me  ", "(a(b)c)", "THE (quick) fox",
-      "aaa", "abcabc", "x.y.z", "a,b,,c", "[[x]]", "%d%%", "line1\nline2", "\0a\0", "192.168.64.10", "f(a(b)c) g(d)" }
+      "aaa", "abcabc", "x.y.z", "a,b,,c", "[[x]]", "%d%%", "line1\nline2", "\0a\0", "192.168.64.10", "f(a(b)c) g(d)",
+      string.rep("abc-Q_9]", 8) .. "\200\255" }
     local patterns = { "", "a", "^a", "a$", "^$", ".", "%a+", "%d+", "%s*(.-)%s*$", "(%w+)=(%w+)", "(%w+)%s*=%s*(%w+)",
       "%b()", "%f[%a]%a+", "()a()", "[^,]*", "[%]x]+", "[a-c]+", "b*", "b-", "a?b", "(a)%1", "((a)(b))", "%.", "[.]",
       "[^%s]+", "%u+", "%p", "%x+", "(.)(.)", "^(%d+)%.(%d+)%.(%d+)%.(%d+)$", "%z", "\0", "[%z]", "l%w-%d", ".-$",
-      "[]]", "[^]]+", "[a-]+", "%W+", "%S", "^(.*)$", "(x*)", "a-b" }
+      "[]]", "[^]]+", "[a-]+", "%W+", "%S", "^(.*)$", "(x*)", "a-b",
+      -- sets: classes and ranges mixed, '-' and ']' at the edges, empty ranges, high bytes, and more
+      -- sets than the matcher's cache holds
+      "[%a-z]+", "[a-%d]+", "[-a]+", "[^-]+", "%f[^%w]", "%f[%z]", "[%]]", "[^]a]+", "[%A]+", "[%Q]", "[z-a]",
+      "[%w_]+", "[\128-\255]+", "[^%c%s]+", "%f[a-c][ab]+", string.rep("[abc]", 40), string.rep("[abc%-Q_9%]][^x]", 20) }
     local out = {}
     local function add(...) local t = table.pack(...) for i = 1, t.n do t[i] = tostring(t[i]) end out[#out + 1] = table.concat(t, ",", 1, t.n) end
     for _, s in ipairs(subjects) do

@@ -52,6 +52,8 @@ typedef struct k0s_budget {
     /* Wall clock: monotonic nanoseconds after which running Lua (and the pattern matcher) is
        stopped; 0 for none. Time inside host functions moves the deadline on (see trampoline). */
     int64_t deadline_ns;
+    /* Pattern-matcher work counted since it last read the clock (k0slua_patterns.c). */
+    int64_t match_units;
     /* The memory budget counts live data, not garbage (see capped_alloc and collect_if_needed). */
     const void *refused_ptr;           /* the last refused request, which Lua may retry once */
     size_t refused_osize;

@@ -2,7 +2,8 @@ import Foundation
 
 /// Limits a script cannot evade with pcall or coroutines.
 public struct LuaBudget: Sendable, Equatable {
-    /// Lua VM instructions, counted in steps of 1,000.
+    /// Lua VM instructions, counted in steps of 1,000, plus the pattern matcher's units of work
+    /// (string.find/match/gmatch/gsub), counted one by one.
     public var instructions: Int64
     /// Bytes the Lua allocator may hold at once.
     public var memoryBytes: Int

@@ -20,7 +20,9 @@ extension LuaRuntime {
             do {
                 arguments.append(try snapshot(at: position, path: "argument #\(position)", depth: 0, seen: []))
             } catch {
-                let message = error.diagnostics.first?.description ?? "bad argument #\(position)"
+                // The trampoline puts the caller's position in front.
+                let message = error.diagnostics.first.map { $0.path.isEmpty ? $0.message : "\($0.path): \($0.message)" }
+                    ?? "bad argument #\(position)"
                 return raise(L, message)
             }
         }

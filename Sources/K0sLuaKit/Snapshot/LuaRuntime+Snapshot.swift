@@ -27,6 +27,7 @@ extension LuaRuntime {
             return .number(lua_tonumberx(state, absolute, nil))
         case LUA_TSTRING: return .string(string(at: absolute) ?? "")
         case LUA_TFUNCTION:
+            try reserveStack(2, path: path, line: nil)
             var debug = lua_Debug()
             lua_pushvalue(state, absolute)
             lua_getinfo(state, ">S", &debug)
@@ -44,8 +45,11 @@ extension LuaRuntime {
             }
             if depth >= Self.maximumDepth {
                 throw DiagnosticList([Diagnostic(.invalidValue, file: trackedFile, line: line > 0 ? line : nil,
-                                                 path: path, message: "tables nested deeper than \(Self.maximumDepth) levels")])
+                                                 path: path, message: "tables nested deeper than \(Self.maximumDepth) levels",
+                                                 hint: "no cluster value nests tables this deep; flatten this one")])
             }
+            // Every level holds a key and a value on the Lua stack, which does not grow by itself.
+            try reserveStack(4, path: path, line: line > 0 ? line : nil)
             var seen = seen
             seen.insert(pointer)
             var sequence: [(LuaValue, LuaValue)] = []
@@ -70,6 +74,13 @@ extension LuaRuntime {
             throw DiagnosticList([Diagnostic(.typeMismatch, file: trackedFile, line: nil, path: path,
                                              message: "a \(typeName) cannot be a cluster value")])
         }
+    }
+
+    /// Makes room for `slots` more values on the Lua stack (lua_checkstack never raises).
+    private func reserveStack(_ slots: Int32, path: String, line: Int?) throws(DiagnosticList) {
+        guard lua_checkstack(state, slots) == 0 else { return }
+        throw DiagnosticList([Diagnostic(.memoryBudgetExhausted, file: trackedFile, line: line, path: path,
+                                         message: "out of memory for the Lua stack while reading this value")])
     }
 
     func snapshotKey(at index: Int32, path: String, line: Int) throws(DiagnosticList) -> LuaValue {
@@ -107,6 +118,8 @@ extension LuaRuntime {
 
     /// stack: → value
     func push(_ value: LuaValue) {
+        // A table needs its own slot, a key's and a value's; lua_checkstack fails only when malloc does.
+        precondition(lua_checkstack(state, 3) != 0, "out of memory for the Lua stack")
         switch value {
         case .nil_: lua_pushnil(state)
         case .boolean(let b): lua_pushboolean(state, b ? 1 : 0)
