@@ -152,7 +152,7 @@ public struct SupportBundle: Sendable {
             throw SupportBundleError(description: "cannot move the support bundle to \"\(final)\": \(String(cString: strerror(errno)))")
         }
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: final))?[.size] as? NSNumber)?.int64Value ?? 0
-        return SupportResult(path: final, bytes: bytes, missing: await files.notes, redactions: redactions)
+        return SupportResult(path: final, bytes: bytes, missing: await files.notes.map { redactor.redact($0).text }, redactions: redactions)
     }
 
     // MARK: - k0slua and the host
@@ -490,7 +490,8 @@ actor BundleFiles {
         list += redacted.isEmpty ? "nothing else was redacted\n" : redacted.map { "\($0.file): \($0.kind) ×\($0.count)\n" }.joined()
         let total = redacted.reduce(0) { $0 + $1.count }
         summary += "\nredacted: \(total) value\(total == 1 ? "" : "s") (REDACTED.txt)\n"
-        store("SUMMARY.txt", summary)
+        // The notes quote tools' error lines.
+        store("SUMMARY.txt", redactor.redact(summary).text)
         store("REDACTED.txt", list)
         return total
     }
