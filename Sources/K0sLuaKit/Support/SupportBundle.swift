@@ -224,7 +224,7 @@ public struct SupportBundle: Sendable {
                 await files.note("k0slua/status.txt: `k0slua status` did not finish within 120s")
             }
         }
-        progress("k0slua: files, logs and checks collected")
+        report("k0slua: files, logs and checks collected")
         return stateExists ? applied : nil
     }
 
@@ -256,7 +256,7 @@ public struct SupportBundle: Sendable {
 
     func collectNodes(_ nodes: [Node], layout: StateLayout, _ files: BundleFiles) async {
         guard !nodes.isEmpty else { return }
-        progress("nodes: asking \(nodes.count) node\(nodes.count == 1 ? "" : "s"), \(min(request.parallelism, nodes.count)) at a time")
+        report("nodes: asking \(nodes.count) node\(nodes.count == 1 ? "" : "s"), \(min(request.parallelism, nodes.count)) at a time")
         await withTaskGroup(of: Void.self) { group in
             var next = 0
             func start() {
@@ -268,16 +268,16 @@ public struct SupportBundle: Sendable {
                     let seconds = String(format: "%.1fs", Date().timeIntervalSince(started))
                     switch outcome {
                     case .collected(let count, let failed):
-                        progress("\(node.name): \(count) outputs (\(seconds))" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))"))
+                        report("\(node.name): \(count) outputs (\(seconds))" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))"))
                     case .unreachable(let why):
                         await files.note("\(node.name): skipped, no answer over SSH: \(why)")
-                        progress("\(node.name): skipped, no answer over SSH (\(seconds))")
+                        report("\(node.name): skipped, no answer over SSH (\(seconds))")
                     case .timedOut(let done, let total):
                         await files.note("\(node.name): skipped after \(Self.seconds(request.nodeTimeoutSeconds)) without an answer (\(done) of \(total) outputs collected)")
-                        progress("\(node.name): skipped, no answer within \(Self.seconds(request.nodeTimeoutSeconds)) (\(done) of \(total) outputs)")
+                        report("\(node.name): skipped, no answer within \(Self.seconds(request.nodeTimeoutSeconds)) (\(done) of \(total) outputs)")
                     case .noAddress:
                         await files.note("\(node.name): skipped, its address is not known (did its machine ever boot?)")
-                        progress("\(node.name): skipped, address not known")
+                        report("\(node.name): skipped, address not known")
                     }
                 }
             }
@@ -324,7 +324,7 @@ public struct SupportBundle: Sendable {
     func collectCluster(_ layout: StateLayout, _ files: BundleFiles) async {
         guard FileManager.default.fileExists(atPath: layout.kubeconfig) else {
             await files.note("cluster: skipped, no kubeconfig at \(layout.kubeconfig)")
-            progress("cluster: skipped, no kubeconfig")
+            report("cluster: skipped, no kubeconfig")
             return
         }
         let tools = Tools(layout: layout)
@@ -332,7 +332,7 @@ public struct SupportBundle: Sendable {
         guard readyz.succeeded else {
             await files.add("cluster/readyz.txt", Self.transcript("kubectl get --raw /readyz", readyz))
             await files.note("cluster: skipped, the API did not answer: \(Self.lastLine(readyz))")
-            progress("cluster: skipped, the API did not answer")
+            report("cluster: skipped, the API did not answer")
             return
         }
         for item in Self.clusterCommands {
@@ -340,10 +340,15 @@ public struct SupportBundle: Sendable {
             let result = await run(command, timeout: 60)
             await files.add("cluster/\(item.file)", Self.transcript((["kubectl"] + item.arguments).joined(separator: " "), result))
         }
-        progress("cluster: nodes, pods, events and ClusterConfig collected")
+        report("cluster: nodes, pods, events and ClusterConfig collected")
     }
 
     // MARK: - Helpers
+
+    /// A progress line, unless the run was interrupted (what follows then is no finding).
+    func report(_ line: String) {
+        if !Task.isCancelled { progress(line) }
+    }
 
     var redactor: Redactor {
         guard let cluster = request.cluster, cluster.k0s.vip != nil else { return Redactor() }
