@@ -329,6 +329,32 @@ softnet_checks() { # scenario state table
   else
     check "$scenario: the stand-in built the Calico VXLAN pod network" false
   fi
+  support_checks "$scenario" "$state" "$table"
+}
+
+no_match() { ! grep -rq "$@"; }
+
+# `k0slua support` on the running cluster (issue 20): a bundle (0600) with every node's section,
+# no key material and nothing of the cluster's private key.
+support_checks() { # scenario state table
+  local scenario=$1 state=$2 table=$3 out="$K0SLUA_E2E_WORK/$1/support" bundle root node file
+  rm -rf "$out" && mkdir -p "$out/unpacked"
+  (cd "$K0SLUA_E2E_WORK/$scenario" && "${NS[@]}" "${current_env[@]}" "$k0slua" support --out "$out" 2>&1) | sed 's/^/  support: /' || true
+  bundle=$(find "$out" -maxdepth 1 -name 'k0slua-support-*.tar.gz' | head -1)
+  check "$scenario: support: a bundle was written, mode 0600" test -n "$bundle" -a "$(stat -c %a "${bundle:-/nonexistent}" 2>/dev/null)" = 600
+  [ -n "$bundle" ] || return 0
+  tar -xzf "$bundle" -C "$out/unpacked" || true
+  root="$out/unpacked/$(basename "$bundle" .tar.gz)"
+  while read -r node _; do
+    for file in k0s-status.txt k0s-sysinfo.txt journal.txt ip-addr.txt ip-route.txt df.txt free.txt images.txt hosts.txt; do
+      check "$scenario: support: $node/$file" test -f "$root/nodes/$node/$file"
+    done
+  done <<<"$table"
+  check "$scenario: support: no node skipped" no_match -E "^  ($(awk '{print $1}' <<<"$table" | paste -sd'|')): skipped" "$root/SUMMARY.txt"
+  check "$scenario: support: no key material (PEM, base64 PEM, OpenSSH key, join token)" \
+    no_match -E -e '-----BEGIN [A-Z ]*PRIVATE KEY-----' -e 'LS0tLS1CRUdJT' -e 'b3BlbnNzaC1rZXktdjE' -e 'H4sI[A-Za-z0-9+/=]{16,}' "$root"
+  check "$scenario: support: no line of the cluster's private key" \
+    no_match -F -f <(grep -v -e '^-----' -e '^$' "$state/id_ed25519") "$root"
 }
 
 # The cluster as a living thing (issue 10), on the libvirt static layout: 1+1 as built, then 1+2,

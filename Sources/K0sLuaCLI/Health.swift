@@ -37,7 +37,10 @@ extension K0sLuaCommand {
                 await checker.run(HealthOptions(skip: skipped, smoke: smoke, waitSeconds: seconds))
             }
             print(json ? report.json : report.text, terminator: "")
-            if !report.passed { throw ExitCode(1) }
+            if !report.passed {
+                Console.writeError("hint: collect logs for a bug report: k0slua support\n")
+                throw ExitCode(1)
+            }
         }
 
         static func seconds(_ text: String) throws -> Double {

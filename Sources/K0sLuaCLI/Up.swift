@@ -105,6 +105,7 @@ extension Console {
         error("\(command) failed in phase \(failure.phase.rawValue)" + (failure.tool.map { " (\($0))" } ?? "") + ": \(failure.message)",
               details: failure.outputTail, hint: failure.hint,
               footer: (failure.logFile.map { ["full log: \($0)"] } ?? [])
-                  + ["nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up"])
+                  + ["nothing was destroyed; to rebuild from scratch: task vagrant:destroy && task vagrant:up",
+                     "collect logs for a bug report: k0slua support"])
     }
 }

@@ -14,7 +14,8 @@ Environment:
                          exits at once without cleanup, as Vagrant does); unset: exit at once
   K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME/NAME, unreachable:NAME,
                          node-notready:NAME, node-missing:NAME, node-wrong-ip:NAME, extra-taint:NAME,
-                         k0s-down:NAME, coredns-crashloop, api-down
+                         k0s-down:NAME, coredns-crashloop, api-down, hang:NAME (ssh to it never answers)
+  K0SLUA_STANDIN_JOURNAL JSON {node: text}: lines the node's k0s journal adds (k0slua support)
   K0SLUA_STANDIN_MACOS   JSON file describing the Mac for sw_vers, defaults, ifconfig, stat, sudo and
                          `tart list` (README.md)
   K0SLUA_STANDIN_ARCH    comma list of ADDRESS=MACHINE: what `uname -m` prints on that node (x86_64
@@ -915,6 +916,9 @@ def kubectl(args):
                 return 1
         out("ok")
         return 0
+    if words[:1] in (["get"], ["describe"]) and words[1:2] in (["nodes,pods"], ["events"], ["nodes"], ["clusterconfig"]) \
+            and (words[0] == "describe" or words[1] != "nodes"):
+        return kubectl_support(args, words)
     if words[:2] == ["get", "nodes"]:
         out(json.dumps({"apiVersion": "v1", "kind": "List", "items": node_objects(), "metadata": {"resourceVersion": ""}}, indent=4) + "\n")
         return 0
@@ -1018,6 +1022,12 @@ def ssh(args):
             cut = any({name, other} == set(p) for p in partitions)
             out(f"{'unreachable' if cut or (ip not in nodes and not hosts_mode) else 'ok'} {ip}\n")
         return 0
+    if f"hang:{name}" in faults():
+        time.sleep(3600)  # a node that accepts the connection and never answers
+        return 255
+    answered = ssh_support(command, host, name)
+    if answered is not None:
+        return answered
     if command == "hostname":
         out(f"{name}\n")
         return 0
@@ -1066,6 +1076,88 @@ def ssh(args):
             f"SingleNode: false\nKube-api probing successful: true\nKube-api probing last error: \n")
         return 0
     return 0
+
+
+# ------------------------------------------------------------------------- k0slua support's commands
+
+def kubectl_support(args, words):
+    """What `k0slua support` asks the API: tables in kubectl's text shapes, and k0s's ClusterConfig
+    built from the k0sctl.yaml next to the kubeconfig (spec.k0s.config, as k0sctl installs it)."""
+    nodes = node_objects()
+    if words[0] == "describe":
+        for n in nodes:
+            out(f"Name:               {n['metadata']['name']}\nRoles:              <none>\n"
+                f"Addresses:\n  InternalIP:  {n['status']['addresses'][0]['address']}\n\n")
+        return 0
+    if words[1] == "events":
+        out("NAMESPACE     LAST SEEN   TYPE     REASON    OBJECT            MESSAGE\n")
+        for n in nodes:
+            out(f"default       5m          Normal   Starting  node/{n['metadata']['name']}  Starting kubelet.\n")
+        return 0
+    if words[1] == "nodes,pods":
+        out("NAME       STATUS   ROLES    AGE   VERSION       INTERNAL-IP\n")
+        for n in nodes:
+            out(f"node/{n['metadata']['name']}   Ready    <none>   5m    v1.34.2+k0s   {n['status']['addresses'][0]['address']}\n")
+        return 0
+    import yaml
+    path = args[args.index("--kubeconfig") + 1] if "--kubeconfig" in args else os.environ.get("KUBECONFIG", "")
+    config = {}
+    k0sctl_yaml = os.path.join(os.path.dirname(path), "k0sctl.yaml")
+    if os.path.exists(k0sctl_yaml):
+        config = (yaml.safe_load(open(k0sctl_yaml))["spec"].get("k0s") or {}).get("config") or {}
+    document = {"apiVersion": "k0s.k0sproject.io/v1beta1", "kind": "ClusterConfig",
+                "metadata": {"name": "k0s", "namespace": "kube-system"}, "spec": config.get("spec") or {}}
+    out(yaml.safe_dump(document, sort_keys=False))
+    return 0
+
+
+def ssh_support(command, host, name):
+    """The node commands of `k0slua support`; None for any other command. K0SLUA_STANDIN_JOURNAL
+    (JSON {node: text}) adds lines to a node's journal."""
+    node = load("k0s.json", {}).get(host)
+    k0s = node is not None and f"k0s-down:{name}" not in faults()
+    if command.startswith("sudo k0s sysinfo"):
+        if node is None:
+            err("sudo: k0s: command not found\n")
+            return 1
+        out("Total memory: 3.8 GiB (pass)\nDisk space available for /var/lib/k0s: 25.1 GiB (pass)\n"
+            "Name resolution: localhost: [127.0.0.1 ::1] (pass)\nOperating system: Linux (pass)\n"
+            "  Linux kernel release: 6.8.0-49-generic (pass)\n  Max. file descriptors per process: current: 1048576 / max: 1048576 (pass)\n")
+        return 0
+    if command.startswith("sudo journalctl -u k0scontroller -u k0sworker"):
+        if node is None:
+            out("-- No entries --\n")
+            return 0
+        unit = "k0sworker" if node["role"] == "worker" else "k0scontroller"
+        out(f"Dec 05 17:00:00 {name} k0s[1234]: time=\"2026-12-05 17:00:00\" level=info msg=\"starting {unit}\"\n")
+        extra = json.loads(os.environ.get("K0SLUA_STANDIN_JOURNAL", "{}")).get(name)
+        if extra:
+            out(extra if extra.endswith("\n") else extra + "\n")
+        return 0
+    if command == "ip -4 addr":
+        out(f"1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    inet 127.0.0.1/8 scope host lo\n"
+            f"2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc fq_codel state UP group default qlen 1000\n    inet {host}/24 scope global eth0\n")
+        return 0
+    if command == "ip route":
+        out(f"default via 192.168.64.1 dev eth0 proto dhcp src {host} metric 100\n192.168.64.0/24 dev eth0 proto kernel scope link src {host}\n")
+        return 0
+    if command == "df -h":
+        out("Filesystem      Size  Used Avail Use% Mounted on\n/dev/vda1        31G  5.9G   25G  20% /\n")
+        return 0
+    if command == "free -m":
+        out("               total        used        free      shared  buff/cache   available\nMem:            3915         812        1733           1        1598        3103\n")
+        return 0
+    if command.startswith("sudo k0s ctr -n k8s.io images ls"):
+        if not k0s:
+            err("Error: failed to dial \"/run/k0s/containerd.sock\": context deadline exceeded\n")
+            return 1
+        out("REF                                 TYPE                                    DIGEST                                                                  SIZE    PLATFORMS   LABELS\n"
+            "registry.k8s.io/pause:3.10.1       application/vnd.oci.image.index.v1+json sha256:278fb9dbcca9518083ad1e11276933a2e96f23de604a3a08cc3c80002767d24c 315.2 KiB linux/arm64 io.cri-containerd.image=managed\n")
+        return 0
+    if command == "cat /etc/hosts":
+        out(f"127.0.0.1 localhost\n127.0.1.1 {name}\n")
+        return 0
+    return None
 
 
 def main(tool):
