@@ -29,7 +29,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             Console.bootstrapLogging(quiet: options.quiet, verbose: options.verbose)
-            var request = request()
+            var request = try request()
             request.sinceSeconds = Int(try Self.seconds(since, option: "--since"))
             request.nodeTimeoutSeconds = try Self.seconds(nodeTimeout, option: "--node-timeout")
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // kubectl from the cache when PATH lacks it
@@ -53,17 +53,18 @@ extension K0sLuaCommand {
         }
 
         /// cluster.lua when it loads; else its errors, and the state directory only from --state-dir.
-        func request() -> SupportRequest {
-            do {
-                let loaded = try ClusterLoader(budget: options.budget).load(file: options.file, libraryDirectory: options.lib)
-                return SupportRequest(version: K0sLuaCommand.configuration.version, clusterFile: options.file, cluster: loaded.cluster,
-                                      warnings: loaded.warnings, layout: state.layout(for: loaded, file: options.file), outputDirectory: out)
+        func request() throws -> SupportRequest {
+            let loaded: LoadedCluster
+            do throws(DiagnosticList) {
+                loaded = try ClusterLoader(budget: options.budget).load(file: options.file, libraryDirectory: options.lib)
             } catch {
                 if !options.quiet { Console.writeError("note: \(options.file) does not load; the bundle holds its errors\n") }
                 let problems = error.diagnostics.map { $0.description + ($0.hint.map { "\n  hint: \($0)" } ?? "") }.joined(separator: "\n") + "\n"
                 return SupportRequest(version: K0sLuaCommand.configuration.version, clusterFile: options.file, cluster: nil, loadProblems: problems,
                                       layout: state.stateDir.map { StateLayout(directory: StateLayout.absolutePath($0)) }, outputDirectory: out)
             }
+            return SupportRequest(version: K0sLuaCommand.configuration.version, clusterFile: options.file, cluster: loaded.cluster,
+                                  warnings: loaded.warnings, layout: try state.layout(for: loaded, file: options.file), outputDirectory: out)
         }
 
         static func seconds(_ text: String, option: String) throws -> Double {
