@@ -20,7 +20,7 @@ extension K0sLuaCommand {
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(mergeKubeconfig: merge), progress: StderrProgress(quiet: true))
             do {
-                _ = try await runInterruptibly { try await bootstrap.kubeconfig() }
+                _ = try await runInterruptibly { try await bootstrap.fetchKubeconfig() }
             } catch let failure as BootstrapFailure {
                 Console.print(failure: failure)
                 throw ExitCode(1)

@@ -146,6 +146,69 @@ import Testing
         #expect(left == ["k0slua-00000000-worker-1": "running"])
     }
 
+    /// A project directory with its own cluster.lua and lib/ inside the world, to be moved.
+    static func project(_ world: StandInWorld, _ name: String) throws -> String {
+        let project = world.directory + "/" + name
+        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: world.directory + "/cluster.lua", toPath: project + "/cluster.lua")
+        try FileManager.default.createSymbolicLink(atPath: project + "/lib", withDestinationPath: Repo.lib)
+        return project
+    }
+
+    static func tartVMs(_ world: StandInWorld) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/tart.json"))) as! [String: Any]
+    }
+
+    @Test func item17_6_aMovedProjectKeepsItsIdentity() async throws {
+        let world = try StandInWorld()
+        let a = try Self.project(world, "A")
+        #expect(try await world.run(["up", "-f", "A/cluster.lua", "--skip", "health", "--merge-kubeconfig"]).exitCode == 0)
+        let id = StateLayout(directory: a + "/.k0slua/k0slua").clusterID(name: "k0slua")
+        #expect(Set(try Self.tartVMs(world).keys) == ["\(id)-control-plane-1", "\(id)-worker-1"])
+        // An interrupted up of the cluster left a VM Vagrant does not know.
+        var vms = try Self.tartVMs(world)
+        vms["\(id)-worker-7"] = ["dir": "elsewhere", "machine": "worker-7"]
+        try JSONSerialization.data(withJSONObject: vms).write(to: URL(fileURLWithPath: world.directory + "/standin/tart.json"))
+
+        let b = world.directory + "/B moved"
+        try FileManager.default.moveItem(atPath: a, toPath: b)
+        let moved = StateLayout(directory: b + "/.k0slua/k0slua")
+        let rendered = try await world.run(["render", "-f", "B moved/cluster.lua"])
+        #expect(rendered.exitCode == 0, "\(rendered.standardError)")
+        let vagrantfile = try String(contentsOfFile: moved.vagrantfile, encoding: .utf8)
+        #expect(vagrantfile.contains("tart.name = \"\(id)-worker-1\""), "the recorded identity names the machines: \(vagrantfile)")
+        // The kubeconfig context is still this cluster's, and k0sctl.yaml is written for the new place.
+        let kubeconfig = try await world.run(["kubeconfig", "-f", "B moved/cluster.lua", "--merge"])
+        #expect(kubeconfig.exitCode == 0, "\(kubeconfig.standardError)")
+        let config = try String(contentsOfFile: moved.k0sctlConfig, encoding: .utf8)
+        #expect(config.contains("keyPath: \"\(moved.privateKey)\"") && !config.contains(a + "/"), "\(config)")
+        let destroyed = try await world.run(["destroy", "-f", "B moved/cluster.lua"])
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("deleted stray Tart VM \(id)-worker-7"), "\(destroyed.standardError)")
+        #expect(try Self.tartVMs(world).isEmpty)
+        let contexts = try await SubprocessRunner().run(Command("/usr/bin/kubectl", ["--kubeconfig", world.directory + "/home/.kube/config",
+                                                                                       "config", "get-contexts", "-o", "name"]))
+        #expect(contexts.standardOutput == "", "destroy took its context out")
+    }
+
+    @Test func item17_6_aMovedLibvirtProjectKeepsItsDomainPrefix() async throws {
+        let world = try StandInWorld()
+        let libvirt = ["vagrant_provider": "libvirt"]
+        let a = try Self.project(world, "A")
+        #expect(try await world.run(["up", "-f", "A/cluster.lua", "--skip", "health"], environment: libvirt).exitCode == 0)
+        let id = StateLayout(directory: a + "/.k0slua/k0slua").clusterID(name: "k0slua")
+        let path = world.directory + "/standin/virsh.json"
+        #expect(Set((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]).keys)
+                == ["\(id)-control-plane-1", "\(id)-worker-1"])
+        try FileManager.default.moveItem(atPath: a, toPath: world.directory + "/B")
+        world.clearTranscript()
+        let destroyed = try await world.run(["destroy", "-f", "B/cluster.lua"], environment: libvirt)
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(world.calls.contains { $0.description == "vagrant destroy -f" })
+        let left = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]
+        #expect(left.isEmpty, "the domains of prefix \(id)- are gone: \(left)")
+    }
+
     @Test func aRecordFromANewerK0sluaStopsUpBeforeAnythingChanges() async throws {
         let world = try StandInWorld()
         try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)

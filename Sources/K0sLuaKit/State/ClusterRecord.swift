@@ -152,6 +152,9 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         do {
             var record = try decoder.decode(ClusterRecord.self, from: data)
             if record.id.isEmpty { record.id = layout.clusterID(name: record.name) }
+            guard ClusterIdentity.isValid(record.id) else {
+                throw ReadError(path: layout.record, reason: "its id \"\(record.id)\" is not a cluster id (<name>-<8 hex digits>)")
+            }
             if record.version < 2, record.phases["k0sctl"] != nil {
                 for index in record.nodes.indices where record.nodes[index].joined == nil { record.nodes[index].joined = true }
             }
