@@ -14,9 +14,11 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = state.layout(for: loaded, file: options.file)
             _ = try state.applied(loaded, layout: layout)
+            let lock = try ClusterLock.take(layout)
+            defer { lock.release() }
+            _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(mergeKubeconfig: merge), progress: StderrProgress(quiet: true))
             do {

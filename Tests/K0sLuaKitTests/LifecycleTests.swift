@@ -220,6 +220,89 @@ import Testing
         #expect(try String(contentsOfFile: world.layout.record, encoding: .utf8).contains("99"))
     }
 
+    @Test func item17_8_aNameWithoutStateNamesTheClustersThatExist() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        world.clearTranscript()
+        let other = ["cluster_name": "lab"]
+        let destroyed = try await world.run(["destroy"], environment: other)
+        #expect(destroyed.exitCode == 0, "nothing to destroy is not a failure")
+        #expect(destroyed.standardError.contains("nothing to destroy: \(world.directory)/.k0slua/lab does not exist"), "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("clusters beside it: \"k0slua\""), "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("`cluster_name=k0slua k0slua destroy`"), "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("--state-dir \(world.layout.directory)"), "\(destroyed.standardError)")
+        for command in ["stop", "start"] {
+            let result = try await world.run([command], environment: other)
+            #expect(result.exitCode == 1)
+            #expect(result.standardError.contains("no cluster has been applied from \(world.directory)/.k0slua/lab"), "\(result.standardError)")
+            #expect(result.standardError.contains("clusters beside it: \"k0slua\""), "\(result.standardError)")
+            #expect(result.standardError.contains("`cluster_name=k0slua k0slua \(command)`"), "\(result.standardError)")
+        }
+        #expect(world.calls.isEmpty, "the existing cluster was not touched")
+        #expect(try Self.vagrantState(world).values.allSatisfy { $0 == "running" })
+    }
+
+    @Test(arguments: [(#"{"version": 99, "name": "k0slua"}"#, "written by a newer k0slua (record version 99"),
+                      ("{not json", "not a k0slua record")])
+    func item17_9_anUnreadableRecordIsReportedAsSuch(record: String, reason: String) async throws {
+        let world = try StandInWorld()
+        try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: world.layout.record, contents: Data(record.utf8))
+        for command in [["stop"], ["start"], ["render"], ["kubeconfig"], ["destroy"]] {
+            let result = try await world.run(command)
+            #expect(result.exitCode == 1, "\(command)")
+            #expect(result.standardError.contains("error: cannot read the cluster record \(world.layout.record): \(reason)"), "\(command): \(result.standardError)")
+            #expect(result.standardError.contains("hint: "), "\(command) says what to do: \(result.standardError)")
+            #expect(!result.standardError.contains("no cluster has been applied"), "\(command)")
+            #expect(world.calls.isEmpty, "\(command)")
+            #expect(try String(contentsOfFile: world.layout.record, encoding: .utf8) == record)
+        }
+        #expect(!FileManager.default.fileExists(atPath: world.layout.vagrantfile), "render wrote nothing")
+    }
+
+    @Test func item17_9_renderAndKubeconfigTakeTheClusterLock() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let lock = ClusterLock(path: world.layout.lockFile)
+        try lock.acquire(command: "k0slua up")
+        defer { lock.release() }
+        let before = try String(contentsOfFile: world.layout.vagrantfile, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: world.layout.k0sctlConfig)
+        world.clearTranscript()
+        for command in [["render"], ["kubeconfig"]] {
+            let result = try await world.run(command)
+            #expect(result.exitCode == 1, "\(command)")
+            #expect(result.standardError.contains("another k0slua is changing this cluster (pid \(getpid()), `k0slua up`)"), "\(command): \(result.standardError)")
+        }
+        #expect(world.calls.isEmpty)
+        #expect(try String(contentsOfFile: world.layout.vagrantfile, encoding: .utf8) == before)
+        #expect(!FileManager.default.fileExists(atPath: world.layout.k0sctlConfig), "nothing was written under another's lock")
+    }
+
+    @Test func item17_9_destroyRemovesTheLockFileLast() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let loaded = try loadCluster(world.directory + "/cluster.lua")
+        let lock = ClusterLock(path: world.layout.lockFile)
+        try lock.acquire(command: "k0slua destroy")
+        var checked = false
+        // vagrant destroy succeeds, Tart lists no VM, kubectl finds no context of this cluster.
+        let runner = ScriptedRunner([ScriptedRunner.when("vagrant", "destroy", then: CommandResult(exitCode: 0)),
+                                     ScriptedRunner.when("tart", "list", then: CommandResult(exitCode: 0, standardOutput: "[]")),
+                                     ScriptedRunner.when("kubectl", then: CommandResult(exitCode: 0))])
+        let teardown = Teardown(cluster: loaded.cluster, layout: world.layout, runner: runner)
+        try await teardown.run(lock: lock) { line in
+            guard line.hasPrefix("removed ") else { return }
+            // Everything else is gone, and the lock is still held: no `up` could start in between.
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: world.layout.directory)) ?? []
+            #expect(left == ["up.lock"])
+            #expect(throws: ClusterLock.Failure.self) { try ClusterLock(path: world.layout.lockFile).acquire(command: "k0slua up") }
+            checked = true
+        }
+        #expect(checked)
+        #expect(!FileManager.default.fileExists(atPath: world.layout.directory))
+    }
+
     // MARK: - Acting on the record
 
     @Test func destroyWithAnotherWorkerCountDestroysEveryRecordedMachine() async throws {
