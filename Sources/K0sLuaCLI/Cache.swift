@@ -42,8 +42,8 @@ extension K0sLuaCommand.Cache {
                 let k0s = K0sCache(fetcher: fetcher)
                 let version = try await k0s.version(for: loaded.cluster, layout: layout, override: k0sVersion, offline: false)
                 let release = K0sRelease(version: version, arch: K0sRelease.guestArch(loaded.cluster, host: .current))
+                if k0sVersion == nil { try k0s.recordUse(version, by: layout, id: layout.clusterID(name: loaded.cluster.name)) }
                 let (artifacts, _) = try await k0s.ensure(release, offline: false)
-                if k0sVersion == nil { try k0s.recordUse(version, by: layout) }
                 print("k0s      \(version) linux-\(release.arch): \(artifacts.binary)")
                 print("images   \(artifacts.bundle)")
             } catch let error as FetchError {
@@ -81,7 +81,14 @@ extension K0sLuaCommand.Cache {
         }
 
         func run() async throws {
-            let removed = try K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner())).prune(keep: keep)
+            let removed: [K0sCache.Entry]
+            do {
+                removed = try K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner()))
+                    .prune(keep: keep, command: (["k0slua"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            } catch let failure as CacheLock.Failure {
+                Console.error("\(failure)")
+                throw ExitCode(1)
+            }
             for entry in removed { print("removed \(entry.version) (\(ByteCount.text(entry.bytes)))") }
             if removed.isEmpty { print("nothing to remove") }
         }

@@ -297,8 +297,8 @@ public final class Bootstrap: @unchecked Sendable {
         do {
             let version = try await k0s.version(for: cluster, layout: layout, offline: options.offline)
             let release = K0sRelease(version: version, arch: K0sRelease.guestArch(cluster, host: .current))
+            try k0s.recordUse(version, by: layout, id: id)
             let (artifacts, outcomes) = try await k0s.ensure(release, offline: options.offline)
-            try k0s.recordUse(version, by: layout)
             self.artifacts = artifacts
             let downloaded = outcomes.compactMap { outcome -> (Int64, Double)? in
                 if case .downloaded(let bytes, let seconds) = outcome { return (bytes, seconds) }
