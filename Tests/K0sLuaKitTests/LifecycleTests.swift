@@ -182,6 +182,12 @@ import Testing
         #expect(kubeconfig.exitCode == 0, "\(kubeconfig.standardError)")
         let config = try String(contentsOfFile: moved.k0sctlConfig, encoding: .utf8)
         #expect(config.contains("keyPath: \"\(moved.privateKey)\"") && !config.contains(a + "/"), "\(config)")
+        // up from the new place converges the same machines: no new VM, the same id recorded.
+        let again = try await world.run(["up", "-f", "B moved/cluster.lua", "--skip", "health"])
+        #expect(again.exitCode == 0, "\(again.standardError)")
+        #expect(Set(try Self.tartVMs(world).keys) == ["\(id)-control-plane-1", "\(id)-worker-1", "\(id)-worker-7"])
+        #expect(try Self.tartVMs(world).values.allSatisfy { ($0 as? [String: Any])?["shared_with"] == nil })
+        #expect(try ClusterRecord.load(moved)?.id == id)
         let destroyed = try await world.run(["destroy", "-f", "B moved/cluster.lua"])
         #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
         #expect(destroyed.standardError.contains("deleted stray Tart VM \(id)-worker-7"), "\(destroyed.standardError)")
