@@ -31,7 +31,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
-            ]
+            ],
+            // The k0s host module's Lua source, compiled in as bytes (PackageResources.k0s_lua).
+            resources: [.embedInCode("Lua/Resources/k0s.lua")]
         ),
         .target(
             name: "K0sLuaCLI",
@@ -50,7 +52,9 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
-            ]
+            ],
+            // Read through #filePath by the golden-file tests, never bundled.
+            exclude: ["Fixtures", "Snapshots"]
         ),
     ]
 )

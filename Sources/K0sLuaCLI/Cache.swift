@@ -6,7 +6,7 @@ extension K0sLuaCommand {
     struct Cache: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The host cache shared by all clusters: k0s, its image bundle, k0sctl, kubectl.",
-            discussion: "Lives in $XDG_CACHE_HOME/k0slua (default ~/.cache/k0slua). K0SLUA_MIRROR=<base URL> fetches every https://HOST/PATH as <base>/HOST/PATH.",
+            discussion: "Lives in $XDG_CACHE_HOME/k0slua (default ~/.cache/k0slua). K0SLUA_MIRROR=<base URL> fetches every https://HOST/PATH as <base>/HOST/PATH; it must be https://, http:// on this machine (127.0.0.1, ::1, localhost) or file://, unless K0SLUA_MIRROR_INSECURE=1.",
             subcommands: [Fetch.self, List.self, Prune.self])
     }
 }
@@ -15,7 +15,7 @@ extension K0sLuaCommand.Cache {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download what `up` needs for this cluster, verified against the releases' SHA-256 checksums.",
-            discussion: "The k0s binary and airgap image bundle for the guests' architecture, and k0sctl/kubectl when PATH has none new enough. Without --k0s: cluster.lua's k0s_version, else the version recorded for this cluster, else the latest stable release (then recorded).")
+            discussion: "The k0s binary and airgap image bundle for the guests' architecture (hosts: each host's, as the last `up` found it), and k0sctl/kubectl when PATH has none new enough. Without --k0s: cluster.lua's k0s_version, else the version recorded for this cluster, else the latest stable release (then recorded).")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions
@@ -23,15 +23,21 @@ extension K0sLuaCommand.Cache {
         @Option(name: .customLong("k0s"), help: ArgumentHelp("k0s version, e.g. v1.34.2+k0s.0.", valueName: "version"))
         var k0sVersion: String?
 
+        @Option(name: .customLong("arch"), help: ArgumentHelp("k0s architecture to fetch instead: amd64, arm64 or arm (repeat for several).", valueName: "arch"))
+        var architectures: [String] = []
+
         func validate() throws {
             if let k0sVersion, !K0sRelease.isValidVersion(k0sVersion) {
                 throw ValidationError("--k0s expects a k0s version such as v1.34.2+k0s.0, got \"\(k0sVersion)\"")
+            }
+            for arch in architectures where !["amd64", "arm64", "arm"].contains(arch) {
+                throw ValidationError("--arch expects amd64, arm64 or arm, got \"\(arch)\"")
             }
         }
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             let progress = StderrProgress(quiet: options.quiet)
             let fetcher = Fetcher(cache: .default(), runner: SubprocessRunner()) { progress.download($0) }
             do {
@@ -41,11 +47,16 @@ extension K0sLuaCommand.Cache {
                 }
                 let k0s = K0sCache(fetcher: fetcher)
                 let version = try await k0s.version(for: loaded.cluster, layout: layout, override: k0sVersion, offline: false)
-                let release = K0sRelease(version: version, arch: K0sRelease.guestArch(loaded.cluster, host: .current))
+                var wanted = architectures
+                if wanted.isEmpty, loaded.cluster.provider == .hosts { wanted = Set(NodeArchitectures.read(layout).values).sorted() }
+                if wanted.isEmpty { wanted = [K0sRelease.guestArch(loaded.cluster, host: .current)] }
                 if k0sVersion == nil { try k0s.recordUse(version, by: layout, id: layout.clusterID(name: loaded.cluster.name)) }
-                let (artifacts, _) = try await k0s.ensure(release, offline: false)
-                print("k0s      \(version) linux-\(release.arch): \(artifacts.binary)")
-                print("images   \(artifacts.bundle)")
+                for arch in wanted {
+                    let release = K0sRelease(version: version, arch: arch)
+                    let (artifacts, _) = try await k0s.ensure(release, offline: false)
+                    print("k0s      \(version) linux-\(release.arch): \(artifacts.binary)")
+                    print("images   \(artifacts.bundle)")
+                }
             } catch let error as FetchError {
                 Console.writeError("error: \(error)\n")
                 throw ExitCode(1)

@@ -21,8 +21,10 @@ enum Console {
         }
     }
 
+    /// Never fails: after a hang-up stderr may be a closed terminal or pipe (EIO, EPIPE), and k0slua
+    /// must go on stopping its children.
     static func writeError(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
 
     static func label(_ text: String, warning: Bool = false) -> String {
@@ -92,6 +94,6 @@ struct StderrLogHandler: LogHandler {
         case .warning: "warning: "
         case .error, .critical: "error: "
         }
-        FileHandle.standardError.write(Data("\(prefix)\(event.message)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("\(prefix)\(event.message)\n".utf8))
     }
 }

@@ -11,7 +11,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             let applied = try state.applied(loaded, layout: layout)
             // Nothing to lock (or destroy) when there is no state yet: perhaps another name was meant.
             guard FileManager.default.fileExists(atPath: layout.directory) else {

@@ -12,7 +12,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())
-            let checks = await Preflight(cluster: loaded.cluster, layout: state.layout(for: loaded, file: options.file), runner: SubprocessRunner()).run()
+            let checks = await Preflight(cluster: loaded.cluster, layout: try state.layout(for: loaded, file: options.file), runner: SubprocessRunner()).run()
             print(DoctorReport.text(checks, hostOS: HostFacts.current.os), terminator: "")
             if DoctorReport.failed(checks) { throw ExitCode(1) }
         }

@@ -31,7 +31,7 @@ extension K0sLuaCommand {
             let seconds = try wait.map(Self.seconds)
             let loaded = try options.load()
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             let checker = HealthChecker(cluster: try state.applied(loaded, layout: layout).cluster, layout: layout, runner: SubprocessRunner())
             let report = try await runInterruptibly {
                 await checker.run(HealthOptions(skip: skipped, smoke: smoke, waitSeconds: seconds))

@@ -7,7 +7,7 @@ public struct K0sLuaCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "k0slua",
         abstract: "A multi-node k0s Kubernetes cluster on your machine, described in Lua.",
-        discussion: "Reads ./cluster.lua (or --file). Exit codes: 0 ok, 1 a failed external step, 64 usage, 65 a problem in cluster.lua, 70 a bug in k0slua, 130 interrupted (143 terminated).",
+        discussion: "Reads ./cluster.lua (or --file). Exit codes: 0 ok, 1 a failed external step, 64 usage, 65 a problem in cluster.lua, 70 a bug in k0slua, 130 interrupted (143 terminated, 129 hung up).",
         version: "0.1.0",
         subcommands: [Plan.self, Render.self, Up.self, Stop.self, Start.self, Destroy.self, Status.self, Kubeconfig.self, SSH.self, Doctor.self,
                       Health.self, Cache.self, InternalErrorProbe.self]

@@ -14,7 +14,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             _ = try state.applied(loaded, layout: layout)
             let lock = try ClusterLock.take(layout)
             defer { lock.release() }

@@ -14,7 +14,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load(printWarnings: false)
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             let record = try state.applied(loaded, layout: layout, quiet: true).record
             let diff = ClusterDiff(declared: loaded.cluster, record: record)
             var output = json

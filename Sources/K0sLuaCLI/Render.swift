@@ -15,7 +15,8 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = StateLayout.resolve(stateDirectory: out, clusterFile: options.file, clusterName: loaded.cluster.name)
+            let layout = try StateLayout.resolve(stateDirectory: out, clusterFile: options.file, clusterName: loaded.cluster.name)
+                .usable(given: out != nil, option: "--out")
             // A record this k0slua cannot read names machines it must not forget: stop here.
             _ = try StateOptions.record(in: layout)
             let lock = try ClusterLock.take(layout)

@@ -17,7 +17,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             let cluster = try state.applied(loaded, layout: layout).cluster
             guard let target = cluster.node(named: node) else {
                 throw ValidationError("no node named \"\(node)\"; nodes: \(cluster.nodes.map(\.name).joined(separator: ", "))")

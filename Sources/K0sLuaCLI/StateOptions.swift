@@ -7,8 +7,18 @@ struct StateOptions: ParsableArguments {
     @Option(help: ArgumentHelp("State directory (default: .k0slua/<name>/ next to the cluster file).", valueName: "dir"))
     var stateDir: String?
 
-    func layout(for loaded: LoadedCluster, file: String) -> StateLayout {
-        StateLayout.resolve(stateDirectory: stateDir, clusterFile: file, clusterName: loaded.cluster.name)
+    /// The cluster's state directory; one whose path ssh cannot take is a usage error (64).
+    func layout(for loaded: LoadedCluster, file: String) throws -> StateLayout {
+        try StateLayout.resolve(stateDirectory: stateDir, clusterFile: file, clusterName: loaded.cluster.name).usable(given: stateDir != nil, option: "--state-dir")
+    }
+}
+
+extension StateLayout {
+    /// This layout, or a usage error when ssh could not be given paths inside it (NodeSSH.pathProblem).
+    func usable(given: Bool, option: String) throws -> StateLayout {
+        let hint = given ? "choose another directory" : "move the project, or keep the state elsewhere with \(option) <dir>"
+        if let problem = NodeSSH.pathProblem(directory, what: "the state directory", hint: hint) { throw ValidationError(problem) }
+        return self
     }
 }
 
@@ -87,19 +97,26 @@ extension ClusterLock {
     }
 }
 
-/// Runs `body` as a task under the InterruptSupervisor: Ctrl-C (SIGINT) and SIGTERM reach the
-/// children as it decides, and cancel the task; an interrupted run exits 130 (143 after SIGTERM)
-/// and keeps state and logs.
+/// Runs `body` as a task under the InterruptSupervisor: Ctrl-C (SIGINT), SIGTERM and SIGHUP reach
+/// the children as it decides, and cancel the task; an interrupted run exits 130 (143 after
+/// SIGTERM, 129 after SIGHUP) once its children are gone, and keeps state and logs. SIGPIPE is
+/// ignored: after a hang-up stderr may lead nowhere, and k0slua must live on to stop its children.
 func runInterruptibly<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
+    signal(SIGHUP, SIG_IGN)
+    signal(SIGPIPE, SIG_IGN)
     let supervisor = InterruptSupervisor.shared
     supervisor.report = { Console.writeError("k0slua: \($0)\n") }
     let task = Task { try await body() }
-    let sources = [SIGINT, SIGTERM].map { number in
+    let sources = [SIGINT, SIGTERM, SIGHUP].map { number in
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler {
-            if number == SIGINT { supervisor.interrupt() } else { supervisor.terminate() }
+            switch number {
+            case SIGINT: supervisor.interrupt()
+            case SIGHUP: supervisor.hangUp()
+            default: supervisor.terminate()
+            }
             task.cancel()
         }
         source.resume()

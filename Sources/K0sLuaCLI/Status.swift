@@ -15,7 +15,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             let applied = try state.applied(loaded, layout: layout)
             var report = await ClusterStatus(cluster: applied.cluster, layout: layout, runner: SubprocessRunner()).read()
             report.stoppedAt = applied.record?.stoppedAt

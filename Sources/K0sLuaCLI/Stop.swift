@@ -13,7 +13,7 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             try state.requireApplied(loaded, layout: layout, command: "stop")
             try await ClusterLock.holding(layout, command: "stop") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), progress: StderrProgress(quiet: options.quiet))
@@ -42,7 +42,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let seconds = try Health.seconds(healthWait)
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             try state.requireApplied(loaded, layout: layout, command: "start")
             try await ClusterLock.holding(layout, command: "start") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),

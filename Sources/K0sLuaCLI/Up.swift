@@ -43,7 +43,7 @@ extension K0sLuaCommand {
             let healthWaitSeconds = try Health.seconds(healthWait)
             let drainSeconds = try Health.seconds(drainTimeout)
             let loaded = try options.load()
-            let layout = state.layout(for: loaded, file: options.file)
+            let layout = try state.layout(for: loaded, file: options.file)
             // A record this k0slua cannot read stops up before anything changes.
             let applied = try state.applied(loaded, layout: layout, quiet: true)
             var bootstrapOptions = BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,

@@ -49,7 +49,7 @@ import Testing
         // Every node is reached with the cluster's own key and known_hosts, never the user's.
         for call in calls where call.tool == "ssh" && call.argv != ["-V"] {
             #expect(call.argv.contains(world.layout.privateKey))
-            #expect(call.argv.contains("UserKnownHostsFile=\(world.layout.knownHosts)"))
+            #expect(call.argv.contains("UserKnownHostsFile=\"\(world.layout.knownHosts)\""))
         }
         let attributes = try FileManager.default.attributesOfItem(atPath: world.layout.kubeconfig)
         #expect((attributes[.posixPermissions] as! NSNumber).intValue == 0o600)

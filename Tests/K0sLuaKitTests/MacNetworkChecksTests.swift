@@ -112,7 +112,7 @@ import Testing
         let failed = await Self.checks(try Self.cluster(.softnet), neither, path: directory).softnetCheck()
         #expect(failed == PreflightCheck(name: "softnet", ok: false,
                                          detail: "\(softnet) is not SUID root (owner admin, mode -rwxr-xr-x) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask",
-                                         fix: "sudo sh -c 'chown root \(softnet) && chmod u+s \(softnet)'"))
+                                         fix: "sudo sh -c 'chown root -- '\\''\(softnet)'\\'' && chmod u+s -- '\\''\(softnet)'\\'''"))
     }
 
     // MARK: (c) bridged interface
@@ -291,7 +291,7 @@ import Testing
             MISSING  shared subnet     Tart's shared network is 192.168.77.0/24 (gateway 192.168.77.1, from com.apple.vmnet.plist), but network.cidr is 192.168.64.0/24
                                        → set network = { cidr = "192.168.77.0/24", gateway = "192.168.77.1" } in cluster.lua, or `sudo defaults write \(Self.vmnet) Shared_Net_Address -string 192.168.64.1`; macOS 26 may ignore com.apple.vmnet.plist (Tart issue 1225), so set network.cidr to the subnet the VMs get
             MISSING  softnet           <dir>/bin/softnet is not SUID root (owner admin, mode -rwxr-xr-x) and sudo asks for a password; vagrant-tart starts Tart without a terminal, so Tart cannot ask
-                                       → sudo sh -c 'chown root <dir>/bin/softnet && chmod u+s <dir>/bin/softnet'
+                                       → sudo sh -c 'chown root -- '\\''<dir>/bin/softnet'\\'' && chmod u+s -- '\\''<dir>/bin/softnet'\\'''
             MISSING  leftover Tart VMs Tart VM(s) <id>-control-plane-1 exist but this cluster's state (<dir>/state/.vagrant) does not own them; vagrant-tart would skip the clone and `vagrant up` would time out
                                        → tart stop <id>-control-plane-1; tart delete <id>-control-plane-1
             """)

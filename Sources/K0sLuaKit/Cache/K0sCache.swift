@@ -29,30 +29,72 @@ public struct K0sCache: Sendable {
         return version
     }
 
-    /// The binary and bundle of `release`, downloaded unless cached; `offline` only looks.
+    /// The binary and bundle of `release`, downloaded unless cached; `offline` only looks. A
+    /// cached file is checked against the SHA-256 recorded beside it either way.
     public func ensure(_ release: K0sRelease, offline: Bool, fetchHint: String = "k0slua cache fetch") async throws -> (K0sArtifacts, [FetchOutcome]) {
         let (binary, bundle) = release.downloads(in: cache)
         let artifacts = K0sArtifacts(version: release.version, binary: binary.destination, bundle: bundle.destination)
         if offline {
-            let missing = [binary, bundle].filter { !FileManager.default.fileExists(atPath: $0.destination) }
-            guard missing.isEmpty else {
-                throw FetchError.offline(missing: missing.map { "\($0.fileName) (\(release.version), \(release.arch))" }, hint: fetchHint)
+            var missing: [String] = []
+            for download in [binary, bundle] {
+                guard try await !fetcher.verifiedCached(download) else { continue }
+                let unverified = FileManager.default.fileExists(atPath: download.destination) ? "; cached without a recorded checksum" : ""
+                missing.append("\(download.fileName) (\(release.version), \(release.arch)\(unverified))")
             }
+            guard missing.isEmpty else { throw FetchError.offline(missing: missing, hint: fetchHint) }
             return (artifacts, [.cached, .cached])
         }
         var outcomes: [FetchOutcome] = []
+        var pending: [Download] = []
+        for download in [binary, bundle] {
+            if try await fetcher.verifiedCached(download) { outcomes.append(.cached) } else { pending.append(download) }
+        }
         // One request for the release's checksum listing, not one per file.
-        let missing = [binary, bundle].contains { !FileManager.default.fileExists(atPath: $0.destination) }
-        let listing = missing ? try await fetcher.text(release.checksumsURL) : nil
-        for download in [binary, bundle] { outcomes.append(try await fetcher.fetch(download, listing: listing)) }
+        let listing = pending.isEmpty ? nil : try await fetcher.text(release.checksumsURL)
+        for download in pending { outcomes.append(try await fetcher.fetch(download, listing: listing)) }
+        return (artifacts, outcomes)
+    }
+
+    /// The binary and bundle of `version` for each node's architecture (`nodes` in k0sctl.yaml's
+    /// order; the first node's architecture is the default, the others go into `byNode`).
+    /// `offline` names every missing file of every architecture at once.
+    public func ensure(version: String, nodes: [(name: String, arch: String)], offline: Bool,
+                       fetchHint: String = "k0slua cache fetch") async throws -> (K0sArtifacts, [FetchOutcome]) {
+        var architectures: [String] = []
+        for node in nodes where !architectures.contains(node.arch) { architectures.append(node.arch) }
+        var files: [String: K0sArtifacts] = [:]
+        var outcomes: [FetchOutcome] = []
+        var missing: [String] = []
+        for arch in architectures {
+            do {
+                let (artifacts, fetched) = try await ensure(K0sRelease(version: version, arch: arch), offline: offline, fetchHint: fetchHint)
+                files[arch] = artifacts
+                outcomes += fetched
+            } catch FetchError.offline(let lacking, _) {
+                missing += lacking
+            }
+        }
+        guard missing.isEmpty else { throw FetchError.offline(missing: missing, hint: fetchHint) }
+        guard let first = architectures.first, var artifacts = files[first] else {
+            throw FetchError.offline(missing: ["the nodes' architecture (no node)"], hint: fetchHint)
+        }
+        for node in nodes where node.arch != first {
+            if let other = files[node.arch] { artifacts.byNode[node.name] = K0sArtifacts.Files(binary: other.binary, bundle: other.bundle) }
+        }
         return (artifacts, outcomes)
     }
 
     /// What `up` would hand k0sctl for `cluster` if the cache already holds it (its version pinned
-    /// or recorded, its files present); nil otherwise. Looks only: nothing is fetched.
+    /// or recorded, its files present and unchanged); nil otherwise. `hosts` take the architecture
+    /// `up` recorded for each, and this machine's until `up` has asked them (`up` asks every
+    /// time and rewrites k0sctl.yaml). Looks only: nothing is fetched.
     public func cachedArtifacts(for cluster: Cluster, layout: StateLayout, host: HostFacts = .current) async -> K0sArtifacts? {
         guard let version = try? await version(for: cluster, layout: layout, offline: true) else { return nil }
-        return try? await ensure(K0sRelease(version: version, arch: K0sRelease.guestArch(cluster, host: host)), offline: true).0
+        let recorded = cluster.provider == .hosts ? NodeArchitectures.read(layout) : [:]
+        let nodes = (cluster.controllers + cluster.workers).map { node in
+            (name: node.name, arch: recorded[node.name] ?? K0sRelease.guestArch(cluster, host: host))
+        }
+        return try? await ensure(version: version, nodes: nodes, offline: true).0
     }
 
     /// Notes that the cluster `id` (ClusterIdentity) in `layout` uses `version`: recorded in its

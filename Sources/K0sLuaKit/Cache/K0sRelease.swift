@@ -34,8 +34,20 @@ public struct K0sRelease: Sendable, Equatable {
         }
     }
 
-    /// The guests' architecture: Tart runs arm64 guests on Apple Silicon; libvirt and existing
-    /// hosts are taken to match this machine.
+    /// k0s's name for the architecture `uname -m` prints on a Linux machine; nil for one k0s is not
+    /// released for. k0s publishes amd64, arm64 and arm (ARMv7) builds (docs/system-requirements.md
+    /// lists x86_64, aarch64 and armv7l).
+    public static func k0sArch(uname machine: String) -> String? {
+        switch machine {
+        case "x86_64": "amd64"
+        case "aarch64", "arm64": "arm64"
+        case "armv7l": "arm"
+        default: nil
+        }
+    }
+
+    /// The VM guests' architecture: Tart runs arm64 guests on Apple Silicon; libvirt's guests are
+    /// this machine's. (Existing `hosts` are asked: `uname -m` over SSH.)
     public static func guestArch(_ cluster: Cluster, host: HostFacts) -> String {
         cluster.provider == .tart ? "arm64" : k0sArch(host.arch)
     }
@@ -64,12 +76,33 @@ public struct K0sArtifacts: Sendable, Equatable {
     public var version: String
     public var binary: String
     public var bundle: String
+    /// Nodes of another architecture than `binary`'s (a mixed fleet of `hosts`), by name: their
+    /// own architecture's binary and bundle.
+    public var byNode: [String: Files]
 
-    public init(version: String, binary: String, bundle: String) {
+    /// One architecture's binary and image bundle.
+    public struct Files: Sendable, Equatable {
+        public var binary: String
+        public var bundle: String
+
+        public init(binary: String, bundle: String) {
+            self.binary = binary
+            self.bundle = bundle
+        }
+    }
+
+    /// - Parameter byNode: nodes whose architecture is not `binary`'s, with their own files.
+    public init(version: String, binary: String, bundle: String, byNode: [String: Files] = [:]) {
         self.version = version
         self.binary = binary
         self.bundle = bundle
+        self.byNode = byNode
     }
+
+    /// The binary k0sctl uploads to `node`.
+    public func binary(for node: String) -> String { byNode[node]?.binary ?? binary }
+    /// The image bundle k0sctl uploads to `node`.
+    public func bundle(for node: String) -> String { byNode[node]?.bundle ?? bundle }
 
     /// Where k0s imports image bundles from on every node that runs a kubelet
     /// (`<data-dir>/images`, docs/airgap-install.md).

@@ -111,8 +111,10 @@ public struct ToolProvisioner: Sendable {
         return ProvisionedTool.version(in: result.standardOutput)
     }
 
-    /// Resolves one tool; with `fetch`, downloads the pinned release when PATH's will not do.
-    public func resolve(_ tool: ProvisionedTool, fetch: Bool) async throws -> ResolvedTool {
+    /// Resolves one tool; with `fetch`, downloads the pinned release when PATH's will not do
+    /// (a cached one is checked against its recorded SHA-256 then, and with `verify` without
+    /// fetching: one without a recorded digest counts as missing).
+    public func resolve(_ tool: ProvisionedTool, fetch: Bool, verify: Bool = false) async throws -> ResolvedTool {
         var reason = "not on PATH"
         if let found = onPath(tool.name) {
             if let version = await versionOf(tool, executable: found) {
@@ -123,7 +125,12 @@ public struct ToolProvisioner: Sendable {
             }
         }
         let download = tool.download(for: host, in: fetcher.cache)
-        if fetch { try await fetcher.fetch(download) }
+        if fetch {
+            try await fetcher.fetch(download)
+        } else if verify, FileManager.default.fileExists(atPath: download.destination), try await !fetcher.verifiedCached(download) {
+            return ResolvedTool(name: tool.name, executable: download.destination, version: nil, source: .missing,
+                                reason: reason + "; the cached one has no recorded checksum")
+        }
         guard FileManager.default.fileExists(atPath: download.destination) else {
             return ResolvedTool(name: tool.name, executable: download.destination, version: nil, source: .missing, reason: reason)
         }

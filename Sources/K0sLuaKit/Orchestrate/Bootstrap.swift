@@ -129,9 +129,11 @@ public final class Bootstrap: @unchecked Sendable {
         return copy
     }
 
-    /// The phases this cluster goes through (no machines, so no addresses to learn, for `hosts`).
+    /// The phases this cluster goes through. `hosts`: no machines, so no addresses to learn, and
+    /// the cluster key before download, which asks each host its architecture over SSH.
     public var phases: [BootstrapPhase] {
-        BootstrapPhase.allCases.filter { cluster.provider != .hosts || ($0 != .machines && $0 != .addresses) }
+        guard cluster.provider == .hosts else { return BootstrapPhase.allCases }
+        return [.preflight, .sshKey, .download] + BootstrapPhase.allCases.filter { ![.preflight, .sshKey, .download, .machines, .addresses].contains($0) }
     }
 
     public func run() async throws -> BootstrapSummary {
@@ -270,7 +272,7 @@ public final class Bootstrap: @unchecked Sendable {
         var resolved: [ResolvedTool] = []
         for tool in [ProvisionedTool.k0sctl, .kubectl] {
             do {
-                let found = try await ToolProvisioner(fetcher: fetcher).resolve(tool, fetch: !options.offline)
+                let found = try await ToolProvisioner(fetcher: fetcher).resolve(tool, fetch: !options.offline, verify: true)
                 ToolProvisioner.activate(found)
                 resolved.append(found)
             } catch {
@@ -290,27 +292,93 @@ public final class Bootstrap: @unchecked Sendable {
     /// The cached k0s binary and image bundle k0sctl uploads (nil when `download` was skipped).
     var artifacts: K0sArtifacts?
 
-    /// k0s and its image bundle for the guests' architecture into the shared cache, so that the
-    /// nodes download nothing.
+    /// k0s and its image bundle for each node's architecture into the shared cache (or checked
+    /// there against the digest recorded when it was verified), so that the nodes download nothing.
     func download() async throws -> String? {
         let k0s = K0sCache(fetcher: fetcher)
         do {
             let version = try await k0s.version(for: cluster, layout: layout, offline: options.offline)
-            let release = K0sRelease(version: version, arch: K0sRelease.guestArch(cluster, host: .current))
+            let nodes = try await nodeArchitectures()
+            let architectures = nodes.reduce(into: [String]()) { if !$0.contains($1.arch) { $0.append($1.arch) } }
+            let hint = "k0slua cache fetch" + (cluster.provider == .hosts ? architectures.map { " --arch \($0)" }.joined() : "")
             try k0s.recordUse(version, by: layout, id: id)
-            let (artifacts, outcomes) = try await k0s.ensure(release, offline: options.offline)
+            let (artifacts, outcomes) = try await k0s.ensure(version: version, nodes: nodes, offline: options.offline, fetchHint: hint)
             self.artifacts = artifacts
             let downloaded = outcomes.compactMap { outcome -> (Int64, Double)? in
                 if case .downloaded(let bytes, let seconds) = outcome { return (bytes, seconds) }
                 return nil
             }
-            let what = "k0s \(version) linux-\(release.arch)"
+            let what = "k0s \(version) " + architectures.map { "linux-\($0)" }.joined(separator: ", ")
             guard !downloaded.isEmpty else { return what + ": cached" }
             let bytes = downloaded.reduce(0) { $0 + $1.0 }
             return what + ": downloaded \(downloaded.count) file(s), \(ByteCount.text(bytes))"
         } catch let error as FetchError {
             throw BootstrapFailure(phase: .download, tool: nil, message: "\(error)", outputTail: [], logFile: nil)
         }
+    }
+
+    /// Each node k0sctl.yaml names, with its k0s architecture in k0sctl.yaml's order: the guests'
+    /// for VMs (Tart: arm64; libvirt: this machine's), each host's own for `hosts`, asked with
+    /// `uname -m` over SSH and recorded for `render`.
+    func nodeArchitectures() async throws -> [(name: String, arch: String)] {
+        let nodes = renderedCluster.controllers + renderedCluster.workers
+        guard cluster.provider == .hosts else {
+            return nodes.map { (name: $0.name, arch: K0sRelease.guestArch(cluster, host: options.hostFacts)) }
+        }
+        let log = logFile("architectures")
+        var machines: [String: String] = [:]
+        var failures: [String] = []
+        try await withThrowingTaskGroup(of: (Node, String?, String?).self) { group in
+            for node in nodes {
+                group.addTask { [ssh, runner] in
+                    var lastError = "no attempt ran"
+                    for attempt in 0..<3 {
+                        if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                        do {
+                            let result = try await runner.run(ssh.command(node, run: NodeArchitectures.probe))
+                            if result.succeeded { return (node, result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines), nil) }
+                            lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+                        } catch is CancellationError {
+                            throw CancellationError()
+                        } catch {
+                            lastError = "\(error)"
+                        }
+                    }
+                    return (node, nil, lastError)
+                }
+            }
+            for try await (node, machine, error) in group {
+                log.write("\(node.name): \(machine ?? error ?? "?")")
+                guard let machine else {
+                    failures.append("\(node.name) (\(node.sshAddress ?? "?")): \(error ?? "?")")
+                    continue
+                }
+                machines[node.name] = machine
+            }
+        }
+        guard failures.isEmpty else {
+            throw BootstrapFailure(phase: .download, tool: "ssh", message: "could not ask \(failures.count) host(s) for their architecture (`\(NodeArchitectures.probe)`)",
+                                   outputTail: failures.sorted(), logFile: log.path,
+                                   hint: "k0slua reaches each host at ssh.address with ssh.user and ssh.key_path (default: the cluster key \(layout.publicKey), authorize it on the hosts); `k0slua ssh NODE` shows what fails")
+        }
+        var unsupported: [String] = []
+        var architectures: [(name: String, arch: String)] = []
+        for node in nodes {
+            let machine = machines[node.name] ?? ""
+            guard let arch = K0sRelease.k0sArch(uname: machine) else {
+                let shown = String(machine.prefix(40).map { $0.isLetter || $0.isNumber || "_-.".contains($0) ? $0 : "?" })
+                unsupported.append("\(node.name) (\(node.sshAddress ?? "?")): `\(NodeArchitectures.probe)` says \"\(shown)\"")
+                continue
+            }
+            architectures.append((name: node.name, arch: arch))
+        }
+        guard unsupported.isEmpty else {
+            throw BootstrapFailure(phase: .download, tool: nil, message: "k0s has no build for the architecture of \(unsupported.count) host(s)",
+                                   outputTail: unsupported, logFile: log.path,
+                                   hint: "k0s runs on x86_64, aarch64 and armv7l machines: take the others out of cluster.lua")
+        }
+        try NodeArchitectures.write(Dictionary(architectures.map { ($0.name, $0.arch) }, uniquingKeysWith: { first, _ in first }), to: layout)
+        return architectures
     }
 
     var publicKey: String = ""

@@ -6,7 +6,7 @@ public enum ClusterKey {
     /// key line.
     public static func ensure(_ layout: StateLayout, clusterName: String, runner: any ProcessRunning) async throws -> String {
         let files = FileManager.default
-        try files.createDirectory(atPath: layout.directory, withIntermediateDirectories: true)
+        try FileWriter.makePrivate(layout)
         if !(files.fileExists(atPath: layout.privateKey) && files.fileExists(atPath: layout.publicKey)) {
             try? files.removeItem(atPath: layout.privateKey)
             try? files.removeItem(atPath: layout.publicKey)

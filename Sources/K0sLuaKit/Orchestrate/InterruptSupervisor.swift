@@ -10,7 +10,10 @@ import Foundation
 ///   period gets SIGTERM, and SIGKILL 10 s later;
 /// - second Ctrl-C: SIGTERM to every child's group;
 /// - third Ctrl-C: SIGKILL to every child's group.
-/// SIGTERM to k0slua sends SIGTERM to every child's group. No new program starts once interrupted.
+/// SIGTERM to k0slua sends SIGTERM to every child's group. SIGHUP (the terminal closed, the SSH
+/// session dropped) stops the children as a first Ctrl-C does: one SIGINT, then SIGTERM and SIGKILL
+/// after the grace period, as nobody is left to press Ctrl-C again; a later Ctrl-C or SIGTERM still
+/// counts. No new program starts once interrupted.
 public final class InterruptSupervisor: @unchecked Sendable {
     public static let shared = InterruptSupervisor()
 
@@ -23,6 +26,7 @@ public final class InterruptSupervisor: @unchecked Sendable {
     private var children: [pid_t: Child] = [:]
     private var presses = 0
     private var terminated = false
+    private var hungUp = false
     /// Where the supervisor says what it waits for (stderr in the CLI).
     public var report: @Sendable (String) -> Void = { _ in }
 
@@ -37,12 +41,13 @@ public final class InterruptSupervisor: @unchecked Sendable {
         }
     }
 
-    /// Whether Ctrl-C or SIGTERM arrived.
-    public var isInterrupted: Bool { lock.withLock { presses > 0 || terminated } }
+    /// Whether Ctrl-C, SIGTERM or SIGHUP arrived.
+    public var isInterrupted: Bool { lock.withLock { presses > 0 || terminated || hungUp } }
 
-    /// The exit code for an interrupted run: 143 after SIGTERM, 130 after Ctrl-C; nil otherwise.
+    /// The exit code for an interrupted run: 143 after SIGTERM, 129 after SIGHUP, 130 after Ctrl-C;
+    /// nil otherwise.
     public var exitCode: Int32? {
-        lock.withLock { terminated ? 143 : presses > 0 ? 130 : nil }
+        lock.withLock { terminated ? 143 : hungUp ? 129 : presses > 0 ? 130 : nil }
     }
 
     /// A child started in its own process group `group`. Returns false when an interrupt came
@@ -52,7 +57,7 @@ public final class InterruptSupervisor: @unchecked Sendable {
         let child = Child(tool: (executable as NSString).lastPathComponent, grace: Self.grace(for: executable))
         let (interrupted, term) = lock.withLock { () -> (Bool, Bool) in
             children[group] = child
-            return (presses > 0, terminated)
+            return (presses > 0 || hungUp, terminated)
         }
         if term { kill(-group, SIGTERM) } else if interrupted { signalOnce(group, child) }
         return !(interrupted || term)
@@ -79,6 +84,18 @@ public final class InterruptSupervisor: @unchecked Sendable {
             if !running.isEmpty { report("killing \(Self.names(running)) (SIGKILL)") }
             for group in running.keys { kill(-group, SIGKILL) }
         }
+    }
+
+    /// SIGHUP arrived: each child gets one SIGINT (Vagrant rolls back what it was making) and its
+    /// grace period, then SIGTERM and SIGKILL; a second SIGHUP changes nothing.
+    public func hangUp() {
+        let (first, running) = lock.withLock { () -> (Bool, [pid_t: Child]) in
+            defer { hungUp = true }
+            return (!hungUp && presses == 0 && !terminated, children)
+        }
+        guard first else { return }
+        for (group, child) in running { signalOnce(group, child) }
+        if running.isEmpty { report("hung up; stopping") }
     }
 
     /// SIGTERM arrived.
@@ -114,6 +131,7 @@ public final class InterruptSupervisor: @unchecked Sendable {
         lock.withLock {
             presses = 0
             terminated = false
+            hungUp = false
         }
     }
 }

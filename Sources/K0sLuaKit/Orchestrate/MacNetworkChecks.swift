@@ -147,8 +147,9 @@ public struct MacNetworkChecks: Sendable {
     }
 
     /// The one command that makes softnet SUID root (what Tart itself runs through sudo).
+    /// The path is a shell word inside the root shell's script, and the script one word for sudo.
     public static func softnetSUIDCommand(_ path: String) -> String {
-        "sudo sh -c 'chown root \(path) && chmod u+s \(path)'"
+        "sudo sh -c " + Quote.shell("chown root -- \(Quote.shell(path)) && chmod u+s -- \(Quote.shell(path))")
     }
 
     // MARK: - (c) bridged interface

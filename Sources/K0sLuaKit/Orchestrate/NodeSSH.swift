@@ -19,7 +19,7 @@ public struct NodeSSH: Sendable {
             "-o", "IdentitiesOnly=yes",
             "-o", "BatchMode=yes",
             "-o", "StrictHostKeyChecking=accept-new",
-            "-o", "UserKnownHostsFile=\(layout.knownHosts)",
+            "-o", "UserKnownHostsFile=\(Self.configValue(layout.knownHosts))",
             "-o", "ConnectTimeout=\(connectTimeoutSeconds)",
             "-o", "LogLevel=ERROR",
         ]
@@ -34,5 +34,22 @@ public struct NodeSSH: Sendable {
         arguments += ["-l", node.ssh.user, "--", node.sshAddress ?? ""]
         if let remote { arguments.append(remote) }
         return Command(executable, arguments)
+    }
+
+    /// A path as the value of an ssh `-o` option: ssh splits the value on whitespace unless it is
+    /// in double quotes, inside which `\\` stands for `\`; and it expands `%` tokens in file
+    /// options, so `%` is doubled. A `"` cannot be written at all (`pathProblem` refuses it).
+    public static func configValue(_ path: String) -> String {
+        "\"" + path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "%%") + "\""
+    }
+
+    /// Why k0slua cannot keep a cluster in `directory` (nil when it can): a `"` cannot reach ssh's
+    /// UserKnownHostsFile, `${` would be read as an environment variable there, and `-i` takes the
+    /// key's path as given but ssh then expands its `%` tokens.
+    public static func pathProblem(_ directory: String, what: String, hint: String) -> String? {
+        for (text, name) in [("\"", "a double quote (\")"), ("${", "\"${\""), ("%", "a percent sign (%)")] where directory.contains(text) {
+            return "\(what) \"\(directory)\" contains \(name), which ssh cannot take in a file path; \(hint)"
+        }
+        return nil
     }
 }

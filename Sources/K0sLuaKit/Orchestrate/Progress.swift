@@ -58,7 +58,7 @@ public final class StderrProgress: ProgressReporting, @unchecked Sendable {
     deinit { ticker?.cancel() }
 
     private func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
 
     public func phaseStarted(_ phase: BootstrapPhase, index: Int, of count: Int) {

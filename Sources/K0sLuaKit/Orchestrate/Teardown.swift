@@ -54,7 +54,8 @@ public struct Teardown: Sendable {
             report("the context \(KubeconfigMerge.entryName(cluster: cluster.name)) in your kubeconfig belongs to another cluster: left alone")
         }
         for path in [layout.vagrantfile, layout.k0sctlConfig, layout.kubeconfig, layout.privateKey, layout.publicKey, layout.knownHosts,
-                     layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout)] where files.fileExists(atPath: path) {
+                     layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout),
+                     NodeArchitectures.path(layout)] where files.fileExists(atPath: path) {
             try files.removeItem(atPath: path)
         }
         report("removed \(layout.directory)")

@@ -20,6 +20,7 @@ public enum ClusterRenderer {
     /// Writes the files into the layout's directory; returns the paths that changed.
     public static func write(_ files: RenderedFiles, to layout: StateLayout) throws -> [String] {
         var changed: [String] = []
+        try FileWriter.makePrivate(layout)
         if let vagrantfile = files.vagrantfile, try FileWriter.write(vagrantfile, to: layout.vagrantfile) {
             changed.append(layout.vagrantfile)
         }

@@ -6,8 +6,9 @@ public enum K0sctlRenderer {
     /// nil until every node's address is known: a boot-assigned address exists only once the
     /// machines run, and k0sctl needs each host's one address.
     /// - Parameters:
-    ///   - artifacts: k0s from the host's cache: k0sctl uploads the binary and every kubelet node
-    ///     gets the image bundle, so nodes download nothing (nil: nodes download k0s).
+    ///   - artifacts: k0s from the host's cache: k0sctl uploads each host its architecture's binary
+    ///     and every kubelet node gets the image bundle, so nodes download nothing (nil: nodes
+    ///     download k0s).
     ///   - resetting: hosts that leave the cluster: `reset: true` makes `k0sctl apply` drain them,
     ///     delete their Node and reset k0s on them (k0sctl phase/reset_workers.go).
     public static func render(_ cluster: Cluster, layout: StateLayout, artifacts: K0sArtifacts? = nil, resetting: Set<String> = []) -> String? {
@@ -54,9 +55,9 @@ public enum K0sctlRenderer {
             out += "    installFlags:\n" + flags.map { "    - \(Quote.k0sctl($0))\n" }.joined()
         }
         if let artifacts {
-            out += "    uploadBinary: true\n    k0sBinaryPath: \(Quote.k0sctl(artifacts.binary))\n"
+            out += "    uploadBinary: true\n    k0sBinaryPath: \(Quote.k0sctl(artifacts.binary(for: node.name)))\n"
             if node.k0sRole != .controller {
-                out += "    files:\n    - name: k0s-airgap-bundle\n      src: \(Quote.k0sctl(artifacts.bundle))\n"
+                out += "    files:\n    - name: k0s-airgap-bundle\n      src: \(Quote.k0sctl(artifacts.bundle(for: node.name)))\n"
                 out += "      dstDir: \(K0sArtifacts.imageDirectory)\n      perm: \"0644\"\n"
             }
         }

@@ -185,6 +185,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         let data = try encoder.encode(self)
+        try FileWriter.makePrivate(layout)
         try FileWriter.write(String(decoding: data, as: UTF8.self) + "\n", to: layout.record, permissions: 0o600)
     }
 }

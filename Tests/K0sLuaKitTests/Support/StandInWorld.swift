@@ -27,8 +27,9 @@ final class StandInWorld: @unchecked Sendable {
         }
     }
 
-    init(cluster source: String? = nil) throws {
-        directory = NSTemporaryDirectory() + "k0slua-world-\(UUID().uuidString)"
+    /// `directoryPrefix` goes before the world's unique directory name, e.g. `"My Clusters/"`.
+    init(cluster source: String? = nil, directoryPrefix: String = "") throws {
+        directory = NSTemporaryDirectory() + directoryPrefix + "k0slua-world-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let text = try source ?? String(contentsOfFile: Repo.defaultClusterFile, encoding: .utf8)
         FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data(text.utf8))

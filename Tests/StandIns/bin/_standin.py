@@ -17,6 +17,8 @@ Environment:
                          k0s-down:NAME, coredns-crashloop, api-down
   K0SLUA_STANDIN_MACOS   JSON file describing the Mac for sw_vers, defaults, ifconfig, stat, sudo and
                          `tart list` (README.md)
+  K0SLUA_STANDIN_ARCH    comma list of ADDRESS=MACHINE: what `uname -m` prints on that node (x86_64
+                         when not listed)
 """
 import atexit
 import fcntl
@@ -919,7 +921,7 @@ def ssh(args):
         err(f"ssh: connect to host {host} port {port}: Connection refused\n")
         return 255
     command = " ".join(remote)
-    if should_fail("hook") and "ping -c 1" not in command and " k0slua-hosts " not in command and command not in ("hostname", "true", "sudo -n true"):
+    if should_fail("hook") and "ping -c 1" not in command and " k0slua-hosts " not in command and command not in ("hostname", "true", "sudo -n true", "uname -m"):
         err("stand-in: hook command failed\n")
         return 1
     if "ping -c 1" in command:
@@ -932,6 +934,11 @@ def ssh(args):
         return 0
     if command == "hostname":
         out(f"{name}\n")
+        return 0
+    if command == "uname -m":
+        # K0SLUA_STANDIN_ARCH: ADDRESS=MACHINE,… (what `uname -m` prints there); x86_64 otherwise.
+        machines = dict(item.split("=", 1) for item in listed("K0SLUA_STANDIN_ARCH") if "=" in item)
+        out(f"{machines.get(host, machines.get(name, 'x86_64'))}\n")
         return 0
     if command.startswith("ip -o -4 addr show"):
         out(f"1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
