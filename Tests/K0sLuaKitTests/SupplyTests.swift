@@ -50,7 +50,7 @@ import Testing
         #expect(Set(asked.map { $0.element.argv[$0.element.argv.count - 2] }) == ["10.0.10.11", "10.0.10.21"])
         let apply = try #require(calls.firstIndex { $0.tool == "k0sctl" && $0.argv.first == "apply" })
         #expect(asked.allSatisfy { $0.offset < apply })
-        #expect(asked.allSatisfy { $0.element.argv.contains("UserKnownHostsFile=\(world.layout.knownHosts)") })
+        #expect(asked.allSatisfy { $0.element.argv.contains("UserKnownHostsFile=\"\(world.layout.knownHosts)\"") })
         #expect(up.standardError.contains("linux-amd64, linux-arm64"), "\(up.standardError)")
         #expect(NodeArchitectures.read(world.layout) == ["c1": "amd64", "w1": "arm64"])
         // `render` writes what `up` wrote, from the recorded architectures.
