@@ -253,7 +253,7 @@ import Testing
     func item17_9_anUnreadableRecordIsReportedAsSuch(record: String, reason: String) async throws {
         let world = try StandInWorld()
         try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: world.layout.record, contents: Data(record.utf8))
+        #expect(FileManager.default.createFile(atPath: world.layout.record, contents: Data(record.utf8)))
         for command in [["stop"], ["start"], ["render"], ["kubeconfig"], ["destroy"]] {
             let result = try await world.run(command)
             #expect(result.exitCode == 1, "\(command)")
