@@ -50,13 +50,13 @@ extension K0sLuaCommand.Cache {
                 var wanted = architectures
                 if wanted.isEmpty, loaded.cluster.provider == .hosts { wanted = Set(NodeArchitectures.read(layout).values).sorted() }
                 if wanted.isEmpty { wanted = [K0sRelease.guestArch(loaded.cluster, host: .current)] }
+                if k0sVersion == nil { try k0s.recordUse(version, by: layout, id: layout.clusterID(name: loaded.cluster.name)) }
                 for arch in wanted {
                     let release = K0sRelease(version: version, arch: arch)
                     let (artifacts, _) = try await k0s.ensure(release, offline: false)
                     print("k0s      \(version) linux-\(release.arch): \(artifacts.binary)")
                     print("images   \(artifacts.bundle)")
                 }
-                if k0sVersion == nil { try k0s.recordUse(version, by: layout) }
                 // The image the cluster's record names, when cluster.lua sets none.
                 if loaded.cluster.provider == .tart, let image = ClusterRecord.resolve(loaded.cluster, layout: layout).image {
                     let pulled = try await TartStore.ensure(image, runner: SubprocessRunner())
@@ -100,7 +100,14 @@ extension K0sLuaCommand.Cache {
         }
 
         func run() async throws {
-            let removed = try K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner())).prune(keep: keep)
+            let removed: [K0sCache.Entry]
+            do {
+                removed = try K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner()))
+                    .prune(keep: keep, command: (["k0slua"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
+            } catch let failure as CacheLock.Failure {
+                Console.error("\(failure)")
+                throw ExitCode(1)
+            }
             for entry in removed { print("removed \(entry.version) (\(ByteCount.text(entry.bytes)))") }
             if removed.isEmpty { print("nothing to remove") }
         }

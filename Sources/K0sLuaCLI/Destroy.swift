@@ -13,12 +13,23 @@ extension K0sLuaCommand {
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
             let applied = try state.applied(loaded, layout: layout)
-            // Nothing to lock (or destroy) when there is no state yet.
-            let lock = FileManager.default.fileExists(atPath: layout.directory) ? try ClusterLock.take(layout) : nil
-            defer { lock?.release() }
+            // Nothing to lock (or destroy) when there is no state yet: perhaps another name was meant.
+            guard FileManager.default.fileExists(atPath: layout.directory) else {
+                Console.writeError("nothing to destroy: \(layout.directory) does not exist\n")
+                let others = layout.neighbours()
+                if !others.isEmpty {
+                    Console.writeError("note: clusters beside it: " + others.map { "\"\($0.name)\"" }.joined(separator: ", ") + "\n"
+                        + "  hint: \(StateOptions.selectionHint(others, command: "destroy"))\n")
+                }
+                return
+            }
+            // Teardown releases it once everything else is gone.
+            let lock = try ClusterLock.take(layout)
+            defer { lock.release() }
             do {
                 try await runInterruptibly {
-                    try await Teardown(cluster: applied.everyMachine, layout: layout, runner: SubprocessRunner()).run { Console.writeError("\($0)\n") }
+                    try await Teardown(cluster: applied.everyMachine, layout: layout, runner: SubprocessRunner())
+                        .run(lock: lock) { Console.writeError("\($0)\n") }
                 }
             } catch let failure as TeardownFailure {
                 Console.error("\(failure)")

@@ -14,13 +14,15 @@ extension K0sLuaCommand {
 
         func run() async throws {
             let loaded = try options.load()
-            _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = try state.layout(for: loaded, file: options.file)
             _ = try state.applied(loaded, layout: layout)
+            let lock = try ClusterLock.take(layout)
+            defer { lock.release() }
+            _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                       options: BootstrapOptions(mergeKubeconfig: merge), progress: StderrProgress(quiet: true))
             do {
-                _ = try await runInterruptibly { try await bootstrap.kubeconfig() }
+                _ = try await runInterruptibly { try await bootstrap.fetchKubeconfig() }
             } catch let failure as BootstrapFailure {
                 Console.print(failure: failure)
                 throw ExitCode(1)

@@ -17,6 +17,10 @@ extension K0sLuaCommand {
             let loaded = try options.load()
             let layout = try StateLayout.resolve(stateDirectory: out, clusterFile: options.file, clusterName: loaded.cluster.name)
                 .usable(given: out != nil, option: "--out")
+            // A record this k0slua cannot read names machines it must not forget: stop here.
+            _ = try StateOptions.record(in: layout)
+            let lock = try ClusterLock.take(layout)
+            defer { lock.release() }
             let publicKey: String
             do {
                 publicKey = try await ClusterKey.ensure(layout, clusterName: loaded.cluster.name, runner: SubprocessRunner())

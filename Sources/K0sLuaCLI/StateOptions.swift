@@ -30,9 +30,43 @@ extension StateOptions {
             if let line = applied.disagreement, !quiet { Console.writeError("note: \(line)\n") }
             return applied
         } catch {
-            Console.writeError("error: \(error)\n")
+            Console.error("\(error)", hint: error.hint)
             throw ExitCode(1)
         }
+    }
+
+    /// The record in `layout`, or exits 1 saying why it cannot be read (a newer or damaged one).
+    static func record(in layout: StateLayout) throws -> ClusterRecord? {
+        do {
+            return try ClusterRecord.load(layout)
+        } catch {
+            Console.error("\(error)", hint: error.hint)
+            throw ExitCode(1)
+        }
+    }
+
+    /// For `stop` and `start`: the applied cluster, or exit 1 when there is none, naming the
+    /// clusters whose state lives beside this one.
+    func requireApplied(_ loaded: LoadedCluster, layout: StateLayout, command: String) throws {
+        guard try applied(loaded, layout: layout, quiet: true).record == nil else { return }
+        let others = layout.neighbours()
+        Console.error("no cluster has been applied from \(layout.directory) (no state.json)",
+                      details: others.isEmpty ? [] : ["clusters beside it: " + others.map { "\"\($0.name)\"" }.joined(separator: ", ")],
+                      hint: others.isEmpty ? "run `k0slua up` first" : Self.selectionHint(others, command: command))
+        throw ExitCode(1)
+    }
+
+    /// How to act on one of `others` instead.
+    static func selectionHint(_ others: [StateLayout.Neighbour], command: String) -> String {
+        let other = others[0]
+        return "cluster.lua chooses the cluster's name (the default cluster.lua reads cluster_name: `cluster_name=\(other.name) k0slua \(command)`), "
+            + "or name its state directory: `k0slua \(command) --state-dir \(shellWord(other.directory))`"
+    }
+
+    /// `text` as one POSIX shell word, quoted only when it needs to be.
+    static func shellWord(_ text: String) -> String {
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "/._-+:@%".unicodeScalars.contains($0) }
+        return plain ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 

@@ -14,6 +14,7 @@ extension K0sLuaCommand {
         func run() async throws {
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
+            try state.requireApplied(loaded, layout: layout, command: "stop")
             try await ClusterLock.holding(layout, command: "stop") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), progress: StderrProgress(quiet: options.quiet))
                 let note = try await runInterruptibly { try await bootstrap.stop() }
@@ -42,6 +43,7 @@ extension K0sLuaCommand {
             let seconds = try Health.seconds(healthWait)
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
+            try state.requireApplied(loaded, layout: layout, command: "start")
             try await ClusterLock.holding(layout, command: "start") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                           options: BootstrapOptions(skip: skipHealth ? [.health] : [],

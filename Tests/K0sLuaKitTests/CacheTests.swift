@@ -131,6 +131,59 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache.k0sVersions).isEmpty, "after destroy nothing uses it")
     }
 
+    @Test func item17_16_clustersWhosePathsDifferOnlyInPunctuationEachKeepTheirVersion() async throws {
+        // `/p/a-b` and `/p/a_b` once shared one entry in users/: destroying one made the other's version prunable.
+        for project in ["a-b", "a_b"] {
+            try FileManager.default.createDirectory(atPath: world.directory + "/" + project, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: world.directory + "/cluster.lua", toPath: world.directory + "/\(project)/cluster.lua")
+            try FileManager.default.createSymbolicLink(atPath: world.directory + "/\(project)/lib", withDestinationPath: Repo.lib)
+            let fetched = try await world.run(["cache", "fetch", "-f", project + "/cluster.lua"])
+            #expect(fetched.exitCode == 0, "\(fetched.standardError)")
+        }
+        let a = StateLayout(directory: world.directory + "/a-b/.k0slua/k0slua"), b = StateLayout(directory: world.directory + "/a_b/.k0slua/k0slua")
+        let users = try FileManager.default.contentsOfDirectory(atPath: cache.k0sUsers(version: ReleaseMirror.k0sVersion)).sorted()
+        #expect(users == [a.clusterID(name: "k0slua"), b.clusterID(name: "k0slua")].sorted(), "one entry per cluster id")
+        // b is destroyed (its recorded version goes with its state); a still uses the version.
+        try FileManager.default.removeItem(atPath: world.directory + "/a_b")
+        let pruned = try await world.run(["cache", "prune", "--keep", "0"])
+        #expect(pruned.exitCode == 0, "\(pruned.standardError)")
+        #expect(FileManager.default.fileExists(atPath: cache.k0sDirectory(version: ReleaseMirror.k0sVersion)), "\(pruned.standardOutput)")
+        let list = try await world.run(["cache", "list"])
+        #expect(list.standardOutput.contains("used by " + a.directory + "\n"), "\(list.standardOutput)")
+    }
+
+    /// Holds `<cache>/cache.lock` with flock(2) as another k0slua would.
+    func holdCacheLock(_ operation: Int32) throws -> Int32 {
+        try FileManager.default.createDirectory(atPath: cache.root, withIntermediateDirectories: true)
+        let fd = open(cache.root + "/cache.lock", O_RDWR | O_CREAT, 0o600)
+        #expect(fd >= 0 && flock(fd, operation | LOCK_NB) == 0)
+        return fd
+    }
+
+    @Test func item17_16_pruneTakesTheCacheLock() async throws {
+        let older = try ReleaseMirror(versions: ["v1.33.9+k0s.0", "v1.32.9+k0s.0"])
+        world.environment["K0SLUA_MIRROR"] = try older.serve()
+        #expect(try await world.run(["cache", "fetch", "--k0s", "v1.33.9+k0s.0"]).exitCode == 0)
+        // A download in progress holds the cache shared: prune refuses at once and removes nothing.
+        let downloading = try holdCacheLock(LOCK_SH)
+        let refused = try await world.run(["cache", "prune", "--keep", "0"])
+        close(downloading)
+        #expect(refused.exitCode == 1)
+        #expect(refused.standardError.contains("error: another k0slua is using the cache (downloading)"), "\(refused.standardError)")
+        #expect(FileManager.default.fileExists(atPath: cache.k0sDirectory(version: "v1.33.9+k0s.0")))
+        // A prune in progress holds it alone: a download waits for it, then goes on.
+        let pruning = try holdCacheLock(LOCK_EX)
+        let (process, _) = try world.start(["cache", "fetch", "--k0s", "v1.32.9+k0s.0"])
+        try await Task.sleep(for: .seconds(2))
+        #expect(process.isRunning, "the download waits while prune runs")
+        #expect(!older.requests.contains { $0.contains("v1.32.9") && !$0.contains("sha256sums") }, "\(older.requests)")
+        close(pruning)
+        try await exited(process)
+        #expect(process.terminationStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: cache.k0sDirectory(version: "v1.32.9+k0s.0")))
+        #expect(try await world.run(["cache", "prune", "--keep", "0"]).exitCode == 0, "free again")
+    }
+
     @Test func anOldK0sctlOnPathIsReplacedByTheVerifiedPinnedOne() async throws {
         let bin = world.directory + "/old-bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)

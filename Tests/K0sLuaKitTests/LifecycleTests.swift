@@ -146,6 +146,75 @@ import Testing
         #expect(left == ["k0slua-00000000-worker-1": "running"])
     }
 
+    /// A project directory with its own cluster.lua and lib/ inside the world, to be moved.
+    static func project(_ world: StandInWorld, _ name: String) throws -> String {
+        let project = world.directory + "/" + name
+        try FileManager.default.createDirectory(atPath: project, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: world.directory + "/cluster.lua", toPath: project + "/cluster.lua")
+        try FileManager.default.createSymbolicLink(atPath: project + "/lib", withDestinationPath: Repo.lib)
+        return project
+    }
+
+    static func tartVMs(_ world: StandInWorld) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.directory + "/standin/tart.json"))) as! [String: Any]
+    }
+
+    @Test func item17_6_aMovedProjectKeepsItsIdentity() async throws {
+        let world = try StandInWorld()
+        let a = try Self.project(world, "A")
+        #expect(try await world.run(["up", "-f", "A/cluster.lua", "--skip", "health", "--merge-kubeconfig"]).exitCode == 0)
+        let id = StateLayout(directory: a + "/.k0slua/k0slua").clusterID(name: "k0slua")
+        #expect(Set(try Self.tartVMs(world).keys) == ["\(id)-control-plane-1", "\(id)-worker-1"])
+        // An interrupted up of the cluster left a VM Vagrant does not know.
+        var vms = try Self.tartVMs(world)
+        vms["\(id)-worker-7"] = ["dir": "elsewhere", "machine": "worker-7"]
+        try JSONSerialization.data(withJSONObject: vms).write(to: URL(fileURLWithPath: world.directory + "/standin/tart.json"))
+
+        let b = world.directory + "/B moved"
+        try FileManager.default.moveItem(atPath: a, toPath: b)
+        let moved = StateLayout(directory: b + "/.k0slua/k0slua")
+        let rendered = try await world.run(["render", "-f", "B moved/cluster.lua"])
+        #expect(rendered.exitCode == 0, "\(rendered.standardError)")
+        let vagrantfile = try String(contentsOfFile: moved.vagrantfile, encoding: .utf8)
+        #expect(vagrantfile.contains("tart.name = \"\(id)-worker-1\""), "the recorded identity names the machines: \(vagrantfile)")
+        // The kubeconfig context is still this cluster's, and k0sctl.yaml is written for the new place.
+        let kubeconfig = try await world.run(["kubeconfig", "-f", "B moved/cluster.lua", "--merge"])
+        #expect(kubeconfig.exitCode == 0, "\(kubeconfig.standardError)")
+        let config = try String(contentsOfFile: moved.k0sctlConfig, encoding: .utf8)
+        #expect(config.contains("keyPath: \"\(moved.privateKey)\"") && !config.contains(a + "/"), "\(config)")
+        // up from the new place converges the same machines: no new VM, the same id recorded.
+        let again = try await world.run(["up", "-f", "B moved/cluster.lua", "--skip", "health"])
+        #expect(again.exitCode == 0, "\(again.standardError)")
+        #expect(Set(try Self.tartVMs(world).keys) == ["\(id)-control-plane-1", "\(id)-worker-1", "\(id)-worker-7"])
+        #expect(try Self.tartVMs(world).values.allSatisfy { ($0 as? [String: Any])?["shared_with"] == nil })
+        #expect(try ClusterRecord.load(moved)?.id == id)
+        let destroyed = try await world.run(["destroy", "-f", "B moved/cluster.lua"])
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("deleted stray Tart VM \(id)-worker-7"), "\(destroyed.standardError)")
+        #expect(try Self.tartVMs(world).isEmpty)
+        let contexts = try await SubprocessRunner().run(Command("/usr/bin/kubectl", ["--kubeconfig", world.directory + "/home/.kube/config",
+                                                                                       "config", "get-contexts", "-o", "name"]))
+        #expect(contexts.standardOutput == "", "destroy took its context out")
+    }
+
+    @Test func item17_6_aMovedLibvirtProjectKeepsItsDomainPrefix() async throws {
+        let world = try StandInWorld()
+        let libvirt = ["vagrant_provider": "libvirt"]
+        let a = try Self.project(world, "A")
+        #expect(try await world.run(["up", "-f", "A/cluster.lua", "--skip", "health"], environment: libvirt).exitCode == 0)
+        let id = StateLayout(directory: a + "/.k0slua/k0slua").clusterID(name: "k0slua")
+        let path = world.directory + "/standin/virsh.json"
+        #expect(Set((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]).keys)
+                == ["\(id)-control-plane-1", "\(id)-worker-1"])
+        try FileManager.default.moveItem(atPath: a, toPath: world.directory + "/B")
+        world.clearTranscript()
+        let destroyed = try await world.run(["destroy", "-f", "B/cluster.lua"], environment: libvirt)
+        #expect(destroyed.exitCode == 0, "\(destroyed.standardError)")
+        #expect(world.calls.contains { $0.description == "vagrant destroy -f" })
+        let left = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: String]
+        #expect(left.isEmpty, "the domains of prefix \(id)- are gone: \(left)")
+    }
+
     @Test func aRecordFromANewerK0sluaStopsUpBeforeAnythingChanges() async throws {
         let world = try StandInWorld()
         try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
@@ -155,6 +224,89 @@ import Testing
         #expect(up.standardError.contains("written by a newer k0slua (record version 99"), "\(up.standardError)")
         #expect(world.calls.isEmpty)
         #expect(try String(contentsOfFile: world.layout.record, encoding: .utf8).contains("99"))
+    }
+
+    @Test func item17_8_aNameWithoutStateNamesTheClustersThatExist() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        world.clearTranscript()
+        let other = ["cluster_name": "lab"]
+        let destroyed = try await world.run(["destroy"], environment: other)
+        #expect(destroyed.exitCode == 0, "nothing to destroy is not a failure")
+        #expect(destroyed.standardError.contains("nothing to destroy: \(world.directory)/.k0slua/lab does not exist"), "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("clusters beside it: \"k0slua\""), "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("`cluster_name=k0slua k0slua destroy`"), "\(destroyed.standardError)")
+        #expect(destroyed.standardError.contains("--state-dir \(world.layout.directory)"), "\(destroyed.standardError)")
+        for command in ["stop", "start"] {
+            let result = try await world.run([command], environment: other)
+            #expect(result.exitCode == 1)
+            #expect(result.standardError.contains("no cluster has been applied from \(world.directory)/.k0slua/lab"), "\(result.standardError)")
+            #expect(result.standardError.contains("clusters beside it: \"k0slua\""), "\(result.standardError)")
+            #expect(result.standardError.contains("`cluster_name=k0slua k0slua \(command)`"), "\(result.standardError)")
+        }
+        #expect(world.calls.isEmpty, "the existing cluster was not touched")
+        #expect(try Self.vagrantState(world).values.allSatisfy { $0 == "running" })
+    }
+
+    @Test(arguments: [(#"{"version": 99, "name": "k0slua"}"#, "written by a newer k0slua (record version 99"),
+                      ("{not json", "not a k0slua record")])
+    func item17_9_anUnreadableRecordIsReportedAsSuch(record: String, reason: String) async throws {
+        let world = try StandInWorld()
+        try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: world.layout.record, contents: Data(record.utf8)))
+        for command in [["stop"], ["start"], ["render"], ["kubeconfig"], ["destroy"]] {
+            let result = try await world.run(command)
+            #expect(result.exitCode == 1, "\(command)")
+            #expect(result.standardError.contains("error: cannot read the cluster record \(world.layout.record): \(reason)"), "\(command): \(result.standardError)")
+            #expect(result.standardError.contains("hint: "), "\(command) says what to do: \(result.standardError)")
+            #expect(!result.standardError.contains("no cluster has been applied"), "\(command)")
+            #expect(world.calls.isEmpty, "\(command)")
+            #expect(try String(contentsOfFile: world.layout.record, encoding: .utf8) == record)
+        }
+        #expect(!FileManager.default.fileExists(atPath: world.layout.vagrantfile), "render wrote nothing")
+    }
+
+    @Test func item17_9_renderAndKubeconfigTakeTheClusterLock() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let lock = ClusterLock(path: world.layout.lockFile)
+        try lock.acquire(command: "k0slua up")
+        defer { lock.release() }
+        let before = try String(contentsOfFile: world.layout.vagrantfile, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: world.layout.k0sctlConfig)
+        world.clearTranscript()
+        for command in [["render"], ["kubeconfig"]] {
+            let result = try await world.run(command)
+            #expect(result.exitCode == 1, "\(command)")
+            #expect(result.standardError.contains("another k0slua is changing this cluster (pid \(getpid()), `k0slua up`)"), "\(command): \(result.standardError)")
+        }
+        #expect(world.calls.isEmpty)
+        #expect(try String(contentsOfFile: world.layout.vagrantfile, encoding: .utf8) == before)
+        #expect(!FileManager.default.fileExists(atPath: world.layout.k0sctlConfig), "nothing was written under another's lock")
+    }
+
+    @Test func item17_9_destroyRemovesTheLockFileLast() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let loaded = try loadCluster(world.directory + "/cluster.lua")
+        let lock = ClusterLock(path: world.layout.lockFile)
+        try lock.acquire(command: "k0slua destroy")
+        var checked = false
+        // vagrant destroy succeeds, Tart lists no VM, kubectl finds no context of this cluster.
+        let runner = ScriptedRunner([ScriptedRunner.when("vagrant", "destroy", then: CommandResult(exitCode: 0)),
+                                     ScriptedRunner.when("tart", "list", then: CommandResult(exitCode: 0, standardOutput: "[]")),
+                                     ScriptedRunner.when("kubectl", then: CommandResult(exitCode: 0))])
+        let teardown = Teardown(cluster: loaded.cluster, layout: world.layout, runner: runner)
+        try await teardown.run(lock: lock) { line in
+            guard line.hasPrefix("removed ") else { return }
+            // Everything else is gone, and the lock is still held: no `up` could start in between.
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: world.layout.directory)) ?? []
+            #expect(left == ["up.lock"])
+            #expect(throws: ClusterLock.Failure.self) { try ClusterLock(path: world.layout.lockFile).acquire(command: "k0slua up") }
+            checked = true
+        }
+        #expect(checked)
+        #expect(!FileManager.default.fileExists(atPath: world.layout.directory))
     }
 
     // MARK: - Acting on the record

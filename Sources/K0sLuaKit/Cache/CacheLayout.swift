@@ -10,6 +10,7 @@ import Foundation
 /// tools/<tool>/<version>/<os>-<arch>/<tool>          k0sctl, kubectl (0755)
 /// tmp/                                               downloads in flight (never counted)
 /// locks/                                             one flock file per cached file
+/// cache.lock                                         downloads (shared) against prune (exclusive)
 /// ```
 public struct CacheLayout: Sendable, Equatable {
     public let root: String
@@ -25,6 +26,7 @@ public struct CacheLayout: Sendable, Equatable {
 
     public var temporary: String { root + "/tmp" }
     public var locks: String { root + "/locks" }
+    public var lockFile: String { root + "/cache.lock" }
     public var k0sVersions: String { root + "/k0s" }
 
     public func k0sDirectory(version: String) -> String { "\(k0sVersions)/\(version)" }

@@ -156,6 +156,10 @@ public struct Fetcher: Sendable {
     public func fetch(_ download: Download, listing: String? = nil) async throws -> FetchOutcome {
         let files = FileManager.default
         if try await verifiedCached(download) { return .cached }
+        // Shared with other downloads; `cache prune` waits for them (and they for it).
+        let cacheLock = CacheLock(cache: cache)
+        try await cacheLock.acquireShared()
+        defer { cacheLock.release() }
         for directory in [cache.temporary, cache.locks] {
             try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }

@@ -97,15 +97,17 @@ public struct K0sCache: Sendable {
         return try? await ensure(version: version, nodes: nodes, offline: true).0
     }
 
-    /// Notes that the cluster in `layout` uses `version`: recorded in its state directory (later
-    /// `up`s keep it) and in the cache (`prune` keeps it while that record says so).
-    public func recordUse(_ version: String, by layout: StateLayout) throws {
+    /// Notes that the cluster `id` (ClusterIdentity) in `layout` uses `version`: recorded in its
+    /// state directory (later `up`s keep it) and in the cache under its id, which no other cluster
+    /// shares and which moving the project keeps (`prune` keeps the version while that record
+    /// says so). Call it before `ensure`, so that a `prune` in between keeps the version.
+    public func recordUse(_ version: String, by layout: StateLayout, id: String) throws {
+        guard ClusterIdentity.isValid(id) else { throw FetchError.transfer(url: layout.directory, detail: "\"\(id)\" is not a cluster id") }
         try RecordedK0sVersion.write(version, to: layout)
         let users = cache.k0sUsers(version: version)
         try FileManager.default.createDirectory(atPath: users, withIntermediateDirectories: true)
         let directory = URL(fileURLWithPath: layout.directory).standardizedFileURL.path
-        let key = String(directory.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? Character($0) : "_" })
-        try Data((directory + "\n").utf8).write(to: URL(fileURLWithPath: users + "/" + key), options: .atomic)
+        try Data((directory + "\n").utf8).write(to: URL(fileURLWithPath: users + "/" + id), options: .atomic)
     }
 
     /// One cached k0s version.
@@ -151,8 +153,12 @@ public struct K0sCache: Sendable {
     }
 
     /// Removes every version but the `keep` most recently used and those existing clusters use,
-    /// and any download left in flight by a killed process; returns what was removed.
-    public func prune(keep: Int) throws -> [Entry] {
+    /// and any download left in flight by a killed process; returns what was removed. Holds the
+    /// cache alone (CacheLock): throws `CacheLock.Failure.busy` while a download runs.
+    public func prune(keep: Int, command: String = "k0slua cache prune") throws -> [Entry] {
+        let lock = CacheLock(cache: cache)
+        try lock.acquireExclusive(command: command)
+        defer { lock.release() }
         let entries = list()
         var removed: [Entry] = []
         for (index, entry) in entries.enumerated() where index >= keep && entry.users.isEmpty {

@@ -21,7 +21,9 @@ public struct Teardown: Sendable {
         self.runner = runner
     }
 
-    public func run(report: (String) -> Void) async throws {
+    /// - Parameter lock: the state directory's lock this destroy holds: released after every other
+    ///   file is gone, so that no `up` starts on half-removed state.
+    public func run(lock: ClusterLock? = nil, report: (String) -> Void) async throws {
         let files = FileManager.default
         guard files.fileExists(atPath: layout.directory) else {
             report("nothing to destroy: \(layout.directory) does not exist")
@@ -52,14 +54,16 @@ public struct Teardown: Sendable {
             report("the context \(KubeconfigMerge.entryName(cluster: cluster.name)) in your kubeconfig belongs to another cluster: left alone")
         }
         for path in [layout.vagrantfile, layout.k0sctlConfig, layout.kubeconfig, layout.privateKey, layout.publicKey, layout.knownHosts,
-                     layout.lockFile, layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout),
+                     layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout),
                      NodeArchitectures.path(layout)] where files.fileExists(atPath: path) {
             try files.removeItem(atPath: path)
         }
+        report("removed \(layout.directory)")
+        // The lock file last (release unlinks it): until now a concurrent `up` is refused.
+        if let lock { lock.release() } else if files.fileExists(atPath: layout.lockFile) { try files.removeItem(atPath: layout.lockFile) }
         if (try? files.contentsOfDirectory(atPath: layout.directory))?.isEmpty == true {
             try files.removeItem(atPath: layout.directory)
         }
-        report("removed \(layout.directory)")
     }
 
     /// Tart VMs named `<id>-…` that Vagrant did not know (an `up` interrupted before Vagrant

@@ -145,7 +145,15 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public struct ReadError: Error, CustomStringConvertible, Sendable {
         public var path: String
         public var reason: String
+        /// What to do about it.
+        public var hint: String
         public var description: String { "cannot read the cluster record \(path): \(reason)" }
+
+        init(path: String, reason: String, hint: String? = nil) {
+            self.path = path
+            self.reason = reason
+            self.hint = hint ?? "restore \(path) (it names the cluster's machines), or move it aside: `k0slua destroy` then finds only the machines cluster.lua names"
+        }
     }
 
     /// The record in `layout`, or nil when there is none yet.
@@ -159,11 +167,15 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         }
         guard version.version <= currentVersion else {
             throw ReadError(path: layout.record,
-                            reason: "written by a newer k0slua (record version \(version.version); this k0slua reads up to \(currentVersion)): upgrade k0slua")
+                            reason: "written by a newer k0slua (record version \(version.version); this k0slua reads up to \(currentVersion)): upgrade k0slua",
+                            hint: "upgrade k0slua to the version that wrote it or a later one; nothing was changed")
         }
         do {
             var record = try decoder.decode(ClusterRecord.self, from: data)
             if record.id.isEmpty { record.id = layout.clusterID(name: record.name) }
+            guard ClusterIdentity.isValid(record.id) else {
+                throw ReadError(path: layout.record, reason: "its id \"\(record.id)\" is not a cluster id (<name>-<8 hex digits>)")
+            }
             if record.version < 2, record.phases["k0sctl"] != nil {
                 for index in record.nodes.indices where record.nodes[index].joined == nil { record.nodes[index].joined = true }
             }

@@ -170,6 +170,20 @@ def vagrantfile_machines():
     return directory, machines
 
 
+def environment_key(directory, create=False):
+    """Vagrant finds an environment's machines through its local data directory `.vagrant/`
+    (`machines/<name>/<provider>/id`), which moves with the project: the stand-in keeps the key of
+    the environment's state there, written by the first `up` (the directory it ran in)."""
+    path = os.path.join(directory, ".vagrant", "standin_environment")
+    if os.path.exists(path):
+        return open(path).read().strip()
+    if create:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(directory + "\n")
+    return directory
+
+
 def lease(machine, state, previous=None):
     """Like a DHCP server: the machine keeps its lease (a halted one too, unless the fault
     new-lease:NAME says the lease expired); a new one gets the lowest free address from .2."""
@@ -201,7 +215,8 @@ def vagrant(args):
     command, rest = args[0], args[1:]
     directory, machines = vagrantfile_machines()
     state = load("vagrant.json", {})
-    env_state = state.setdefault(directory, {})
+    key = environment_key(directory, create=command == "up")
+    env_state = state.setdefault(key, {})
     if command == "up":
         provider, parallel, targets = None, True, []
         i = 0
@@ -262,9 +277,9 @@ def vagrant(args):
                         save("tart.json", tart_vms)
                         return 1
                 # Tart names are global on the host: vagrant-tart reuses an existing VM of that name.
-                owner = tart_vms.setdefault(m["tart_name"], {"dir": directory, "machine": m["name"]})
-                if owner["dir"] != directory:
-                    owner.setdefault("shared_with", []).append(directory)
+                owner = tart_vms.setdefault(m["tart_name"], {"dir": key, "machine": m["name"]})
+                if owner["dir"] != key:
+                    owner.setdefault("shared_with", []).append(key)
             out(f"==> {m['name']}: Running provisioner: k0slua (shell)...\n")
         save("vagrant.json", state)
         save("tart.json", tart_vms)
