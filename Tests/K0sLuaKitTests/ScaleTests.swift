@@ -1,5 +1,6 @@
 @testable import K0sLuaKit
 import Foundation
+import Synchronization
 import Testing
 
 /// Issue 24: plans at the floor, probes and fan-out that work on 1,000 hosts.
@@ -57,4 +58,98 @@ import Testing
             #expect(ValueSafety.path.matches(sample) == !hasControl, "path \(ValueSafety.show(sample))")
         }
     }
+
+    /// Answers the reachability probe from the addresses it is given on stdin, the way a node
+    /// would, and records what a fleet-sized run needs checked: the longest argument, how many
+    /// calls ran at once, and which addresses each node was asked to probe.
+    final class ProbeRunner: ProcessRunning {
+        struct Seen { var inFlight = 0, maxInFlight = 0, longestArgument = 0, calls = 0; var asked: [String: [String]] = [:] }
+        let silent: Set<String>
+        let partial: Set<String>
+        let seen = Mutex(Seen())
+
+        init(silent: Set<String> = [], partial: Set<String> = []) {
+            self.silent = silent
+            self.partial = partial
+        }
+
+        func run(_ command: Command, onLine: (@Sendable (OutputLine) -> Void)?) async throws -> CommandResult {
+            let host = command.arguments.firstIndex(of: "--").map { command.arguments[$0 + 1] } ?? "?"
+            let addresses = (command.standardInput ?? "").split(separator: "\n").map(String.init)
+            seen.withLock {
+                $0.inFlight += 1
+                $0.calls += 1
+                $0.maxInFlight = max($0.maxInFlight, $0.inFlight)
+                $0.longestArgument = max($0.longestArgument, command.arguments.map(\.utf8.count).max() ?? 0)
+                $0.asked[host] = addresses
+            }
+            defer { seen.withLock { $0.inFlight -= 1 } }
+            try await Task.sleep(for: .milliseconds(1))
+            if silent.contains(host) { return CommandResult(exitCode: 0) }
+            let answered = partial.contains(host) ? Array(addresses.prefix(1)) : addresses
+            return CommandResult(exitCode: 0, standardOutput: answered.map { "ok \($0)\n" }.joined())
+        }
+    }
+
+    static func thousandNodes(_ runner: ProbeRunner, concurrency: Int = FanOut.defaultLimit) throws -> Bootstrap {
+        let loaded = try loadCluster(Repo.root + "/Benchmarks/cluster-1000.lua")
+        var options = BootstrapOptions(hostFacts: fixedHost)
+        options.concurrency = concurrency
+        let layout = StateLayout(directory: NSTemporaryDirectory() + "k0slua-scale-\(UUID().uuidString)")
+        try LogFile.makeDirectory(layout.logs)
+        return Bootstrap(loaded: loaded, layout: layout, runner: runner, options: options, progress: QuietProgress())
+    }
+
+    /// 1,000 nodes: no argument near Linux's 128 KiB limit, at most the bound of SSH sessions at
+    /// once, a bounded sample per node that still has every node probed by someone, and a phase
+    /// line that says it sampled.
+    @Test func item24_2_connectivityOfAThousandNodes() async throws {
+        let runner = ProbeRunner()
+        let bootstrap = try Self.thousandNodes(runner)
+        let note = try await bootstrap.connectivity()
+        let seen = runner.seen.withLock { $0 }
+        let nodes = bootstrap.cluster.nodes
+        #expect(nodes.count == 1000)
+        #expect(seen.calls == 1000)
+        #expect(seen.longestArgument < 4096, "the probe's command line does not grow with the cluster")
+        #expect(seen.maxInFlight <= FanOut.defaultLimit && seen.maxInFlight > 1)
+        let controllers = nodes.filter { $0.role == .controller }.count
+        #expect(seen.asked.values.allSatisfy { $0.count <= controllers + ReachabilityProbe.ringSuccessors })
+        let probed = Set(seen.asked.values.joined())
+        #expect(probed == Set(nodes.compactMap { $0.ip?.description }), "every node is probed by someone")
+        let pairs = seen.asked.values.map(\.count).reduce(0, +)
+        #expect(note == "\(pairs) pairs answer (\(ReachabilityProbe.sampleDescription))")
+    }
+
+    /// A probe that answers nothing, or only some of its addresses, fails every pair it left out.
+    @Test func item20_1_connectivityAccountsForEveryPair() async throws {
+        let runner = ProbeRunner(silent: ["10.20.4.12"], partial: ["10.20.1.10"])
+        let bootstrap = try Self.thousandNodes(runner, concurrency: 4)
+        let silent = try #require(bootstrap.cluster.nodes.first { $0.ip?.description == "10.20.4.12" })
+        let partial = try #require(bootstrap.cluster.nodes.first { $0.ip?.description == "10.20.1.10" })
+        let targets = ReachabilityProbe.targets(of: bootstrap.cluster.nodes)
+        do {
+            _ = try await bootstrap.connectivity()
+            Issue.record("connectivity passed on missing answers")
+        } catch let failure as BootstrapFailure {
+            #expect(failure.phase == .connectivity)
+            let expected = (targets[silent.name]! + targets[partial.name]!.dropFirst()).count
+            #expect(failure.message == "\(expected) node pair(s) cannot talk")
+            for peer in targets[silent.name]! {
+                #expect(failure.outputTail.contains("\(silent.name) → \(peer.name) (\(peer.ip!)): no answer from the probe"))
+            }
+            #expect(!failure.outputTail.contains { $0.hasPrefix("\(partial.name) → \(targets[partial.name]![0].name) ") })
+            #expect(failure.outputTail.contains("\(partial.name) → \(targets[partial.name]![1].name) (\(targets[partial.name]![1].ip!)): no answer from the probe"))
+        }
+        #expect(runner.seen.withLock { $0.maxInFlight } <= 4)
+    }
+
+    /// Up to the sampling size every node probes every other; above it, a ring with every controller.
+    @Test func item24_2_sampleCoversEveryNode() throws {
+        let small = try loadSource(#"return { provider = "hosts", ssh = { user = "root" }, nodes = require("k0slua.nodes").concat(require("k0slua.nodes").class { prefix = "c", role = "controller", count = 1, first_ip = "10.1.0.10", cpus = 1, memory = 1024, disk = 10 }, require("k0slua.nodes").class { prefix = "w", role = "worker", count = 49, first_ip = "10.1.0.20", cpus = 1, memory = 1024, disk = 10 }) }"#)
+        let targets = ReachabilityProbe.targets(of: small.cluster.nodes)
+        #expect(!ReachabilityProbe.isSampled(small.cluster.nodes))
+        #expect(targets.values.allSatisfy { $0.count == 49 })
+    }
 }
+
