@@ -151,5 +151,63 @@ import Testing
         #expect(!ReachabilityProbe.isSampled(small.cluster.nodes))
         #expect(targets.values.allSatisfy { $0.count == 49 })
     }
+
+    /// A `hosts` cluster of `workers` + 1 nodes with a key file, for runs against the stand-ins.
+    static func hostsWorld(workers: Int) throws -> StandInWorld {
+        let world = try StandInWorld(cluster: """
+            local nodes = require "k0slua.nodes"
+            return {
+              name = "fleet", provider = "hosts", network = { cidr = "10.30.0.0/16" },
+              ssh = { user = "ops", key_path = "id_test" },
+              nodes = nodes.concat(
+                nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "10.30.0.10", cpus = 2, memory = 2048, disk = 20 },
+                nodes.class { prefix = "worker", role = "worker", count = \(workers), first_ip = "10.30.1.10", cpus = 2, memory = 2048, disk = 20 }),
+            }
+            """)
+        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        return world
+    }
+
+    /// The most ssh processes the transcript shows alive at once (start and end lines by pid, on
+    /// one clock: `started` and the end line's `time`).
+    static func peakSSH(_ world: StandInWorld) throws -> Int {
+        let text = try String(contentsOfFile: world.directory + "/transcript.jsonl", encoding: .utf8)
+        var starts: [Int: Double] = [:]
+        var events: [(Double, Int)] = []
+        for line in text.split(separator: "\n") {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            guard object["tool"] as? String == "ssh", let pid = object["pid"] as? Int,
+                  let time = (object["started"] ?? object["time"]) as? Double else { continue }
+            if object["end"] != nil {
+                if let start = starts.removeValue(forKey: pid) { events += [(start, 1), (time, -1)] }
+            } else if object["event"] == nil, object["signal"] == nil {
+                starts[pid] = time
+            }
+        }
+        var alive = 0, peak = 0
+        for (_, change) in events.sorted(by: { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }) {
+            alive += change
+            peak = max(peak, alive)
+        }
+        return peak
+    }
+
+    /// `up` (connectivity, health) and `health` of 100 hosts never run more than `--parallel`
+    /// ssh processes at once, and do run several.
+    @Test func item24_3_aHundredNodesNeverMoreSSHThanTheBound() async throws {
+        let world = try Self.hostsWorld(workers: 99)
+        let environment = ["K0SLUA_STANDIN_HOSTS": "1", "K0SLUA_STANDIN_DELAY": "ssh:call=0.05"]
+        let up = try await world.run(["up", "--parallel", "5", "--health-wait", "0"], environment: environment)
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(up.standardError.contains("connectivity: ") && up.standardError.contains("pairs answer (sampled above 50 nodes"), "\(up.standardError)")
+        let duringUp = try Self.peakSSH(world)
+        #expect(duringUp <= 5 && duringUp > 1, "\(duringUp) ssh at once")
+        world.clearTranscript()
+        let health = try await world.run(["health", "--parallel", "3"], environment: environment)
+        #expect(health.exitCode == 0, "\(health.standardOutput)")
+        let duringHealth = try Self.peakSSH(world)
+        #expect(duringHealth <= 3 && duringHealth > 1, "\(duringHealth) ssh at once")
+        #expect(world.calls.filter { $0.tool == "ssh" }.count >= 300, "machines, reachability and k0s-status each reach every node")
+    }
 }
 

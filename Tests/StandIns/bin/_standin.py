@@ -58,6 +58,9 @@ def record(extra=None):
                                       "VAGRANT_BOX_UPDATE_CHECK_DISABLE", "KUBECONFIG") if k in os.environ}
     if env:
         entry["env"] = env
+    if not extra:
+        # The same clock as the `end` line's time (`time` above comes from whole-second btime).
+        entry["started"] = time.time()
     if extra:
         entry.update(extra)
     with open(path, "a") as f:
