@@ -209,5 +209,35 @@ import Testing
         #expect(duringHealth <= 3 && duringHealth > 1, "\(duringHealth) ssh at once")
         #expect(world.calls.filter { $0.tool == "ssh" }.count >= 300, "machines, reachability and k0s-status each reach every node")
     }
+
+    /// #20: kubectl answering with nothing, or with lists that leave things out, fails the checks
+    /// that read it, naming what is missing.
+    @Test func item20_1_emptyOrPartialKubectlOutputFails() async throws {
+        let loaded = try loadSource("""
+            return { provider = "hosts", ssh = { user = "root" }, nodes = {
+              { name = "c", role = "controller", ip = "10.1.0.10", cpus = 1, memory = 1024, disk = 10 },
+              { name = "w", role = "worker", ip = "10.1.0.20", cpus = 1, memory = 1024, disk = 10 } } }
+            """)
+        let layout = StateLayout(directory: NSTemporaryDirectory() + "k0slua-scale-\(UUID().uuidString)")
+        func checker(nodes: String, pods: String) -> HealthChecker {
+            HealthChecker(cluster: loaded.cluster, layout: layout, runner: ScriptedRunner([
+                ScriptedRunner.when("kubectl", "get", "nodes", then: CommandResult(exitCode: 0, standardOutput: nodes)),
+                ScriptedRunner.when("kubectl", "get", "pods", then: CommandResult(exitCode: 0, standardOutput: pods)),
+            ]))
+        }
+        let silent = checker(nodes: "", pods: "")
+        let noOutput = await silent.nodesReady()
+        #expect(noOutput.status == .failed && noOutput.evidence == ["kubectl get nodes: printed no node list (no output)"])
+        #expect(await silent.taints().status == .failed)
+        #expect(await silent.systemPods().status == .failed)
+        let empty = checker(nodes: #"{"kind":"List","items":[]}"#, pods: #"{"kind":"List","items":[]}"#)
+        #expect(await empty.nodesReady().evidence == ["w: not registered"])
+        #expect(await empty.systemPods().evidence == ["coredns: no pod", "kube-proxy: no pod", "metrics-server: no pod", "CNI (kube-router or calico): no pod"])
+        // A Node without status: no Ready condition and no InternalIP, both named.
+        let bare = checker(nodes: #"{"kind":"List","items":[{"metadata":{"name":"w"}}]}"#, pods: "")
+        let partial = await bare.nodesReady()
+        #expect(partial.status == .failed)
+        #expect(partial.evidence == ["w: NotReady (no Ready condition: )", "w: InternalIP none, expected 10.1.0.20"])
+    }
 }
 

@@ -198,9 +198,14 @@ public struct HealthChecker: Sendable {
                                 hint: "is the leader up? k0slua ssh \(cluster.leader?.name ?? "control-plane-1") -- sudo k0s status")
     }
 
-    /// The Node objects by name (workers and workload controllers have one).
+    /// The Node objects by name (workers and workload controllers have one). Output that is not a
+    /// node list counts as a failed command: no check passes on it.
     func nodeObjects() async -> ([String: [String: Any]], CommandResult) {
-        let (object, result) = await kubectlJSON(["get", "nodes"])
+        var (object, result) = await kubectlJSON(["get", "nodes"])
+        if result.succeeded, (object as? [String: Any])?["items"] as? [[String: Any]] == nil {
+            result = CommandResult(exitCode: 1, standardError: "printed no node list (\(result.standardOutput.isEmpty ? "no output" : "no items"))")
+            object = nil
+        }
         let items = (object as? [String: Any])?["items"] as? [[String: Any]] ?? []
         var byName: [String: [String: Any]] = [:]
         for item in items {

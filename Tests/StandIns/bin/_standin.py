@@ -42,8 +42,8 @@ def spawned_at():
     """When this process was created (epoch seconds), from /proc: includes interpreter start-up."""
     try:
         ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
-        boot = next(float(line.split()[1]) for line in open("/proc/stat") if line.startswith("btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
+        # Age from the boot clock (btime in /proc/stat is whole seconds, off by up to one).
+        return time.time() - (time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError, StopIteration):
         return time.time()
 
