@@ -23,7 +23,11 @@ extension K0sLuaCommand {
         @Option(help: ArgumentHelp("Checks to skip, comma-separated (reported as skipped).", valueName: "check,…"))
         var skip: String?
 
+        @Option(help: ArgumentHelp("How many SSH sessions to nodes run at once (connectivity, /etc/hosts, health).", valueName: "n"))
+        var parallel: Int = FanOut.defaultLimit
+
         func run() async throws {
+            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
             let skipped = Set((skip ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             for name in skipped where !HealthChecker.checkNames.contains(name) {
                 throw ValidationError("unknown check \"\(name)\" for --skip; checks: \(HealthChecker.checkNames.joined(separator: ", "))")
@@ -32,9 +36,11 @@ extension K0sLuaCommand {
             let loaded = try options.load()
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = try state.layout(for: loaded, file: options.file)
-            let checker = HealthChecker(cluster: try state.applied(loaded, layout: layout).cluster, layout: layout, runner: SubprocessRunner())
+            var checker = HealthChecker(cluster: try state.applied(loaded, layout: layout).cluster, layout: layout, runner: SubprocessRunner())
+            checker.concurrency = parallel
+            let configured = checker
             let report = try await runInterruptibly {
-                await checker.run(HealthOptions(skip: skipped, smoke: smoke, waitSeconds: seconds))
+                await configured.run(HealthOptions(skip: skipped, smoke: smoke, waitSeconds: seconds))
             }
             print(json ? report.json : report.text, terminator: "")
             if !report.passed {

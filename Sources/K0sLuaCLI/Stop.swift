@@ -39,16 +39,22 @@ extension K0sLuaCommand {
         @Option(help: ArgumentHelp("Health checks to skip, comma-separated (reported as skipped).", valueName: "check,…"))
         var skipChecks: String?
 
+        @Option(help: ArgumentHelp("How many SSH sessions to nodes run at once (connectivity, /etc/hosts, health).", valueName: "n"))
+        var parallel: Int = FanOut.defaultLimit
+
         func run() async throws {
+            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
             let seconds = try Health.seconds(healthWait)
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
             try state.requireApplied(loaded, layout: layout, command: "start")
+            var bootstrapOptions = BootstrapOptions(skip: skipHealth ? [.health] : [],
+                                                    skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
+                                                    healthWaitSeconds: seconds)
+            bootstrapOptions.concurrency = parallel
             try await ClusterLock.holding(layout, command: "start") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
-                                          options: BootstrapOptions(skip: skipHealth ? [.health] : [],
-                                                                    skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
-                                                                    healthWaitSeconds: seconds),
+                                          options: bootstrapOptions,
                                           progress: StderrProgress(quiet: options.quiet))
                 let result = try await runInterruptibly { try await bootstrap.start() }
                 for note in result.notes { Console.writeError("\(note)\n") }

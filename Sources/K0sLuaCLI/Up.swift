@@ -38,7 +38,11 @@ extension K0sLuaCommand {
         @Flag(help: .hidden)
         var noParallel = false
 
+        @Option(help: ArgumentHelp("How many SSH sessions to nodes run at once (connectivity, /etc/hosts, health).", valueName: "n"))
+        var parallel: Int = FanOut.defaultLimit
+
         func run() async throws {
+            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
             let skipped = try BootstrapOptionsParser.phases(skip)
             let healthWaitSeconds = try Health.seconds(healthWait)
             let drainSeconds = try Health.seconds(drainTimeout)
@@ -51,6 +55,7 @@ extension K0sLuaCommand {
                                                     healthWaitSeconds: healthWaitSeconds, offline: offline)
             bootstrapOptions.drainTimeoutSeconds = max(1, Int(drainSeconds))
             bootstrapOptions.forceDrain = forceDrain
+            bootstrapOptions.concurrency = parallel
             bootstrapOptions.forceControllerRemoval = forceControllerRemoval
             try await ClusterLock.holding(layout, command: "up") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,

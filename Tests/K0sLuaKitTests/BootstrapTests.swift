@@ -189,6 +189,7 @@ import Testing
         ("preflight", ["K0SLUA_STANDIN_PLUGINS": "vagrant-libvirt (0.11.2, system)"], "vagrant-tart"),
         ("machines", ["K0SLUA_STANDIN_FAIL": "vagrant:up"], "The VM failed to boot"),
         ("connectivity", ["K0SLUA_STANDIN_FAULTS": "partition:control-plane-1/worker-1"], "control-plane-1 → worker-1 (192.168.64.3)"),
+        ("connectivity", ["K0SLUA_STANDIN_FAULTS": "probe-silent:worker-1"], "worker-1 → control-plane-1 (192.168.64.2): no answer from the probe"),
         ("k0sctl", ["K0SLUA_STANDIN_FAIL": "k0sctl:apply"], "k0s worker failed to start"),
         ("kubeconfig", ["K0SLUA_STANDIN_FAIL": "k0sctl:kubeconfig"], "stand-in failure injected"),
         ("health", ["K0SLUA_STANDIN_FAULTS": "coredns-crashloop"], "system-pods"),

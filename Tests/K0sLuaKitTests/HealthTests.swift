@@ -42,6 +42,9 @@ import Yams
         ("extra-taint:worker-1", "taints", "worker-1: taints [example.com/unexpected:NoSchedule], expected []"),
         ("k0s-down:worker-1", "k0s-status", "worker-1: k0s is not running"),
         ("partition:control-plane-1/worker-1", "reachability", "control-plane-1 → worker-1 (192.168.64.3)"),
+        // #20: no check passes on missing evidence.
+        ("probe-silent:worker-1", "reachability", "worker-1 → control-plane-1 (192.168.64.2): no answer from the probe"),
+        ("k0s-status-norole:worker-1", "k0s-status", "worker-1: `k0s status` printed no Role"),
     ])
     func eachFaultFailsExactlyItsCheck(fault: String, check: String, evidence: String) async throws {
         let world = try await Self.healthyWorld()

@@ -436,9 +436,15 @@ import Testing
         #expect(grow.standardError.contains("+ worker-2 (joins)"))
         #expect(world.calls.filter { $0.tool == "vagrant" && $0.argv.first == "up" }.map(\.argv) == [["up", "--provider", "tart", "--parallel", "worker-2"]])
         #expect(Self.hookCalls(world) == ["pre_join worker-2", "post_join worker-2"])
-        // Connectivity includes the new node, from every node.
-        let probes = world.calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains("ping -c 1 -W 2 192.168.64.4") }
+        // Connectivity includes the new node, from every node: each ran the probe, and every other
+        // node's probe answered for the new node's address (addresses go on stdin, so the log shows it).
+        let probes = world.calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains("ping -c 1 -W 2") }
         #expect(probes.count >= 3)
+        var answeredBy: [String] = [], current = ""
+        for line in try String(contentsOfFile: world.layout.logs + "/connectivity.log", encoding: .utf8).split(separator: "\n") {
+            if line.hasSuffix(":") { current = String(line.dropLast()) } else if line == "ok 192.168.64.4" { answeredBy.append(current) }
+        }
+        #expect(answeredBy.sorted() == ["control-plane-1", "worker-1"])
         #expect(try Self.kubernetesNodes(world) == ["control-plane-1", "worker-1", "worker-2"])
         let record = try #require(try ClusterRecord.load(world.layout))
         #expect(record.nodes.map(\.name) == ["control-plane-1", "worker-1", "worker-2"])

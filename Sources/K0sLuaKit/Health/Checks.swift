@@ -7,6 +7,8 @@ public struct HealthChecker: Sendable {
     public let runner: any ProcessRunning
     let tools: Tools
     let ssh: NodeSSH
+    /// How many SSH sessions to nodes run at once (`--parallel N`).
+    public var concurrency: Int = FanOut.defaultLimit
 
     /// Every check's name, in the order they run.
     public static let checkNames = ["machines", "reachability", "k0s-status", "api", "nodes-ready", "taints", "system-pods", "smoke", "vip"]
@@ -88,8 +90,8 @@ public struct HealthChecker: Sendable {
 
     func machines() async -> HealthCheckResult {
         if cluster.provider == .hosts {
-            var down: [String] = []
-            for node in cluster.nodes where await !run(ssh.command(node, run: "true")).succeeded { down.append(node.name) }
+            let answers = await sshFanOut(cluster.nodes) { node in ssh.command(node, run: "true") }
+            let down = zip(cluster.nodes, answers).filter { !$0.1.succeeded }.map(\.0.name)
             return down.isEmpty
                 ? HealthCheckResult(name: "machines", status: .ok, evidence: ["\(cluster.nodes.count) hosts answer on SSH"])
                 : HealthCheckResult(name: "machines", status: .failed, evidence: ["no SSH answer from " + down.joined(separator: ", ")],
@@ -110,33 +112,46 @@ public struct HealthChecker: Sendable {
     }
 
     func reachability() async -> HealthCheckResult {
-        let script = ReachabilityProbe.script(for: cluster.nodes.compactMap(\.ip))
         var problems: [String] = cluster.unresolvedNodes.map { "\($0.name): address not known (assigned at boot; run k0slua up)" }
+        let probed = cluster.nodes.filter { $0.ip != nil }
+        let targets = ReachabilityProbe.targets(of: probed)
+        let results = await sshFanOut(probed) { node in
+            var command = ssh.command(node, run: ReachabilityProbe.script)
+            command.standardInput = ReachabilityProbe.input(for: (targets[node.name] ?? []).compactMap(\.ip))
+            return command
+        }
         var pairs = 0
-        for node in cluster.nodes where node.ip != nil {
-            let result = await run(ssh.command(node, run: script))
+        for (node, result) in zip(probed, results) {
             guard result.succeeded else {
                 problems.append("host → \(node.name) (\(node.sshAddress ?? "?")): \(Self.lastLine(result))")
                 continue
             }
-            for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) {
-                guard let other = cluster.nodes.first(where: { $0.ip?.description == ip }), other.name != node.name else { continue }
-                if reached { pairs += 1 } else { problems.append("\(node.name) → \(other.name) (\(ip))") }
-            }
+            // Every expected pair is answered for: a peer the output does not mention is a failure.
+            let (reached, missing) = ReachabilityProbe.evaluate(node, peers: targets[node.name] ?? [], output: result.standardOutput)
+            pairs += reached.count
+            problems += missing
         }
+        let sample = ReachabilityProbe.isSampled(probed) ? " (\(ReachabilityProbe.sampleDescription))" : ""
         return problems.isEmpty
-            ? HealthCheckResult(name: "reachability", status: .ok, evidence: ["host reaches \(cluster.nodes.count) nodes; \(pairs) node pairs answer"])
+            ? HealthCheckResult(name: "reachability", status: .ok, evidence: ["host reaches \(cluster.nodes.count) nodes; \(pairs) node pairs answer\(sample)"])
             : HealthCheckResult(name: "reachability", status: .failed, evidence: problems,
                                 hint: cluster.provider == .tart && cluster.network.tartMode == .shared
-                                    ? "Tart's shared network isolates VMs on macOS 13+; use network.mode = \"bridged\""
-                                    : "check each node's static IP: k0slua ssh NODE -- ip -4 addr")
+                                    ? "Tart's shared network isolates VMs from each other on macOS 13 and later: leave network.mode out (softnet, the default), then k0slua destroy && k0slua up"
+                                    : "check each node's address and the network between the nodes: k0slua ssh NODE -- ip -4 addr")
+    }
+
+    /// `command(node)` over SSH for every node, at most `concurrency` at once; results in order.
+    func sshFanOut(_ nodes: [Node], _ command: @escaping @Sendable (Node) -> Command) async -> [CommandResult] {
+        let checker = self
+        return (try? await FanOut.map(nodes, limit: concurrency) { node in await checker.run(command(node)) })
+            ?? nodes.map { _ in CommandResult(exitCode: 130, standardError: "interrupted") }
     }
 
     func k0sStatus() async -> HealthCheckResult {
         var problems: [String] = []
         var seen: [String] = []
-        for node in cluster.nodes {
-            let result = await run(ssh.command(node, run: "sudo k0s status"))
+        let results = await sshFanOut(cluster.nodes) { node in ssh.command(node, run: "sudo k0s status") }
+        for (node, result) in zip(cluster.nodes, results) {
             guard result.succeeded else {
                 problems.append("\(node.name): k0s is not running (\(Self.lastLine(result)))")
                 continue
@@ -146,7 +161,15 @@ public struct HealthChecker: Sendable {
                 let parts = line.split(separator: ":", maxSplits: 1)
                 if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
             }
-            let role = fields["Role"] ?? "?"
+            // No check passes on missing evidence: k0s status must say which role it runs.
+            guard let role = fields["Role"] else {
+                problems.append("\(node.name): `k0s status` printed no Role (\(result.standardOutput.isEmpty ? "no output" : Self.lastLine(result)))")
+                continue
+            }
+            if node.role == .controller, fields["Workloads"] == nil {
+                problems.append("\(node.name): `k0s status` printed no Workloads line")
+                continue
+            }
             let workloads = fields["Workloads"] == "true"
             let expectedRole = node.role == .worker ? "worker" : "controller"
             if role != expectedRole || (node.role == .controller && workloads != node.runsWorkloadsOnController) {
@@ -175,9 +198,14 @@ public struct HealthChecker: Sendable {
                                 hint: "is the leader up? k0slua ssh \(cluster.leader?.name ?? "control-plane-1") -- sudo k0s status")
     }
 
-    /// The Node objects by name (workers and workload controllers have one).
+    /// The Node objects by name (workers and workload controllers have one). Output that is not a
+    /// node list counts as a failed command: no check passes on it.
     func nodeObjects() async -> ([String: [String: Any]], CommandResult) {
-        let (object, result) = await kubectlJSON(["get", "nodes"])
+        var (object, result) = await kubectlJSON(["get", "nodes"])
+        if result.succeeded, (object as? [String: Any])?["items"] as? [[String: Any]] == nil {
+            result = CommandResult(exitCode: 1, standardError: "printed no node list (\(result.standardOutput.isEmpty ? "no output" : "no items"))")
+            object = nil
+        }
         let items = (object as? [String: Any])?["items"] as? [[String: Any]] ?? []
         var byName: [String: [String: Any]] = [:]
         for item in items {

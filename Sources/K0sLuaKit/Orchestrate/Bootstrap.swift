@@ -30,6 +30,8 @@ public struct BootstrapOptions: Sendable {
     public var forceControllerRemoval: Bool = false
     /// How long a resized node may take to come back (Node Ready, or k0s answering).
     public var resizeWaitSeconds: Double = 300
+    /// How many SSH sessions to nodes run at once (`--parallel N`), in every phase that fans out.
+    public var concurrency: Int = FanOut.defaultLimit
 
     public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = [],
                 healthWaitSeconds: Double = 300, offline: Bool = false, cache: CacheLayout = .default(), hostFacts: HostFacts = .current) {
@@ -234,7 +236,9 @@ public final class Bootstrap: @unchecked Sendable {
         case .kubeconfig: note = try await kubeconfig()
         case .postJoin: note = try await hooks(.postJoin)
         case .health:
-            let report = await HealthChecker(cluster: cluster, layout: layout, runner: runner)
+            var checker = HealthChecker(cluster: cluster, layout: layout, runner: runner)
+            checker.concurrency = options.concurrency
+            let report = await checker
                 .run(HealthOptions(skip: options.skipHealthChecks, waitSeconds: options.healthWaitSeconds))
             healthReport = report
             let failed = report.checks.filter { $0.status == .failed }
@@ -570,48 +574,48 @@ public final class Bootstrap: @unchecked Sendable {
         return image
     }
 
-    /// From every node, every other node's address answers (ping, else TCP 22).
+    /// From every node, every other node's address answers (ping, else TCP 22); above
+    /// `ReachabilityProbe.fullMeshLimit` nodes, each node's sample of peers does. Every expected pair
+    /// must be answered for: a probe that prints nothing about a peer fails that pair.
     func connectivity() async throws -> String? {
         let nodes = cluster.nodes
-        let script = ReachabilityProbe.script(for: try requireAddresses(.connectivity))
+        _ = try requireAddresses(.connectivity)
+        let targets = ReachabilityProbe.targets(of: nodes)
         let log = logFile("connectivity")
         var failures: [String] = []
         var unreachedByHost: [Node] = []
         var reachedBy: [String: [String]] = [:]  // address → the nodes that reach it
-        try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
-            for node in nodes {
-                group.addTask { [ssh, runner] in
-                    let command = ssh.command(node, run: script)
-                    var lastError: String?
-                    for attempt in 0..<3 {
-                        if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
-                        do {
-                            let result = try await runner.run(command)
-                            if result.exitCode == 0 { return (node, result, nil) }
-                            lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-                        } catch is CancellationError {
-                            throw CancellationError()
-                        } catch {
-                            lastError = "\(error)"
-                        }
-                    }
-                    return (node, nil, lastError)
+        var pairs = 0
+        let outcomes = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, CommandResult?, String?) in
+            var command = ssh.command(node, run: ReachabilityProbe.script)
+            command.standardInput = ReachabilityProbe.input(for: (targets[node.name] ?? []).compactMap(\.ip))
+            var lastError: String?
+            for attempt in 0..<3 {
+                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                do {
+                    let result = try await runner.run(command)
+                    if result.exitCode == 0 { return (node, result, nil) }
+                    lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    lastError = "\(error)"
                 }
             }
-            for try await (node, result, error) in group {
-                guard let result else {
-                    failures.append("\(node.name): k0slua cannot reach it over SSH at \(node.sshAddress ?? "?"): \(error ?? "?")")
-                    unreachedByHost.append(node)
-                    log.write("\(node.name): \(error ?? "?")")
-                    continue
-                }
-                log.write("\(node.name):\n\(result.standardOutput)")
-                for (ip, reached) in ReachabilityProbe.results(in: result.standardOutput) {
-                    let target = nodes.first { $0.ip?.description == ip }?.name ?? ip
-                    guard target != node.name else { continue }
-                    if reached { reachedBy[ip, default: []].append(node.name) } else { failures.append("\(node.name) → \(target) (\(ip))") }
-                }
+            return (node, nil, lastError)
+        }
+        for (node, result, error) in outcomes {
+            guard let result else {
+                failures.append("\(node.name): k0slua cannot reach it over SSH at \(node.sshAddress ?? "?"): \(error ?? "?")")
+                unreachedByHost.append(node)
+                log.write("\(node.name): \(error ?? "?")")
+                continue
             }
+            log.write("\(node.name):\n\(result.standardOutput)")
+            let (reached, problems) = ReachabilityProbe.evaluate(node, peers: targets[node.name] ?? [], output: result.standardOutput)
+            for peer in reached { reachedBy[peer.ip!.description, default: []].append(node.name) }
+            pairs += reached.count
+            failures += problems
         }
         guard failures.isEmpty else {
             var hint = "check every node's address (`k0slua ssh NODE -- ip -4 addr`) and the network between the VMs"
@@ -630,7 +634,7 @@ public final class Bootstrap: @unchecked Sendable {
             throw BootstrapFailure(phase: .connectivity, tool: "ssh", message: "\(failures.count) node pair(s) cannot talk",
                                    outputTail: failures.sorted(), logFile: log.path, hint: hint)
         }
-        return "\(nodes.count * (nodes.count - 1)) pairs answer"
+        return "\(pairs) pairs answer" + (ReachabilityProbe.isSampled(nodes) ? " (\(ReachabilityProbe.sampleDescription))" : "")
     }
 
     /// On a Mac, a node that answers its neighbours but not this host points at the Local Network
@@ -717,35 +721,31 @@ public final class Bootstrap: @unchecked Sendable {
     func writeHostsFiles() async throws {
         let remote = "sudo sh -c \(Quote.shell(GuestProvisioning.hostsScript)) k0slua-hosts \(Quote.shell(GuestProvisioning.hostsLines(cluster)))"
         let log = logFile("hosts")
-        try await withThrowingTaskGroup(of: (Node, CommandResult?, String?).self) { group in
-            for node in cluster.nodes {
-                group.addTask { [ssh, runner] in
-                    for attempt in 0..<5 {
-                        if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
-                        do {
-                            let result = try await runner.run(ssh.command(node, run: remote))
-                            if result.succeeded || attempt == 4 { return (node, result, nil) }
-                        } catch is CancellationError {
-                            throw CancellationError()
-                        } catch {
-                            if attempt == 4 { return (node, nil, "\(error)") }
-                        }
-                    }
-                    return (node, nil, "no attempt ran")
+        let outcomes = try await FanOut.map(cluster.nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, CommandResult?, String?) in
+            for attempt in 0..<5 {
+                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                do {
+                    let result = try await runner.run(ssh.command(node, run: remote))
+                    if result.succeeded || attempt == 4 { return (node, result, nil) }
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    if attempt == 4 { return (node, nil, "\(error)") }
                 }
             }
-            var failures: [String] = []
-            for try await (node, result, error) in group {
-                log.write("\(node.name): exit \(result.map { String($0.exitCode) } ?? "-") \(result?.standardError ?? error ?? "")")
-                if result?.succeeded != true {
-                    failures.append("\(node.name) (\(node.sshAddress ?? "?")): " + (error ?? result.map { "ssh exited with \($0.exitCode): \($0.standardError.trimmingCharacters(in: .whitespacesAndNewlines))" } ?? "?"))
-                }
+            return (node, nil, "no attempt ran")
+        }
+        var failures: [String] = []
+        for (node, result, error) in outcomes {
+            log.write("\(node.name): exit \(result.map { String($0.exitCode) } ?? "-") \(result?.standardError ?? error ?? "")")
+            if result?.succeeded != true {
+                failures.append("\(node.name) (\(node.sshAddress ?? "?")): " + (error ?? result.map { "ssh exited with \($0.exitCode): \($0.standardError.trimmingCharacters(in: .whitespacesAndNewlines))" } ?? "?"))
             }
-            guard failures.isEmpty else {
-                throw BootstrapFailure(phase: .addresses, tool: "ssh", message: "could not write /etc/hosts on \(failures.count) node(s)",
-                                       outputTail: failures.sorted(), logFile: log.path,
-                                       hint: "k0slua reaches the nodes with the cluster key at their addresses; `k0slua ssh NODE` shows what fails")
-            }
+        }
+        guard failures.isEmpty else {
+            throw BootstrapFailure(phase: .addresses, tool: "ssh", message: "could not write /etc/hosts on \(failures.count) node(s)",
+                                   outputTail: failures.sorted(), logFile: log.path,
+                                   hint: "k0slua reaches the nodes with the cluster key at their addresses; `k0slua ssh NODE` shows what fails")
         }
     }
 

@@ -210,6 +210,7 @@ public struct ClusterValidator: Sendable {
 
     /// RFC 1123 label, lower case.
     public static func isHostname(_ name: String) -> Bool {
-        name.count <= 63 && name.wholeMatch(of: #/[a-z0-9]([-a-z0-9]*[a-z0-9])?/#) != nil
+        name.count <= 63
+            && Syntax.isLabel(name[...], ends: Syntax.isLowerAlphanumeric, middle: { Syntax.isLowerAlphanumeric($0) || $0 == UInt8(ascii: "-") })
     }
 }

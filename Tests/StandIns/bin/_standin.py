@@ -14,7 +14,10 @@ Environment:
                          exits at once without cleanup, as Vagrant does); unset: exit at once
   K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME/NAME, unreachable:NAME,
                          node-notready:NAME, node-missing:NAME, node-wrong-ip:NAME, extra-taint:NAME,
-                         k0s-down:NAME, coredns-crashloop, api-down, hang:NAME (ssh to it never answers)
+                         k0s-down:NAME, coredns-crashloop, api-down, hang:NAME (ssh to it never answers),
+                         probe-silent:NAME (its probe prints nothing, exit 0), probe-partial:NAME
+                         (answers only the first address), k0s-status-norole:NAME (`k0s status`
+                         without its Role line)
   K0SLUA_STANDIN_JOURNAL JSON {node: text}: lines the node's k0s journal adds (k0slua support)
   K0SLUA_STANDIN_MACOS   JSON file describing the Mac for sw_vers, defaults, ifconfig, stat, sudo and
                          `tart list` (README.md)
@@ -43,8 +46,8 @@ def spawned_at():
     """When this process was created (epoch seconds), from /proc: includes interpreter start-up."""
     try:
         ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
-        boot = next(float(line.split()[1]) for line in open("/proc/stat") if line.startswith("btime"))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
+        # Age from the boot clock (btime in /proc/stat is whole seconds, off by up to one).
+        return time.time() - (time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"))
     except (OSError, ValueError, IndexError, StopIteration):
         return time.time()
 
@@ -59,6 +62,9 @@ def record(extra=None):
                                       "VAGRANT_BOX_UPDATE_CHECK_DISABLE", "KUBECONFIG") if k in os.environ}
     if env:
         entry["env"] = env
+    if not extra:
+        # The same clock as the `end` line's time (`time` above comes from whole-second btime).
+        entry["started"] = time.time()
     if extra:
         entry.update(extra)
     with open(path, "a") as f:
@@ -1026,13 +1032,21 @@ def ssh(args):
         err(f"ssh: connect to host {host} port {port}: Connection refused\n")
         return 255
     command = " ".join(remote)
+    # A fixed time per connection (benchmarks of the fan-out): K0SLUA_STANDIN_DELAY=ssh:call=SECONDS.
+    time.sleep(delay("call"))
     if should_fail("hook") and "ping -c 1" not in command and " k0slua-hosts " not in command and command not in ("hostname", "true", "sudo -n true", "uname -m"):
         err("stand-in: hook command failed\n")
         return 1
     if "ping -c 1" in command:
         partitions = [f[len("partition:"):].split("/", 1) for f in faults() if f.startswith("partition:")]
         by_name = {v: k for k, v in nodes.items()}
-        for ip in re.findall(r"ping -c 1 -W 2 ([0-9.]+)", command):
+        # The probe reads its addresses on stdin, one a line (ReachabilityProbe.swift).
+        addresses = [a for a in sys.stdin.read().split() if re.fullmatch(r"[0-9.]+", a)]
+        if f"probe-silent:{name}" in faults():
+            return 0
+        if f"probe-partial:{name}" in faults():
+            addresses = addresses[:1]
+        for ip in addresses:
             other = nodes.get(ip, ip)
             cut = any({name, other} == set(p) for p in partitions)
             out(f"{'unreachable' if cut or (ip not in nodes and not hosts_mode) else 'ok'} {ip}\n")
@@ -1087,6 +1101,9 @@ def ssh(args):
             err("Error: failed to get the status of k0s: dial unix /run/k0s/status.sock: connect: no such file or directory\n")
             return 1
         role = "worker" if node["role"] == "worker" else "controller"
+        if f"k0s-status-norole:{name}" in faults():
+            out(f"Version: {node['version']}\nProcess ID: 1234\n")
+            return 0
         out(f"Version: {node['version']}\nProcess ID: 1234\nRole: {role}\nWorkloads: {'true' if node['role'] != 'controller' else 'false'}\n"
             f"SingleNode: false\nKube-api probing successful: true\nKube-api probing last error: \n")
         return 0

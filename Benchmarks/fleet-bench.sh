@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `k0slua up` and `k0slua health` of a 200-node `hosts` cluster against stand-ins where every ssh
+# connection takes a fixed time: wall time against the ideal for the --parallel bound, and
+# k0slua's own overhead (wall time while no child process runs). The download phase is skipped.
+set -euo pipefail
+k0slua=$(realpath "${1:?usage: fleet-bench.sh PATH-TO-K0SLUA}")
+root=$(cd "$(dirname "$0")/.." && pwd)
+nodes=${BENCH_FLEET_NODES:-200}
+ssh_seconds=${BENCH_SSH_SECONDS:-0.3}
+bound=${BENCH_PARALLEL:-16}
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+ln -s "$root/lib" "$dir/lib"
+printf 'not a real key\n' >"$dir/id_bench"
+cat >"$dir/cluster.lua" <<LUA
+local nodes = require "k0slua.nodes"
+return {
+  name = "fleet", provider = "hosts", network = { cidr = "10.30.0.0/16" },
+  ssh = { user = "ops", key_path = "id_bench" },
+  nodes = nodes.concat(
+    nodes.class { prefix = "control-plane", role = "controller", count = 3, first_ip = "10.30.0.10", cpus = 2, memory = 2048, disk = 20 },
+    nodes.class { prefix = "worker", role = "worker", count = $((nodes - 3)), first_ip = "10.30.1.10", cpus = 2, memory = 2048, disk = 20 }),
+}
+LUA
+
+run() { # name, k0slua arguments… → one report line
+  local name=$1 start end
+  shift
+  rm -f "$dir/log.jsonl"
+  start=$(date +%s.%N)
+  (cd "$dir" && env -i PATH="$root/Tests/StandIns/bin:/usr/bin:/bin" HOME="$dir" PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1 \
+      K0SLUA_STANDIN_STATE="$dir/state" K0SLUA_STANDIN_LOG="$dir/log.jsonl" K0SLUA_STANDIN_HOSTS=1 \
+      K0SLUA_STANDIN_DELAY="ssh:call=$ssh_seconds" "$k0slua" "$@" >"$dir/out.txt" 2>&1) \
+    || { echo "$name failed:" >&2; cat "$dir/out.txt" >&2; exit 1; }
+  end=$(date +%s.%N)
+  python3 - "$dir/log.jsonl" "$start" "$end" "$name" "$nodes" "$ssh_seconds" "$bound" <<'PY'
+import json, math, sys
+path, start, end, name = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+nodes, ssh_seconds, bound = int(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
+begins, intervals, ssh_calls, ssh_busy = {}, [], 0, 0.0
+for line in open(path):
+    e = json.loads(line)
+    if "signal" in e or "event" in e:
+        continue
+    if e.get("end"):
+        if e["pid"] in begins:
+            tool, began = begins.pop(e["pid"])
+            intervals.append((began, e["time"]))
+            if tool == "ssh":
+                ssh_calls += 1
+                ssh_busy += e["time"] - began
+    else:
+        begins[e["pid"]] = (e["tool"], e["time"])
+intervals.sort()
+covered, cursor = 0.0, start
+for a, b in intervals:
+    a, b = max(a, cursor), min(b, end)
+    if b > a:
+        covered += b - a
+        cursor = b
+wall = end - start
+fanouts = ssh_calls / nodes
+ideal = fanouts * math.ceil(nodes / bound) * ssh_seconds
+ideal_measured = ssh_busy / bound
+overhead = wall - covered
+print(f"  {name:<8} {wall:7.2f} s wall, {ssh_calls} ssh calls ({fanouts:.0f} fan-outs over {nodes} nodes)")
+print(f"           ideal for --parallel {bound}: {ideal:.2f} s at {ssh_seconds} s a call, {ideal_measured:.2f} s for the calls' measured time"
+      f" (with the stand-in's own start-up); wall / ideal = {wall / ideal_measured:.2f}")
+print(f"           k0slua overhead (no child process running): {overhead:.3f} s = {100 * overhead / wall:.2f}% (target < 1%)  "
+      + ("ok" if overhead / wall < 0.01 else "HIGH"))
+PY
+}
+
+echo "fleet: $nodes hosts, every ssh call ${ssh_seconds}s, --parallel $bound (stand-ins)"
+run up up --quiet --skip download --parallel "$bound" --health-wait 0
+run health health --parallel "$bound"
