@@ -382,33 +382,29 @@ public final class Bootstrap: @unchecked Sendable {
         let log = logFile("architectures")
         var machines: [String: String] = [:]
         var failures: [String] = []
-        try await withThrowingTaskGroup(of: (Node, String?, String?).self) { group in
-            for node in nodes {
-                group.addTask { [ssh, runner] in
-                    var lastError = "no attempt ran"
-                    for attempt in 0..<3 {
-                        if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
-                        do {
-                            let result = try await runner.run(ssh.command(node, run: NodeArchitectures.probe))
-                            if result.succeeded { return (node, result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines), nil) }
-                            lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-                        } catch is CancellationError {
-                            throw CancellationError()
-                        } catch {
-                            lastError = "\(error)"
-                        }
-                    }
-                    return (node, nil, lastError)
+        let answers = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, String?, String?) in
+            var lastError = "no attempt ran"
+            for attempt in 0..<3 {
+                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                do {
+                    let result = try await runner.run(ssh.command(node, run: NodeArchitectures.probe))
+                    if result.succeeded { return (node, result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines), nil) }
+                    lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    lastError = "\(error)"
                 }
             }
-            for try await (node, machine, error) in group {
-                log.write("\(node.name): \(machine ?? error ?? "?")")
-                guard let machine else {
-                    failures.append("\(node.name) (\(node.sshAddress ?? "?")): \(error ?? "?")")
-                    continue
-                }
-                machines[node.name] = machine
+            return (node, nil, lastError)
+        }
+        for (node, machine, error) in answers {
+            log.write("\(node.name): \(machine ?? error ?? "?")")
+            guard let machine else {
+                failures.append("\(node.name) (\(node.sshAddress ?? "?")): \(error ?? "?")")
+                continue
             }
+            machines[node.name] = machine
         }
         guard failures.isEmpty else {
             throw BootstrapFailure(phase: .download, tool: "ssh", message: "could not ask \(failures.count) host(s) for their architecture (`\(NodeArchitectures.probe)`)",
