@@ -21,8 +21,8 @@ public struct SupportRequest: Sendable {
     public var journalLines: Int = 5000
     /// A node that has not answered everything within this long is noted and skipped.
     public var nodeTimeoutSeconds: Double = 60
-    /// Nodes asked at once.
-    public var parallelism: Int = 8
+    /// Nodes asked at once (`--parallel N`; the one SSH fan-out bound every command shares).
+    public var parallelism: Int = FanOut.defaultLimit
     public var now: Date = Date()
 
     public init(version: String, clusterFile: String, cluster: Cluster?, warnings: [Diagnostic] = [], loadProblems: String? = nil,
@@ -257,33 +257,23 @@ public struct SupportBundle: Sendable {
     func collectNodes(_ nodes: [Node], layout: StateLayout, _ files: BundleFiles) async {
         guard !nodes.isEmpty else { return }
         report("nodes: asking \(nodes.count) node\(nodes.count == 1 ? "" : "s"), \(min(request.parallelism, nodes.count)) at a time")
-        await withTaskGroup(of: Void.self) { group in
-            var next = 0
-            func start() {
-                let node = nodes[next]
-                next += 1
-                group.addTask {
-                    let started = Date()
-                    let outcome = await collectNode(node, ssh: NodeSSH(layout: layout), files)
-                    let seconds = String(format: "%.1fs", Date().timeIntervalSince(started))
-                    switch outcome {
-                    case .collected(let count, let failed):
-                        report("\(node.name): \(count) outputs (\(seconds))" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))"))
-                    case .unreachable(let why):
-                        await files.note("\(node.name): skipped, no answer over SSH: \(why)")
-                        report("\(node.name): skipped, no answer over SSH (\(seconds))")
-                    case .timedOut(let done, let total):
-                        await files.note("\(node.name): skipped after \(Self.seconds(request.nodeTimeoutSeconds)) without an answer (\(done) of \(total) outputs collected)")
-                        report("\(node.name): skipped, no answer within \(Self.seconds(request.nodeTimeoutSeconds)) (\(done) of \(total) outputs)")
-                    case .noAddress:
-                        await files.note("\(node.name): skipped, its address is not known (did its machine ever boot?)")
-                        report("\(node.name): skipped, address not known")
-                    }
-                }
-            }
-            for _ in 0..<min(max(request.parallelism, 1), nodes.count) { start() }
-            while await group.next() != nil {
-                if next < nodes.count { start() }
+        // Cancellation (Ctrl-C) is the only error: the nodes not asked yet are not started.
+        _ = try? await FanOut.map(nodes, limit: request.parallelism) { node in
+            let started = Date()
+            let outcome = await collectNode(node, ssh: NodeSSH(layout: layout), files)
+            let seconds = String(format: "%.1fs", Date().timeIntervalSince(started))
+            switch outcome {
+            case .collected(let count, let failed):
+                report("\(node.name): \(count) outputs (\(seconds))" + (failed.isEmpty ? "" : "; failed: \(failed.joined(separator: ", "))"))
+            case .unreachable(let why):
+                await files.note("\(node.name): skipped, no answer over SSH: \(why)")
+                report("\(node.name): skipped, no answer over SSH (\(seconds))")
+            case .timedOut(let done, let total):
+                await files.note("\(node.name): skipped after \(Self.seconds(request.nodeTimeoutSeconds)) without an answer (\(done) of \(total) outputs collected)")
+                report("\(node.name): skipped, no answer within \(Self.seconds(request.nodeTimeoutSeconds)) (\(done) of \(total) outputs)")
+            case .noAddress:
+                await files.note("\(node.name): skipped, its address is not known (did its machine ever boot?)")
+                report("\(node.name): skipped, address not known")
             }
         }
     }
