@@ -1,3 +1,11 @@
+// Orchestrate/Process: running the tools k0slua drives. Every external program goes through
+// ProcessRunning (SubprocessRunner for real, a scripted runner in tests); InterruptSupervisor
+// forwards Ctrl-C/SIGTERM/SIGHUP (Vagrant's first SIGINT cleans up, a second stops it at once);
+// ClusterLock keeps one command per cluster; FanOut bounds SSH to a fleet; NodeSSH builds the ssh
+// command line; Tools, TartStore and VagrantSSHConfig wrap vagrant, tart and k0sctl; Progress
+// and LogFile report and log (progress lines name a BootstrapPhase; nothing else here knows
+// Bootstrap or Lifecycle).
+
 /// A program to run: what, with which arguments, where, and with which extra environment.
 public struct Command: Sendable, Equatable, CustomStringConvertible {
     public var executable: String
