@@ -18,20 +18,8 @@ extension Bootstrap {
         let outcomes = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, CommandResult?, String?) in
             var command = ssh.command(node, run: ReachabilityProbe.script)
             command.standardInput = ReachabilityProbe.input(for: (targets[node.name] ?? []).compactMap(\.ip))
-            var lastError: String?
-            for attempt in 0..<3 {
-                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
-                do {
-                    let result = try await runner.run(command)
-                    if result.exitCode == 0 { return (node, result, nil) }
-                    lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    lastError = "\(error)"
-                }
-            }
-            return (node, nil, lastError)
+            let (result, failure) = try await runner.runRetrying(command)
+            return (node, result, result == nil ? failure : nil)
         }
         for (node, result, error) in outcomes {
             guard let result else {

@@ -76,20 +76,9 @@ extension Bootstrap {
         var machines: [String: String] = [:]
         var failures: [String] = []
         let answers = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, String?, String?) in
-            var lastError = "no attempt ran"
-            for attempt in 0..<3 {
-                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
-                do {
-                    let result = try await runner.run(ssh.command(node, run: NodeArchitectures.probe))
-                    if result.succeeded { return (node, result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines), nil) }
-                    lastError = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    lastError = "\(error)"
-                }
-            }
-            return (node, nil, lastError)
+            let (result, failure) = try await runner.runRetrying(ssh.command(node, run: NodeArchitectures.probe))
+            guard let result else { return (node, nil, failure) }
+            return (node, result.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines), nil)
         }
         for (node, machine, error) in answers {
             log.write("\(node.name): \(machine ?? error ?? "?")")

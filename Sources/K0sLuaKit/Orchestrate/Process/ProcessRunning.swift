@@ -63,3 +63,25 @@ extension ProcessRunning {
         try await run(command, onLine: nil)
     }
 }
+
+extension ProcessRunning {
+    /// Runs `command` up to `attempts` times, pausing 2 s, 4 s, … between them, until it exits 0
+    /// (a node's sshd may still be starting). The successful result, or why the last attempt
+    /// failed (exit code and standard error, or why it could not run). Cancellation is rethrown.
+    public func runRetrying(_ command: Command, attempts: Int = 3) async throws -> (result: CommandResult?, failure: String) {
+        var failure = "no attempt ran"
+        for attempt in 0..<attempts {
+            if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+            do {
+                let result = try await run(command)
+                if result.succeeded { return (result, "") }
+                failure = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                failure = "\(error)"
+            }
+        }
+        return (nil, failure)
+    }
+}
