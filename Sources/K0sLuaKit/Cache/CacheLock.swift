@@ -35,14 +35,12 @@ public final class CacheLock: @unchecked Sendable {
         let fd = try openFile()
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let error = errno
-            let holder = Self.holder(fd)
+            let holder = LockHolder.read(fd)
             close(fd)
             if error == EWOULDBLOCK { throw Failure.busy(pid: holder.pid, command: holder.command) }
             throw Failure.unusable(path: path, reason: String(cString: strerror(error)))
         }
-        let text = "\(getpid())\n\(command)\n"
-        _ = ftruncate(fd, 0)
-        _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+        LockHolder.write(fd, command: command)
         descriptor = fd
         exclusive = true
     }
@@ -68,15 +66,6 @@ public final class CacheLock: @unchecked Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure.unusable(path: path, reason: String(cString: strerror(errno))) }
         return fd
-    }
-
-    /// Who holds the lock exclusively, as it wrote it (pid on the first line, command on the second).
-    private static func holder(_ fd: Int32) -> (pid: Int32?, command: String?) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = pread(fd, &buffer, buffer.count, 0)
-        guard count > 0 else { return (nil, nil) }
-        let lines = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").map(String.init)
-        return (lines.first.flatMap { Int32($0) }, lines.count > 1 ? lines[1] : nil)
     }
 
     public func release() {

@@ -40,10 +40,10 @@ public final class ClusterLock: @unchecked Sendable {
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 let error = errno
                 // The holder writes who it is just after it takes the lock: give it a moment.
-                var holder = Self.holder(fd)
+                var holder = LockHolder.read(fd)
                 for _ in 0..<50 where error == EWOULDBLOCK && holder.pid == nil {
                     usleep(20_000)
-                    holder = Self.holder(fd)
+                    holder = LockHolder.read(fd)
                 }
                 close(fd)
                 if error == EWOULDBLOCK { throw Failure.held(pid: holder.pid, command: holder.command) }
@@ -51,24 +51,13 @@ public final class ClusterLock: @unchecked Sendable {
             }
             var opened = stat(), current = stat()
             if fstat(fd, &opened) == 0, stat(path, &current) == 0, opened.st_ino == current.st_ino, opened.st_dev == current.st_dev {
-                let text = "\(getpid())\n\(command)\n"
-                _ = ftruncate(fd, 0)
-                _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+                LockHolder.write(fd, command: command)
                 descriptor = fd
                 return
             }
             close(fd)
         }
         throw Failure.unusable(path: path, reason: "the file keeps being replaced")
-    }
-
-    /// Who holds the lock, as the holder wrote it (pid on the first line, command on the second).
-    private static func holder(_ fd: Int32) -> (pid: Int32?, command: String?) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = pread(fd, &buffer, buffer.count, 0)
-        guard count > 0 else { return (nil, nil) }
-        let lines = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").map(String.init)
-        return (lines.first.flatMap { Int32($0) }, lines.count > 1 ? lines[1] : nil)
     }
 
     /// Removes the file, then drops the lock (in that order: see acquire).
@@ -78,5 +67,25 @@ public final class ClusterLock: @unchecked Sendable {
         if fstat(descriptor, &opened) == 0, stat(path, &current) == 0, opened.st_ino == current.st_ino { unlink(path) }
         close(descriptor)
         descriptor = -1
+    }
+}
+
+/// What a lock file's holder writes about itself (`<pid>\n<command>\n`), so that a refused
+/// command can say who holds the cluster or the cache.
+enum LockHolder {
+    /// Replaces the file's text with this process's pid and `command`.
+    static func write(_ fd: Int32, command: String) {
+        let text = "\(getpid())\n\(command)\n"
+        _ = ftruncate(fd, 0)
+        _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
+    }
+
+    /// The holder as it wrote itself (nil fields while it has not yet).
+    static func read(_ fd: Int32) -> (pid: Int32?, command: String?) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = pread(fd, &buffer, buffer.count, 0)
+        guard count > 0 else { return (nil, nil) }
+        let lines = String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n").map(String.init)
+        return (lines.first.flatMap { Int32($0) }, lines.count > 1 ? lines[1] : nil)
     }
 }
