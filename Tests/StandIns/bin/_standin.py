@@ -17,7 +17,8 @@ Environment:
                          k0s-down:NAME, coredns-crashloop, api-down, hang:NAME (ssh to it never answers),
                          probe-silent:NAME (its probe prints nothing, exit 0), probe-partial:NAME
                          (answers only the first address), k0s-status-norole:NAME (`k0s status`
-                         without its Role line)
+                         without its Role line), no-k0s:NAME, disk-full:NAME, image-lost:NAME
+                         (k0slua image load)
   K0SLUA_STANDIN_JOURNAL JSON {node: text}: lines the node's k0s journal adds (k0slua support)
   K0SLUA_STANDIN_MACOS   JSON file describing the Mac for sw_vers, defaults, ifconfig, stat, sudo and
                          `tart list` (README.md)
