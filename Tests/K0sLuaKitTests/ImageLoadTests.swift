@@ -144,6 +144,11 @@ import Testing
         #expect(other.exitCode == 1)
         #expect(other.standardError.contains("\"other.tar\" is not an image archive: it is a tar file without manifest.json"), "\(other.standardError)")
         #expect(other.standardError.contains("hint: pass a file written by `docker save -o FILE IMAGE`"))
+        // A directory (an unpacked OCI layout).
+        try FileManager.default.createDirectory(atPath: world.directory + "/layout", withIntermediateDirectories: true)
+        let directory = try await world.run(["image", "load", "layout"])
+        #expect(directory.exitCode == 1)
+        #expect(directory.standardError.contains("\"layout\" is not an image archive: it is a directory"), "\(directory.standardError)")
         #expect(!world.calls.contains { $0.tool == "ssh" }, "no node touched")
     }
 
@@ -168,6 +173,9 @@ import Testing
         #expect(pure.standardError.contains("\"control-plane-2\" is a controller without workloads: it runs no kubelet"), "\(pure.standardError)")
         let none = try await world.run(["image", "load"])
         #expect(none.exitCode == 64)
+        let empty = try await world.run(["image", "load", "--nodes", ",", "docker.tar"])
+        #expect(empty.exitCode == 64)
+        #expect(empty.standardError.contains("--nodes takes node names"), "\(empty.standardError)")
         #expect(!world.calls.contains { $0.tool == "ssh" })
     }
 

@@ -34,8 +34,10 @@ public struct ImageArchive: Sendable, Equatable {
     public static func inspect(_ path: String, runner: any ProcessRunning) async throws(ImageLoadError) -> ImageArchive {
         let absolute = StateLayout.absolutePath(path)  // starts with "/": never read as an option
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), !isDirectory.boolValue,
-              FileManager.default.isReadableFile(atPath: absolute) else {
+        if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw .notAnArchive(path: path, why: "it is a directory (an OCI layout goes as a tar: tar -cf image.tar -C \(path) .)")
+        }
+        guard FileManager.default.isReadableFile(atPath: absolute) else {
             throw .notAnArchive(path: path, why: "cannot read it")
         }
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? NSNumber)?.int64Value ?? 0
