@@ -330,6 +330,49 @@ softnet_checks() { # scenario state table
     check "$scenario: the stand-in built the Calico VXLAN pod network" false
   fi
   support_checks "$scenario" "$state" "$table"
+  image_load_checks "$scenario" "$state" "$table"
+}
+
+# `k0slua image load` (issue 20): a small OCI archive built here reaches the image list of every
+# node that runs a kubelet (the k0s stand-in's `k0s ctr images`, Tests/StandIns/mirror/layout.py --k0s e2e) with its
+# manifest digest; pure controllers get nothing.
+image_load_checks() { # scenario state table
+  local scenario=$1 state=$2 table=$3 work="$K0SLUA_E2E_WORK/$1" digest node ip user role listed
+  digest=$(python3 - "$work/hello-oci.tar" <<'PY'
+import hashlib, io, json, sys, tarfile
+def add(t, name, data):
+    info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+layer = b"hello from the e2e host\n"
+config = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + hashlib.sha256(config).hexdigest(), "size": len(config)},
+                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + hashlib.sha256(layer).hexdigest(), "size": len(layer)}]}).encode()
+digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": len(manifest),
+                                            "annotations": {"io.containerd.image.name": "example.com/k0slua-e2e/hello:1"}}]}
+with tarfile.open(sys.argv[1], "w") as t:
+    add(t, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
+    add(t, "index.json", json.dumps(index).encode())
+    for data in (config, layer, manifest):
+        add(t, "blobs/sha256/" + hashlib.sha256(data).hexdigest(), data)
+print(digest)
+PY
+  )
+  (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" image load hello-oci.tar >"$work/image-load.txt" 2>&1; echo $? >"$work/image-load.code")
+  sed 's/^/  image load: /' "$work/image-load.txt"
+  check "$scenario: image load: exit 0" test "$(cat "$work/image-load.code")" = 0
+  while read -r node ip _; do
+    read -r user _ role < <(k0sctl_host "$state" "$ip")
+    listed=$(ssh_node "$state" "$user" "$ip" "sudo k0s ctr -n k8s.io images ls" || true)
+    if [ "$role" = controller ]; then
+      check "$scenario: image load: $node (no kubelet) got nothing" test -z "$(grep 'k0slua-e2e/hello' <<<"$listed")"
+    else
+      check "$scenario: image load: $node lists example.com/k0slua-e2e/hello:1 with $digest" \
+        grep -Eq "^example.com/k0slua-e2e/hello:1 +[^ ]+ +$digest " <<<"$listed"
+      check "$scenario: image load: nothing left in $node's /tmp" \
+        test -z "$(ssh_node "$state" "$user" "$ip" "ls /tmp/k0slua-image-*.tar 2>/dev/null" || true)"
+    fi
+  done <<<"$table"
 }
 
 no_match() { ! grep -rq "$@"; }

@@ -17,7 +17,8 @@ Environment:
                          k0s-down:NAME, coredns-crashloop, api-down, hang:NAME (ssh to it never answers),
                          probe-silent:NAME (its probe prints nothing, exit 0), probe-partial:NAME
                          (answers only the first address), k0s-status-norole:NAME (`k0s status`
-                         without its Role line)
+                         without its Role line), no-k0s:NAME, disk-full:NAME, image-lost:NAME
+                         (k0slua image load)
   K0SLUA_STANDIN_JOURNAL JSON {node: text}: lines the node's k0s journal adds (k0slua support)
   K0SLUA_STANDIN_MACOS   JSON file describing the Mac for sw_vers, defaults, ifconfig, stat, sudo and
                          `tart list` (README.md)
@@ -1054,6 +1055,9 @@ def ssh(args):
     if f"hang:{name}" in faults():
         time.sleep(3600)  # a node that accepts the connection and never answers
         return 255
+    answered = ssh_images(command, host, name)
+    if answered is not None:
+        return answered
     answered = ssh_support(command, host, name)
     if answered is not None:
         return answered
@@ -1143,6 +1147,93 @@ def kubectl_support(args, words):
     return 0
 
 
+def node_file(name, path):
+    """Where a file a node's command wrote lives in the stand-in's state (one tree per node)."""
+    return os.path.join(STATE, "nodefs", name, path.lstrip("/").replace("/", "_"))
+
+
+def qualified(ref):
+    """containerd's normalized name (docker.io/library/…:latest)."""
+    parts = ref.split("/")
+    if len(parts) == 1 or not ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = ["docker.io"] + (["library"] if len(parts) == 1 else []) + parts
+    if ":" not in parts[-1] and "@" not in parts[-1]:
+        parts[-1] += ":latest"
+    return "/".join(parts)
+
+
+def ssh_images(command, host, name):
+    """`k0slua image load`: `cat > FILE` (the archive on stdin), `k0s ctr -n k8s.io images import`
+    (reads the archive like containerd's importer: index.json of an OCI layout, else docker save's
+    manifest.json) into a per-node image list that `images ls` reports; `rm -f -- FILE`. Faults:
+    `no-k0s:NODE` (k0s not installed), `disk-full:NODE` (the copy fails), `image-lost:NODE` (the
+    import succeeds and lists nothing). None for any other command."""
+    copy = re.fullmatch(r"umask 077 && cat > '([^']*)'", command)
+    if copy:
+        data = sys.stdin.buffer.read()
+        if f"disk-full:{name}" in faults():
+            err("bash: line 1: cat: write error: No space left on device\n")
+            return 1
+        os.makedirs(os.path.dirname(node_file(name, copy.group(1))), exist_ok=True)
+        with open(node_file(name, copy.group(1)), "wb") as f:
+            f.write(data)
+        return 0
+    remove = re.fullmatch(r"rm -f -- '([^']*)'", command)
+    if remove:
+        if os.path.exists(node_file(name, remove.group(1))):
+            os.remove(node_file(name, remove.group(1)))
+        return 0
+    imported = re.fullmatch(r"sudo k0s ctr -n k8s.io images import -- '([^']*)'; status=\$\?; rm -f -- '([^']*)'; exit \$status", command)
+    if not imported:
+        return None
+    path = node_file(name, imported.group(1))
+    try:
+        status = ctr_import(path, host, name)
+    finally:
+        if os.path.exists(node_file(name, imported.group(2))):
+            os.remove(node_file(name, imported.group(2)))
+    return status
+
+
+def ctr_import(path, host, name):
+    import tarfile
+    if load("k0s.json", {}).get(host) is None or f"no-k0s:{name}" in faults():
+        err("sudo: k0s: command not found\n")
+        return 127
+    if not os.path.exists(path):
+        err(f"ctr: open {path}: no such file or directory\n")
+        return 1
+    try:
+        with tarfile.open(path) as archive:
+            members = {m.name[2:] if m.name.startswith("./") else m.name: m for m in archive.getmembers()}
+            read = lambda member: json.loads(archive.extractfile(members[member]).read())
+            found = {}
+            if "index.json" in members:
+                for m in read("index.json")["manifests"]:
+                    annotations = m.get("annotations") or {}
+                    ref = annotations.get("io.containerd.image.name") or annotations.get("org.opencontainers.image.ref.name")
+                    if ref and ("/" in ref or ":" in ref):
+                        found[qualified(ref)] = {"type": m["mediaType"], "digest": m["digest"], "size": f"{m.get('size', 0)} B"}
+            elif "manifest.json" in members:
+                for entry in read("manifest.json"):
+                    digest = "sha256:" + hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest()
+                    for tag in entry.get("RepoTags") or []:
+                        found[qualified(tag)] = {"type": "application/vnd.docker.distribution.manifest.v2+json", "digest": digest, "size": "1.0 KiB"}
+            else:
+                raise ValueError("no index")
+    except Exception:
+        err("ctr: unrecognized image format\n")
+        return 1
+    if f"image-lost:{name}" not in faults():
+        # One file per node: nodes import in parallel.
+        images = load(f"images-{host}.json", {})
+        images.update(found)
+        save(f"images-{host}.json", images)
+    for ref, image in found.items():
+        out(f"unpacking {ref} ({image['digest']})...done\n")
+    return 0
+
+
 def ssh_support(command, host, name):
     """The node commands of `k0slua support`; None for any other command. K0SLUA_STANDIN_JOURNAL
     (JSON {node: text}) adds lines to a node's journal."""
@@ -1180,11 +1271,22 @@ def ssh_support(command, host, name):
         out("               total        used        free      shared  buff/cache   available\nMem:            3915         812        1733           1        1598        3103\n")
         return 0
     if command.startswith("sudo k0s ctr -n k8s.io images ls"):
+        if node is None or f"no-k0s:{name}" in faults():
+            err("sudo: k0s: command not found\n")
+            return 1
         if not k0s:
             err("Error: failed to dial \"/run/k0s/containerd.sock\": context deadline exceeded\n")
             return 1
-        out("REF                                 TYPE                                    DIGEST                                                                  SIZE    PLATFORMS   LABELS\n"
-            "registry.k8s.io/pause:3.10.1       application/vnd.oci.image.index.v1+json sha256:278fb9dbcca9518083ad1e11276933a2e96f23de604a3a08cc3c80002767d24c 315.2 KiB linux/arm64 io.cri-containerd.image=managed\n")
+        rows = [("registry.k8s.io/pause:3.10.1", "application/vnd.oci.image.index.v1+json",
+                 "sha256:278fb9dbcca9518083ad1e11276933a2e96f23de604a3a08cc3c80002767d24c", "315.2 KiB", "linux/arm64", "io.cri-containerd.image=managed")]
+        rows += [(ref, i["type"], i["digest"], i["size"], "linux/amd64", "-") for ref, i in sorted(load(f"images-{host}.json", {}).items())]
+        if command.split()[-1] == "-q":
+            out("".join(r[0] + "\n" for r in rows))
+            return 0
+        # ctr's tabwriter: columns padded to the widest cell plus one space.
+        table = [("REF", "TYPE", "DIGEST", "SIZE", "PLATFORMS", "LABELS")] + rows
+        widths = [max(len(r[c]) for r in table) for c in range(5)]
+        out("".join(" ".join(r[c].ljust(widths[c]) for c in range(5)) + " " + r[5] + "\n" for r in table))
         return 0
     if command == "cat /etc/hosts":
         out(f"127.0.0.1 localhost\n127.0.1.1 {name}\n")

@@ -14,7 +14,8 @@ layout.py ROOT --version V [--version V …] [--arch A …] [--k0s KIND] [--bund
           --k0sctl-version V --kubectl-version V]
 
   --k0s   echo          a script that prints "<v> <arch>" (unit tests; default)
-          e2e           a stand-in k0s for the VMs (version, status, reset), padded to 2 MiB
+          e2e           a stand-in k0s for the VMs (version, status, reset, ctr images import/ls over a
+                list in a file), padded to 2 MiB
           random:MB     MB megabytes of random bytes (benchmarks)
   --bundle text         "<arch> image layer" lines, 256 KiB (unit tests; default)
           tar:MIB       a tar of MIB incompressible 1 MiB "layers" (the e2e)
@@ -44,7 +45,29 @@ case "$1" in
   version) echo "{version}" ;;
   reset) rm -rf /var/lib/k0s /etc/k0s && echo "k0s reset: /var/lib/k0s and /etc/k0s removed" ;;
   status) printf 'Version: %s\\nProcess ID: -\\nRole: (k0slua e2e stand-in: the node is up, no k0s runs)\\n' "{version}" ;;
-  *) echo "k0s stand-in: only 'version', 'status' and 'reset'" >&2; exit 1 ;;
+  ctr)
+    # `k0s ctr -n k8s.io images import [--] FILE` and `images ls [-q]` (k0slua image load): an OCI
+    # layout tar's first manifest (digest, io.containerd.image.name) goes to a list kept in a file,
+    # printed in ctr's REF TYPE DIGEST SIZE PLATFORMS LABELS columns.
+    list=/var/lib/k0slua-e2e/images.txt
+    [ "$2 $3 $4" = "-n k8s.io images" ] || {{ echo "k0s stand-in: only 'ctr -n k8s.io images import|ls'" >&2; exit 1; }}
+    case "$5" in
+      import)
+        file=$6; [ "$file" = "--" ] && file=$7
+        index=$(tar -xOf "$file" index.json 2>/dev/null) || {{ echo "ctr: unrecognized image format" >&2; exit 1; }}
+        digest=$(printf '%s' "$index" | grep -o '"digest": *"sha256:[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+        ref=$(printf '%s' "$index" | grep -o '"io.containerd.image.name": *"[^"]*"' | head -1 | cut -d'"' -f4)
+        [ -n "$digest" ] && [ -n "$ref" ] || {{ echo "ctr: unrecognized image format" >&2; exit 1; }}
+        mkdir -p "$(dirname "$list")"
+        {{ grep -v "^$ref " "$list" 2>/dev/null; echo "$ref application/vnd.oci.image.manifest.v1+json $digest 1.0KiB linux/amd64 -"; }} >"$list.new"
+        mv "$list.new" "$list"
+        echo "unpacking $ref ($digest)...done" ;;
+      ls)
+        if [ "$6" = "-q" ]; then cut -d' ' -f1 "$list" 2>/dev/null
+        else echo "REF TYPE DIGEST SIZE PLATFORMS LABELS"; cat "$list" 2>/dev/null; fi ;;
+      *) echo "k0s stand-in: only 'ctr -n k8s.io images import|ls'" >&2; exit 1 ;;
+    esac ;;
+  *) echo "k0s stand-in: only 'version', 'status', 'reset' and 'ctr -n k8s.io images'" >&2; exit 1 ;;
 esac
 exit 0
 """.encode()

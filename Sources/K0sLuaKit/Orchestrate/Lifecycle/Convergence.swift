@@ -1,8 +1,8 @@
 // Orchestrate/Lifecycle: a cluster after its first `up`: nodes that leave (Convergence: drain,
 // reset, Node deleted, machine destroyed), controllers that leave etcd (ControllerRemoval),
 // CPU/memory changes (Resize), stop/start and boots after a host reboot (PowerCycle), destroy
-// (Teardown) and status (ClusterStatus). It extends Bootstrap where a step belongs to `up` and
-// calls Process/ for every tool.
+// (Teardown), status (ClusterStatus) and images loaded into the nodes (ImageLoad, ImageArchive).
+// It extends Bootstrap where a step belongs to `up` and calls Process/ for every tool.
 
 import Foundation
 

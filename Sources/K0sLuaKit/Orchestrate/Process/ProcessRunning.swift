@@ -14,14 +14,17 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     public var environment: [String: String]
     public var workingDirectory: String?
     public var standardInput: String?
+    /// A file streamed to the program's standard input (after `standardInput`, when both are set).
+    public var standardInputFile: String?
 
     public init(_ executable: String, _ arguments: [String] = [], environment: [String: String] = [:],
-                workingDirectory: String? = nil, standardInput: String? = nil) {
+                workingDirectory: String? = nil, standardInput: String? = nil, standardInputFile: String? = nil) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
         self.workingDirectory = workingDirectory
         self.standardInput = standardInput
+        self.standardInputFile = standardInputFile
     }
 
     /// The command line as a user would type it.

@@ -43,6 +43,7 @@ public struct SubprocessRunner: ProcessRunning {
             .gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: .seconds(3)),
         ]
         let input = command.standardInput ?? ""
+        let inputFile = command.standardInputFile
         let result = try await Subprocess.run(
             executable,
             arguments: Arguments(command.arguments),
@@ -77,6 +78,7 @@ public struct SubprocessRunner: ProcessRunning {
                 }
                 group.addTask {
                     if !input.isEmpty { _ = try await execution.standardInputWriter.write(input) }
+                    if let inputFile { await Self.stream(inputFile, to: execution.standardInputWriter) }
                     try await execution.standardInputWriter.finish()
                     return (false, "")
                 }
@@ -92,5 +94,15 @@ public struct SubprocessRunner: ProcessRunning {
         case .signaled(let signal): 128 + signal
         }
         return CommandResult(exitCode: code, standardOutput: result.closureResult.0, standardError: result.closureResult.1)
+    }
+
+    /// Copies `path` to the child's standard input in 1 MiB pieces. A child that stops reading
+    /// (it exited) ends the copy quietly: its exit code and output say what happened.
+    private static func stream(_ path: String, to writer: StandardInputWriter) async {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            guard (try? await writer.write(Array(chunk))) != nil else { return }
+        }
     }
 }
