@@ -43,7 +43,8 @@ extension Bootstrap {
     }
 
     /// Boots controllers, then workers; checks each boot-assigned address against the record
-    /// (a changed one is recorded, k0sctl.yaml and /etc/hosts are rewritten and k0sctl apply
+    /// (a controller k0s installed whose address moved stops `start` before anything changes; a
+    /// worker's changed one is recorded, k0sctl.yaml and /etc/hosts are rewritten and k0sctl apply
     /// reconfigures k0s), then connectivity and health.
     public func start() async throws -> (notes: [String], health: HealthReport?) {
         var record = try requireRecord(.machines)
@@ -53,6 +54,7 @@ extension Bootstrap {
         try renderRecordedMachines(cluster)
         try await bootMachines(cluster.nodes)
         let changed = try await rediscoverAddresses()
+        try refuseMovedControllers(changed.map { (name: $0.name, to: $0.to) })
         if !changed.isEmpty {
             notes += changed.map { "\($0.name): address changed from \($0.from) to \($0.to)" }
             for change in changed {
@@ -99,5 +101,28 @@ extension Bootstrap {
         }
         cluster = cluster.resolving(discovered)
         return changed
+    }
+
+    /// Recorded controllers k0sctl installed whose boot-assigned address is not the recorded one.
+    /// etcd keeps each member's peer URL (`https://<recorded address>:2380`) in its own data, and
+    /// k0sctl apply does not change it: such a member cannot rejoin, and two of three lose quorum.
+    /// So nothing is applied; the failure names each node and the ways back.
+    func refuseMovedControllers(_ discovered: [(name: String, to: IPv4Address)]) throws {
+        guard let record, record.phases[BootstrapPhase.k0sctl.rawValue] != nil else { return }
+        let moved = discovered.compactMap { change -> (name: String, from: String, to: IPv4Address)? in
+            guard let recorded = record.node(named: change.name), recorded.role == .controller,
+                  let from = recorded.address, from != change.to.description else { return nil }
+            return (change.name, from, change.to)
+        }.sorted { $0.name < $1.name }
+        guard !moved.isEmpty else { return }
+        let names = moved.map(\.name).joined(separator: ", ")
+        var lines = moved.map { "\($0.name): recorded address \($0.from), DHCP gave it \($0.to) now (etcd still lists its peer https://\($0.from):2380)" }
+        lines.append("nothing was applied: k0sctl did not run, state.json and k0sctl.yaml keep the recorded addresses")
+        lines.append("(a) give it its old lease back: a bootpd reservation in /etc/bootptab (docs/troubleshooting.md), then `k0slua stop` and `k0slua start`")
+        lines.append("(b) rebuild the cluster: `k0slua destroy && k0slua up`")
+        throw BootstrapFailure(phase: .addresses, tool: nil,
+                               message: "the DHCP address of controller \(names) moved; etcd cannot follow a moved controller",
+                               outputTail: lines, logFile: nil,
+                               hint: "keep each VM's lease with a reservation in /etc/bootptab (`k0slua doctor` checks it)")
     }
 }
