@@ -564,6 +564,16 @@ def stat(args):
     return 0
 
 
+def cat(args):
+    """`cat /etc/bootptab`: the scenario's `bootptab` text; without one, macOS's missing file."""
+    text = macos_scenario().get("bootptab")
+    if args != ["/etc/bootptab"] or text is None:
+        err(f"cat: {' '.join(args)}: No such file or directory\n")
+        return 1
+    out(text)
+    return 0
+
+
 def sudo(args):
     if args[:1] != ["--non-interactive"]:
         passthrough("/usr/bin/sudo", args)
@@ -1201,5 +1211,5 @@ def main(tool):
     record()
     atexit.register(lambda: record({"end": True}))
     handler = {"vagrant": vagrant, "tart": tart, "virsh": virsh, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh, "sw_vers": sw_vers,
-               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo, "softnet": softnet, "route": route}[tool]
+               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo, "softnet": softnet, "route": route, "cat": cat}[tool]
     sys.exit(handler(ARGV))
