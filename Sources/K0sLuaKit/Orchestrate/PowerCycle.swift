@@ -55,6 +55,7 @@ extension Bootstrap {
         try await bootMachines(cluster.nodes)
         let changed = try await rediscoverAddresses()
         try refuseMovedControllers(changed.map { (name: $0.name, to: $0.to) })
+        if let note = try await wakeSoftnetNodes() { notes.append(note) }
         if !changed.isEmpty {
             notes += changed.map { "\($0.name): address changed from \($0.from) to \($0.to)" }
             for change in changed {
@@ -124,5 +125,32 @@ extension Bootstrap {
                                message: "the DHCP address of controller \(names) moved; etcd cannot follow a moved controller",
                                outputTail: lines, logFile: nil,
                                hint: "keep each VM's lease with a reservation in /etc/bootptab (`k0slua doctor` checks it)")
+    }
+
+    /// A running softnet cluster the host reaches not at all while `tart list` says its VMs run
+    /// (the Mac slept past softnet's lease): renews every node's lease through the Tart guest
+    /// agent, then asks again. Nil when some node answered at once or the mode does not apply.
+    func wakeSoftnetNodes() async throws -> String? {
+        let wake = SoftnetWake(cluster: cluster, layout: layout, runner: runner)
+        let nodes = cluster.nodes.filter { $0.ip != nil }
+        guard wake.applies, !nodes.isEmpty, try await answering(nodes).isEmpty, await wake.allRunning(nodes) else { return nil }
+        progress.info("no node answers although their VMs run (the Mac slept?): renewing each DHCP lease through the Tart guest agent")
+        let problems = await wake.renew(nodes)
+        let answering = try await answering(nodes)
+        guard !answering.isEmpty else {
+            throw BootstrapFailure(phase: .connectivity, tool: "tart", message: "no node answers, also after renewing their DHCP leases through `tart exec`",
+                                   outputTail: problems, logFile: nil,
+                                   hint: "`tart exec` needs macOS 14+ and the Tart Guest Agent in the VM; else restart the VMs: `k0slua stop && k0slua start`")
+        }
+        return "renewed the DHCP leases of \(nodes.map(\.name).joined(separator: ", ")) through `tart exec` (softnet had dropped them, the Mac slept?)"
+            + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; "))
+    }
+
+    /// The nodes that answer `true` over SSH.
+    func answering(_ nodes: [Node]) async throws -> [Node] {
+        let results = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node in
+            (node, (try? await runner.run(ssh.command(node, run: "true")))?.succeeded == true)
+        }
+        return results.filter(\.1).map(\.0)
     }
 }

@@ -414,6 +414,37 @@ def tart_pull(image):
     return 0
 
 
+def asleep(machine):
+    """Fault slept:NAME: the Mac slept past softnet's lease, so softnet drops the VM's frames until
+    its guest renews DHCP (`tart exec … networkctl renew`, recorded in renewed.json)."""
+    return f"slept:{machine}" in faults() and machine not in load("renewed.json", [])
+
+
+def tart_exec(args):
+    """`tart exec NAME COMMAND…` through the guest agent (Tart Commands/Exec.swift): the VM must run;
+    fault no-guest-agent:MACHINE fails as Tart does without the agent."""
+    name, command = args[0], args[1:]
+    owner = load("tart.json", {}).get(name)
+    machine = load("vagrant.json", {}).get((owner or {}).get("dir"), {}).get((owner or {}).get("machine"), {})
+    if owner is None:
+        err(f"Error: the specified VM \"{name}\" does not exist\n")
+        return 1
+    if machine.get("state") != "running":
+        err(f"Error: VM \"{name}\" is not running\n")
+        return 1
+    if f"no-guest-agent:{owner['machine']}" in faults():
+        err("Error: Failed to connect to the VM using its control socket: connection refused, is the Tart Guest Agent running?\n")
+        return 1
+    if command == ["ip", "-o", "-4", "route", "show", "default"]:
+        out(f"default via 192.168.64.1 dev enp0s1 proto dhcp src {machine.get('ip')} metric 100\n")
+        return 0
+    if command == ["sudo", "networkctl", "renew", "enp0s1"]:
+        save("renewed.json", sorted(set(load("renewed.json", [])) | {owner["machine"]}))
+        return 0
+    err(f"stand-in: tart exec knows no command {' '.join(command)}\n")
+    return 1
+
+
 def tart(args):
     if args[:1] == ["--version"]:
         out(tart_version() + "\n")
@@ -436,6 +467,8 @@ def tart(args):
         for source, name, state in rows:
             out(f"{source:<6} {name} 20 5 2 days ago {state}\n")
         return 0
+    if args[:1] == ["exec"] and len(args) >= 3:
+        return tart_exec(args[1:])
     if args[:1] == ["ip"] and len(args) == 2:
         # The VM's DHCP lease while it runs (Tart Commands/IP.swift reads the leases file).
         owner = vms.get(args[1], {})
@@ -1041,6 +1074,9 @@ def ssh(args):
     if name is None or f"unreachable:{name}" in faults():
         err(f"ssh: connect to host {host} port {port}: Connection refused\n")
         return 255
+    if asleep(name):
+        err(f"ssh: connect to host {host} port {port}: Operation timed out\n")
+        return 255
     command = " ".join(remote)
     # A fixed time per connection (benchmarks of the fan-out): K0SLUA_STANDIN_DELAY=ssh:call=SECONDS.
     time.sleep(delay("call"))
@@ -1058,7 +1094,7 @@ def ssh(args):
             addresses = addresses[:1]
         for ip in addresses:
             other = nodes.get(ip, ip)
-            cut = any({name, other} == set(p) for p in partitions)
+            cut = any({name, other} == set(p) for p in partitions) or asleep(other)
             out(f"{'unreachable' if cut or (ip not in nodes and not hosts_mode) else 'ok'} {ip}\n")
         return 0
     if f"hang:{name}" in faults():
