@@ -21,7 +21,7 @@ extension Bootstrap {
     /// whatever cluster.lua or `k0slua render` wrote since.
     func renderRecordedMachines(_ applied: Cluster) throws {
         loadPublicKey()
-        if let vagrantfile = VagrantfileRenderer.render(applied, publicKey: publicKey, layout: layout) {
+        if let vagrantfile = VagrantfileRenderer.render(applied, publicKey: publicKey, layout: layout, provisioned: VagrantfileRenderer.provisioned(record)) {
             try FileWriter.write(vagrantfile, to: layout.vagrantfile)
         }
     }
