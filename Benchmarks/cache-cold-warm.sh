@@ -15,14 +15,9 @@ server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-release="$work/mirror/github.com/k0sproject/k0s/releases/download/$version"
-mkdir -p "$release" "$work/mirror/docs.k0sproject.io" "$work/world"
-echo "$version" >"$work/mirror/docs.k0sproject.io/stable.txt"
-for arch in amd64 arm64; do
-  head -c "$((binary_mb * 1000000))" /dev/urandom >"$release/k0s-$version-$arch"
-  head -c "$((bundle_mb * 1000000))" /dev/urandom >"$release/k0s-airgap-bundle-$version-linux-$arch.tar"
-done
-(cd "$release" && sha256sum -b -- k0s-* >sha256sums.txt)
+mkdir -p "$work/world"
+python3 "$root/Tests/StandIns/mirror/layout.py" "$work/mirror" --version "$version" --arch amd64 --arch arm64 \
+  --k0s "random:$binary_mb" --bundle "random:$bundle_mb"
 python3 "$root/Tests/StandIns/mirror/serve.py" "$work/mirror" &
 server=$!
 for _ in $(seq 100); do [ -f "$work/mirror/.port" ] && break; sleep 0.1; done

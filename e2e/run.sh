@@ -9,7 +9,7 @@
 # lifecycle scenario then grows, shrinks, stops and starts the cluster), `k0slua destroy`, nothing
 # left. Per-scenario, per-phase timings at the end.
 #
-# k0s comes from the host cache, as for users: a release-shaped mirror (e2e/release_mirror.py) served
+# k0s comes from the host cache, as for users: a release-shaped mirror (Tests/StandIns/mirror/layout.py) served
 # on 127.0.0.1 inside the namespace is K0SLUA_MIRROR, the cache (XDG_CACHE_HOME) starts empty, and
 # the k0sctl stand-in uploads the cached binary and image bundle to the VMs over SSH.
 set -euo pipefail
@@ -91,7 +91,7 @@ k0s_version=v1.34.2+k0s.0
 mirror="$K0SLUA_E2E_WORK/mirror"
 export XDG_CACHE_HOME="$K0SLUA_E2E_WORK/xdg-cache"
 rm -rf "$mirror" "$XDG_CACHE_HOME" && mkdir -p "$mirror"
-python3 "$here/release_mirror.py" "$mirror" "$k0s_version"
+python3 "$root/Tests/StandIns/mirror/layout.py" "$mirror" --version "$k0s_version" --arch amd64 --k0s e2e --bundle tar:12
 "${NS[@]}" python3 "$root/Tests/StandIns/mirror/serve.py" "$mirror" &
 mirror_pid=$!
 for _ in $(seq 50); do [ -s "$mirror/.port" ] && break; sleep 0.1; done

@@ -22,9 +22,13 @@ extension K0sLuaCommand {
         @Option(help: ArgumentHelp("Skip a node that has not answered within this long, e.g. 30s, 2m.", valueName: "duration"))
         var nodeTimeout: String = "60s"
 
+        @Option(help: ArgumentHelp("How many nodes are asked at once.", valueName: "n"))
+        var parallel: Int = FanOut.defaultLimit
+
         func validate() throws {
             _ = try Self.seconds(since, option: "--since")
             guard try Self.seconds(nodeTimeout, option: "--node-timeout") > 0 else { throw ValidationError("--node-timeout must be positive") }
+            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
         }
 
         func run() async throws {
@@ -32,6 +36,7 @@ extension K0sLuaCommand {
             var request = try request()
             request.sinceSeconds = Int(try Self.seconds(since, option: "--since"))
             request.nodeTimeoutSeconds = try Self.seconds(nodeTimeout, option: "--node-timeout")
+            request.parallelism = parallel
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // kubectl from the cache when PATH lacks it
             let quiet = options.quiet
             let bundle = SupportBundle(request: request, runner: SubprocessRunner()) { line in

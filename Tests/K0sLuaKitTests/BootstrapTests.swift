@@ -298,7 +298,7 @@ import Testing
           user: {token: keep-me}
 
         """
-        FileManager.default.createFile(atPath: userConfig, contents: Data(existing.utf8))
+        _ = FileManager.default.createFile(atPath: userConfig, contents: Data(existing.utf8))
         let up = try await world.run(["up", "--merge-kubeconfig", "--skip", "health"])
         #expect(up.exitCode == 0, "\(up.standardError)")
         #expect(up.standardOutput.contains("context k0slua-k0slua merged into your kubeconfig"))
@@ -319,7 +319,7 @@ import Testing
         let source = try String(contentsOfFile: Repo.fixtures + "/render-hosts/cluster.lua", encoding: .utf8)
             .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"id_test\"")
         let world = try StandInWorld(cluster: source)
-        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        _ = FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
         let up = try await world.run(["up", "--state-dir", ".k0slua/k0slua", "--skip", "health"], environment: ["K0SLUA_STANDIN_HOSTS": "1"])
         #expect(up.exitCode == 0, "\(up.standardError)")
         let tools = world.calls.map(\.tool)

@@ -51,7 +51,7 @@ import Testing
         let directory = NSTemporaryDirectory() + "k0slua-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data("return {\n  name = = 1\n}\n".utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data("return {\n  name = = 1\n}\n".utf8))
         let result = try await run(["plan"], in: directory)
         #expect(result.exitCode == 65)
         #expect(result.standardError.hasPrefix("error: cluster.lua:2: unexpected symbol near '='"))
@@ -72,7 +72,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let source = "print('from lua')\nreturn { nodes = { { name = 'c', role = 'controller', workloads = true, ip = 'dhcp', cpus = 1, memory = 1024, disk = 20 } } }\n"
-        FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data(source.utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data(source.utf8))
         let result = try await run(["plan", "--json"], in: directory)
         #expect(result.exitCode == 0)
         #expect(result.standardError.contains("cluster.lua: from lua"))

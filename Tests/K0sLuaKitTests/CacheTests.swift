@@ -23,7 +23,7 @@ import Testing
     var cachedFiles: [String] {
         (FileManager.default.subpaths(atPath: cache.root) ?? []).filter {
             var directory: ObjCBool = false
-            FileManager.default.fileExists(atPath: cache.root + "/" + $0, isDirectory: &directory)
+            _ = FileManager.default.fileExists(atPath: cache.root + "/" + $0, isDirectory: &directory)
             return !directory.boolValue && !$0.hasPrefix("locks/")
         }.sorted()
     }
@@ -187,7 +187,7 @@ import Testing
     @Test func anOldK0sctlOnPathIsReplacedByTheVerifiedPinnedOne() async throws {
         let bin = world.directory + "/old-bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: bin + "/k0sctl", contents: Data("#!/bin/sh\necho 'version: v0.31.1'\n".utf8), attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(atPath: bin + "/k0sctl", contents: Data("#!/bin/sh\necho 'version: v0.31.1'\n".utf8), attributes: [.posixPermissions: 0o755])
         world.environment["PATH"] = bin + ":" + world.environment["PATH"]!
         let doctorBefore = try await world.run(["doctor"])
         #expect(doctorBefore.standardOutput.contains("v0.31.1 (PATH: \(bin)/k0sctl) is older than v0.32.0"), "\(doctorBefore.standardOutput)")

@@ -235,7 +235,7 @@ import Testing
         #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
         // cluster.lua renames the controllers: every recorded one would leave.
         let renamed = Self.controllers.replacingOccurrences(of: "prefix = \"control-plane\"", with: "prefix = \"cp\"")
-        FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(renamed.utf8))
+        _ = FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(renamed.utf8))
         world.clearTranscript()
         let refused = try await world.run(["up", "--force-controller-removal"])
         #expect(refused.exitCode == 1)
@@ -376,12 +376,12 @@ import Testing
         let source = try String(contentsOfFile: Repo.fixtures + "/render-hosts/cluster.lua", encoding: .utf8)
             .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"id_test\"")
         let world = try StandInWorld(cluster: source)
-        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        _ = FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
         let hosts = ["K0SLUA_STANDIN_HOSTS": "1"]
         #expect(try await world.run(["up", "--state-dir", ".k0slua/k0slua", "--skip", "health"], environment: hosts).exitCode == 0)
         let bigger = source.replacingOccurrences(of: "cpus = 8, memory = 16384", with: "cpus = 8, memory = 32768")
         #expect(bigger != source)
-        FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(bigger.utf8))
+        _ = FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(bigger.utf8))
         let plan = try await world.run(["plan", "--state-dir", ".k0slua/k0slua"], environment: hosts)
         #expect(plan.standardOutput.contains("~ w1 memory: 16384 → 32768 (hosts provider: recorded only, the machine is yours to resize)\n"), "\(plan.standardOutput)")
         world.clearTranscript()

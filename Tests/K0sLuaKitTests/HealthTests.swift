@@ -150,7 +150,7 @@ import Yams
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let layout = StateLayout(directory: directory)
-        FileManager.default.createFile(atPath: layout.kubeconfig, contents: Data("apiVersion: v1\n".utf8))
+        _ = FileManager.default.createFile(atPath: layout.kubeconfig, contents: Data("apiVersion: v1\n".utf8))
         let runner = ScriptedRunner([
             ScriptedRunner.when("kubectl", "apply", then: CommandResult(exitCode: 0, standardOutput: "namespace/x created\n")),
             ScriptedRunner.when("kubectl", "rollout", then: CommandResult(exitCode: 1, standardError: "error: timed out waiting for the condition\n")),

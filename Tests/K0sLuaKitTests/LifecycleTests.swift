@@ -60,7 +60,7 @@ import Testing
          "nodes": [{"name": "worker-1", "role": "worker", "k0s_role": "worker", "addressing": "dhcp", "address": "192.168.64.3",
                     "cpus": 2, "memory_mib": 4096, "disk_gb": 32, "labels": [], "taints": []}]}
         """
-        FileManager.default.createFile(atPath: layout.record, contents: Data(v1.utf8))
+        _ = FileManager.default.createFile(atPath: layout.record, contents: Data(v1.utf8))
         let record = try #require(try ClusterRecord.load(layout))
         #expect(record.version == 1)
         #expect(record.id == layout.clusterID(name: "k0slua"))
@@ -73,7 +73,7 @@ import Testing
         let text = try String(contentsOfFile: layout.record, encoding: .utf8)
         #expect(text.contains("\"version\" : 2") && text.contains("\"id\" : \"\(record.id)\""))
         #expect(try ClusterRecord.load(layout) == saved)
-        FileManager.default.createFile(atPath: layout.record, contents: Data(#"{"version": 3, "name": "x"}"#.utf8))
+        _ = FileManager.default.createFile(atPath: layout.record, contents: Data(#"{"version": 3, "name": "x"}"#.utf8))
         #expect(throws: ClusterRecord.ReadError.self) { try ClusterRecord.load(layout) }
         do {
             _ = try ClusterRecord.load(layout)
@@ -218,7 +218,7 @@ import Testing
     @Test func aRecordFromANewerK0sluaStopsUpBeforeAnythingChanges() async throws {
         let world = try StandInWorld()
         try FileManager.default.createDirectory(atPath: world.layout.directory, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: world.layout.record, contents: Data(#"{"version": 99, "name": "k0slua"}"#.utf8))
+        _ = FileManager.default.createFile(atPath: world.layout.record, contents: Data(#"{"version": 99, "name": "k0slua"}"#.utf8))
         let up = try await world.run(["up"])
         #expect(up.exitCode == 1)
         #expect(up.standardError.contains("written by a newer k0slua (record version 99"), "\(up.standardError)")

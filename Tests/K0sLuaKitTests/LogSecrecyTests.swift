@@ -13,7 +13,7 @@ import Testing
         // An older k0slua left the directory and a log world-readable: up tightens both.
         try FileManager.default.createDirectory(atPath: world.layout.logs, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
-        FileManager.default.createFile(atPath: world.layout.logs + "/k0sctl-kubeconfig.log", contents: Data("old\n".utf8),
+        _ = FileManager.default.createFile(atPath: world.layout.logs + "/k0sctl-kubeconfig.log", contents: Data("old\n".utf8),
                                        attributes: [.posixPermissions: 0o644])
         let up = try await world.run(["up", "--skip", "health"])
         #expect(up.exitCode == 0, "\(up.standardError)")

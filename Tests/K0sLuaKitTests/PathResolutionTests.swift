@@ -17,7 +17,7 @@ import Testing
             { name = "w2", role = "worker", ip = "10.0.10.22", cpus = 2, memory = 2048, disk = 20, ssh = { key_path = "/etc/k0slua/id" } },
           } }
         """
-        FileManager.default.createFile(atPath: directory + "/conf/cluster.lua", contents: Data(source.utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/conf/cluster.lua", contents: Data(source.utf8))
         // Loaded from elsewhere (the test's working directory is not `directory`).
         let cluster = try ClusterLoader(environment: [:], hostFacts: fixedHost).load(file: directory + "/conf/cluster.lua").cluster
         let folder = URL(fileURLWithPath: directory + "/conf").standardizedFileURL.path
@@ -30,7 +30,7 @@ import Testing
             .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"keys/id_test\"")
         let world = try StandInWorld(cluster: source)
         try FileManager.default.createDirectory(atPath: world.directory + "/keys", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: world.directory + "/keys/id_test", contents: Data("not a real key\n".utf8))
+        _ = FileManager.default.createFile(atPath: world.directory + "/keys/id_test", contents: Data("not a real key\n".utf8))
         // With a warm cache `render` writes what `up` will (k0sctl.yaml names the cached k0s).
         let fetch = try await world.run(["cache", "fetch"])
         #expect(fetch.exitCode == 0, "\(fetch.standardError)")
@@ -59,7 +59,7 @@ import Testing
         let source = try String(contentsOfFile: Repo.fixtures + "/render-hosts/cluster.lua", encoding: .utf8)
             .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"id_test\"")
         let world = try StandInWorld(cluster: source)
-        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        _ = FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
         let up = try await world.run(["up", "--health-wait", "0"], environment: ["K0SLUA_STANDIN_HOSTS": "1"])
         #expect(up.exitCode == 0, "\(up.standardError)")
         let config = try String(contentsOfFile: world.directory + "/.k0slua/metal/k0sctl.yaml", encoding: .utf8)

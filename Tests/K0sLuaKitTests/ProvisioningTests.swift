@@ -25,14 +25,14 @@ import Yams
         for directory in ["etc-upper", "etc-work", "bin", "home/k0sluatest/.ssh"] {
             try FileManager.default.createDirectory(atPath: "\(root)/\(directory)", withIntermediateDirectories: true)
         }
-        FileManager.default.createFile(atPath: "\(root)/home/k0sluatest/.ssh/authorized_keys", contents: Data("ssh-ed25519 AAAA-existing other\n".utf8))
+        _ = FileManager.default.createFile(atPath: "\(root)/home/k0sluatest/.ssh/authorized_keys", contents: Data("ssh-ed25519 AAAA-existing other\n".utf8))
         let systemdRun = """
         #!/bin/sh
         echo "$*" >> \(root)/systemd-run.log
 
         """
-        FileManager.default.createFile(atPath: "\(root)/bin/systemd-run", contents: Data(systemdRun.utf8), attributes: [.posixPermissions: 0o755])
-        FileManager.default.createFile(atPath: "\(root)/provision.sh", contents: Data(GuestProvisioning.script.utf8))
+        _ = FileManager.default.createFile(atPath: "\(root)/bin/systemd-run", contents: Data(systemdRun.utf8), attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(atPath: "\(root)/provision.sh", contents: Data(GuestProvisioning.script.utf8))
         let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKfake k0slua-test"
         let arguments = ["worker-1", "k0sluatest", key, staticMode, staticMode == "netplan" ? "192.168.64.20" : "", "24", "192.168.64.1"]
             .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
@@ -63,7 +63,7 @@ import Yams
         ip -o -4 addr show dev enp0s1 > $R/addresses.out
         cat /run/systemd/network/*.network > $R/networkd.out 2>/dev/null || true
         """
-        FileManager.default.createFile(atPath: "\(root)/driver.sh", contents: Data(driver.utf8))
+        _ = FileManager.default.createFile(atPath: "\(root)/driver.sh", contents: Data(driver.utf8))
         let result = try await SubprocessRunner().run(Command("/usr/bin/unshare", ["--mount", "--uts", "--net", "--fork", "/bin/sh", "\(root)/driver.sh"]))
         func read(_ path: String) -> String? {
             FileManager.default.contents(atPath: "\(root)/\(path)").map { String(decoding: $0, as: UTF8.self) }

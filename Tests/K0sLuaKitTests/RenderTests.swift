@@ -258,7 +258,7 @@ import Yams
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let hosts = directory + "/hosts"
-        FileManager.default.createFile(atPath: hosts, contents: Data("127.0.0.1 localhost\n127.0.1.1 worker-1\n".utf8))
+        _ = FileManager.default.createFile(atPath: hosts, contents: Data("127.0.0.1 localhost\n127.0.1.1 worker-1\n".utf8))
         let script = GuestProvisioning.hostsScript.replacingOccurrences(of: "/etc/hosts", with: hosts)
         for lines in ["192.168.64.9 control-plane-1\n192.168.64.20 worker-1", "192.168.64.10 control-plane-1\n192.168.64.20 worker-1"] {
             for _ in 0..<2 {

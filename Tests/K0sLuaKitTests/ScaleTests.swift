@@ -164,7 +164,7 @@ import Testing
                 nodes.class { prefix = "worker", role = "worker", count = \(workers), first_ip = "10.30.1.10", cpus = 2, memory = 2048, disk = 20 }),
             }
             """)
-        FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+        _ = FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
         return world
     }
 

@@ -108,11 +108,11 @@ enum VagrantValidate {
         var environment = ["VAGRANT_CHECKPOINT_DISABLE": "1", "VAGRANT_BOX_UPDATE_CHECK_DISABLE": "1", "VAGRANT_HOME": directory + "/home",
                            "VAGRANT_DEFAULT_PROVIDER": provider.rawValue]
         if provider == .tart {
-            FileManager.default.createFile(atPath: directory + "/Rendered.rb", contents: Data(vagrantfile.utf8))
+            _ = FileManager.default.createFile(atPath: directory + "/Rendered.rb", contents: Data(vagrantfile.utf8))
             let wrapper = "require \(rubyString(Repo.root + "/Tests/StandIns/vagrant-tart/plugin.rb"))\nload \(rubyString(directory + "/Rendered.rb"))\n"
-            FileManager.default.createFile(atPath: directory + "/Vagrantfile", contents: Data(wrapper.utf8))
+            _ = FileManager.default.createFile(atPath: directory + "/Vagrantfile", contents: Data(wrapper.utf8))
         } else {
-            FileManager.default.createFile(atPath: directory + "/Vagrantfile", contents: Data(vagrantfile.utf8))
+            _ = FileManager.default.createFile(atPath: directory + "/Vagrantfile", contents: Data(vagrantfile.utf8))
         }
         environment["VAGRANT_CWD"] = directory
         return try await SubprocessRunner().run(Command("vagrant", ["validate"], environment: environment, workingDirectory: directory))

@@ -1,14 +1,13 @@
 import Foundation
 import K0sLuaKit
 
-/// Release-shaped files laid out as `K0SLUA_MIRROR` expects (`<root>/<host>/<path>`): k0s
-/// (binary + airgap bundle for amd64 and arm64, `sha256sums.txt` in `sha256sum -b` form),
-/// `docs.k0sproject.io/stable.txt`, k0sctl (`checksums.txt`) and kubectl (`.sha256`). The
-/// "released" k0sctl and kubectl run the stand-ins. Served over `file://` (no server) or by
+/// Release-shaped files laid out as `K0SLUA_MIRROR` expects (`<root>/<host>/<path>`) by
+/// `Tests/StandIns/mirror/layout.py`: k0s (binary + airgap bundle for amd64 and arm64,
+/// `sha256sums.txt` in `sha256sum -b` form), `docs.k0sproject.io/stable.txt`, k0sctl
+/// (`checksums.txt`) and kubectl (`.sha256`). The "released" k0sctl and kubectl run the stand-ins. Served over `file://` (no server) or by
 /// `Tests/StandIns/mirror/serve.py` on 127.0.0.1, which can misbehave on request.
 final class ReleaseMirror: @unchecked Sendable {
     static let k0sVersion = "v1.34.2+k0s.0"
-    static let bundleBytes = 256 * 1024
 
     let root: String
     private var server: Process?
@@ -18,25 +17,17 @@ final class ReleaseMirror: @unchecked Sendable {
 
     init(versions: [String] = [k0sVersion]) throws {
         root = NSTemporaryDirectory() + "k0slua-mirror-\(UUID().uuidString)"
-        try write("docs.k0sproject.io/stable.txt", versions[0] + "\n")
-        for version in versions {
-            let release = "github.com/k0sproject/k0s/releases/download/\(version)"
-            var sums = ""
-            for arch in ["amd64", "arm64"] {
-                let binary = "k0s-\(version)-\(arch)"
-                let bundle = "k0s-airgap-bundle-\(version)-linux-\(arch).tar"
-                sums += try write("\(release)/\(binary)", "#!/bin/sh\necho \(version) \(arch)\n")
-                sums += try write("\(release)/\(bundle)", String(repeating: "\(arch) image layer\n", count: Self.bundleBytes / 16))
-            }
-            try write("\(release)/sha256sums.txt", sums)
-        }
-        let k0sctl = "github.com/k0sproject/k0sctl/releases/download/\(ProvisionedTool.k0sctl.pinned)"
-        let sums = try write("\(k0sctl)/k0sctl-linux-amd64", "#!/bin/sh\nexec \(Repo.root)/Tests/StandIns/bin/k0sctl \"$@\"\n")
-            + (try write("\(k0sctl)/k0sctl-darwin-arm64", "#!/bin/sh\nexec \(Repo.root)/Tests/StandIns/bin/k0sctl \"$@\"\n"))
-        try write("\(k0sctl)/checksums.txt", sums)
-        let kubectl = "dl.k8s.io/release/\(ProvisionedTool.kubectl.pinned)/bin/linux/amd64/kubectl"
-        let digest = try write(kubectl, "#!/bin/sh\nexec \(Repo.root)/Tests/StandIns/bin/kubectl \"$@\"\n").split(separator: " ")[0]
-        try write(kubectl + ".sha256", String(digest))
+        // The one mirror layout (also the cache benchmark's and the VM e2e's).
+        let layout = Process()
+        layout.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        layout.arguments = [Repo.root + "/Tests/StandIns/mirror/layout.py", root]
+            + versions.flatMap { ["--version", $0] } + ["--arch", "amd64", "--arch", "arm64", "--k0s", "echo", "--bundle", "text",
+               "--tools", Repo.root + "/Tests/StandIns/bin",
+               "--k0sctl-version", ProvisionedTool.k0sctl.pinned, "--kubectl-version", ProvisionedTool.kubectl.pinned]
+        layout.environment = ["PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"]
+        try layout.run()
+        layout.waitUntilExit()
+        guard layout.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
     }
 
     deinit {

@@ -32,7 +32,7 @@ final class StandInWorld: @unchecked Sendable {
         directory = NSTemporaryDirectory() + directoryPrefix + "k0slua-world-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let text = try source ?? String(contentsOfFile: Repo.defaultClusterFile, encoding: .utf8)
-        FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: directory + "/cluster.lua", contents: Data(text.utf8))
         try FileManager.default.createSymbolicLink(atPath: directory + "/lib", withDestinationPath: Repo.lib)
         environment = [
             "PATH": Repo.root + "/Tests/StandIns/bin:/usr/bin:/bin",
@@ -70,7 +70,7 @@ final class StandInWorld: @unchecked Sendable {
         process.arguments = Array(command.dropFirst())
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let errors = directory + "/stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: errors, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
         process.standardError = FileHandle(forWritingAtPath: errors)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

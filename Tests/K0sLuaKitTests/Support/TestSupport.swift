@@ -45,7 +45,7 @@ func loadSource(_ source: String, environment: [String: String] = [:], budget: L
     try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let file = directory.appendingPathComponent("cluster.lua").path
-    FileManager.default.createFile(atPath: file, contents: Data(source.utf8))
+    _ = FileManager.default.createFile(atPath: file, contents: Data(source.utf8))
     return try ClusterLoader(budget: budget, environment: environment, hostFacts: fixedHost)
         .load(file: file, libraryDirectory: Repo.lib, displayName: "cluster.lua")
 }
@@ -60,7 +60,7 @@ func assertSnapshot(_ actual: String, named path: String, sourceLocation: Source
     let file = Repo.snapshots + "/" + path
     if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] == "1" {
         try! FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: file, contents: Data(actual.utf8))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(actual.utf8))
         return
     }
     guard let expected = FileManager.default.contents(atPath: file).map({ String(decoding: $0, as: UTF8.self) }) else {

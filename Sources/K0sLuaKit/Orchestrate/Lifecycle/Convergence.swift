@@ -1,3 +1,9 @@
+// Orchestrate/Lifecycle: a cluster after its first `up`: nodes that leave (Convergence: drain,
+// reset, Node deleted, machine destroyed), controllers that leave etcd (ControllerRemoval),
+// CPU/memory changes (Resize), stop/start and boots after a host reboot (PowerCycle), destroy
+// (Teardown) and status (ClusterStatus). It extends Bootstrap where a step belongs to `up` and
+// calls Process/ for every tool.
+
 import Foundation
 
 /// How `up` takes away the nodes cluster.lua no longer has: cordon and drain before k0sctl

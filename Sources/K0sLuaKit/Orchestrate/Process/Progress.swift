@@ -159,7 +159,7 @@ final class LogFile: @unchecked Sendable {
         self.path = path
         try? Self.makeDirectory((path as NSString).deletingLastPathComponent)
         if !appending || !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         // createFile keeps an existing file's mode.
         chmod(path, 0o600)

@@ -25,39 +25,3 @@ public struct Tools: Sendable {
 
     public func tart(_ arguments: [String]) -> Command { Command("tart", arguments) }
 }
-
-/// A step of `k0slua up`, in order. Names are what `--skip` takes.
-public enum BootstrapPhase: String, Sendable, CaseIterable, Codable {
-    case preflight
-    case download
-    case sshKey = "ssh-key"
-    case render
-    case machines
-    case addresses
-    case connectivity
-    case preJoin = "pre-join"
-    case k0sctl
-    case leave
-    case kubeconfig
-    case postJoin = "post-join"
-    case health
-
-    /// What the phase does, for progress lines.
-    public var title: String {
-        switch self {
-        case .preflight: "checking tools"
-        case .download: "k0s and its images into the host cache"
-        case .sshKey: "cluster SSH key"
-        case .render: "rendering Vagrantfile and k0sctl.yaml"
-        case .machines: "starting machines"
-        case .addresses: "node addresses and /etc/hosts"
-        case .connectivity: "checking node-to-node connectivity"
-        case .preJoin: "pre_join hooks"
-        case .k0sctl: "k0sctl apply"
-        case .leave: "removing nodes cluster.lua no longer has"
-        case .kubeconfig: "kubeconfig"
-        case .postJoin: "post_join hooks"
-        case .health: "health checks"
-        }
-    }
-}

@@ -1,3 +1,8 @@
+// Orchestrate/Preflight: what `up`'s preflight phase and `k0slua doctor` check before anything
+// changes: tools and their versions (Tart and softnet floors, k0sctl, kubectl), the host's
+// networks on a Mac (MacNetworkChecks: vmnet subnet, softnet SUID, Local Network, VPN routes),
+// leftover VMs. It may call Process/ (to run the tools) and Cache/; it changes nothing.
+
 import Foundation
 
 /// One tool or host check of `k0slua doctor` (and of `up`'s preflight phase).

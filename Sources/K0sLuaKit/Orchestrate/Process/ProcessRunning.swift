@@ -1,3 +1,11 @@
+// Orchestrate/Process: running the tools k0slua drives. Every external program goes through
+// ProcessRunning (SubprocessRunner for real, a scripted runner in tests); InterruptSupervisor
+// forwards Ctrl-C/SIGTERM/SIGHUP (Vagrant's first SIGINT cleans up, a second stops it at once);
+// ClusterLock keeps one command per cluster; FanOut bounds SSH to a fleet; NodeSSH builds the ssh
+// command line; Tools, TartStore and VagrantSSHConfig wrap vagrant, tart and k0sctl; Progress
+// and LogFile report and log (progress lines name a BootstrapPhase; nothing else here knows
+// Bootstrap or Lifecycle).
+
 /// A program to run: what, with which arguments, where, and with which extra environment.
 public struct Command: Sendable, Equatable, CustomStringConvertible {
     public var executable: String
@@ -53,5 +61,27 @@ public protocol ProcessRunning: Sendable {
 extension ProcessRunning {
     public func run(_ command: Command) async throws -> CommandResult {
         try await run(command, onLine: nil)
+    }
+}
+
+extension ProcessRunning {
+    /// Runs `command` up to `attempts` times, pausing 2 s, 4 s, … between them, until it exits 0
+    /// (a node's sshd may still be starting). The successful result, or why the last attempt
+    /// failed (exit code and standard error, or why it could not run). Cancellation is rethrown.
+    public func runRetrying(_ command: Command, attempts: Int = 3) async throws -> (result: CommandResult?, failure: String) {
+        var failure = "no attempt ran"
+        for attempt in 0..<attempts {
+            if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+            do {
+                let result = try await run(command)
+                if result.succeeded { return (result, "") }
+                failure = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                failure = "\(error)"
+            }
+        }
+        return (nil, failure)
     }
 }
