@@ -18,7 +18,7 @@ extension K0sLuaCommand {
             let layout = try StateLayout.resolve(stateDirectory: out, clusterFile: options.file, clusterName: loaded.cluster.name)
                 .usable(given: out != nil, option: "--out")
             // A record this k0slua cannot read names machines it must not forget: stop here.
-            _ = try StateOptions.record(in: layout)
+            let record = try StateOptions.record(in: layout)
             let lock = try ClusterLock.take(layout)
             defer { lock.release() }
             let publicKey: String
@@ -32,7 +32,7 @@ extension K0sLuaCommand {
             let artifacts = await K0sCache(fetcher: Fetcher(cache: .default(), runner: SubprocessRunner()))
                 .cachedArtifacts(for: loaded.cluster, layout: layout)
             let files = ClusterRenderer.render(ClusterRecord.resolve(loaded.cluster, layout: layout), publicKey: publicKey, layout: layout,
-                                               artifacts: artifacts)
+                                               artifacts: artifacts, provisioned: VagrantfileRenderer.provisioned(record))
             let changed = try ClusterRenderer.write(files, to: layout)
             for path in [files.vagrantfile == nil ? nil : layout.vagrantfile, files.k0sctlConfig == nil ? nil : layout.k0sctlConfig].compactMap({ $0 }) {
                 print("\(changed.contains(path) ? "wrote" : "unchanged") \(path)")

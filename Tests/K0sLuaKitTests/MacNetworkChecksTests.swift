@@ -315,9 +315,16 @@ import Testing
     /// The macOS lines of a forced-macOS doctor run against the stand-ins, and the macOS commands they ran.
     enum Softnet { case none, plain, suid }
 
-    static func macDoctor(_ cluster: Cluster, scenario: [String: Any], softnet: Softnet = .none) async throws -> (report: String, calls: [String], failed: Bool, all: String) {
+    /// `recorded`: the cluster `up` applied, saved as the state's record first.
+    static func macDoctor(_ cluster: Cluster, scenario: [String: Any], softnet: Softnet = .none,
+                          recorded: Cluster? = nil) async throws -> (report: String, calls: [String], failed: Bool, all: String) {
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
+        if let recorded {
+            let layout = StateLayout(directory: directory + "/state")
+            try FileManager.default.createDirectory(atPath: layout.directory, withIntermediateDirectories: true)
+            try ClusterRecord(recorded, id: layout.clusterID(name: recorded.name), previous: nil).save(layout)
+        }
         let bin = directory + "/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         var scenario = scenario
@@ -340,7 +347,7 @@ import Testing
         let report = DoctorReport.text(checks, hostOS: "macos").replacingOccurrences(of: directory, with: "<dir>").replacingOccurrences(of: id, with: "<id>")
         let calls = try String(contentsOfFile: transcript, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["end"] == nil,
-                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart", "softnet", "route"].contains(tool) else { return nil }
+                  let tool = object["tool"] as? String, ["sw_vers", "defaults", "ifconfig", "stat", "sudo", "tart", "softnet", "route", "cat"].contains(tool) else { return nil }
             return ([tool] + (object["argv"] as! [String])).joined(separator: " ").replacingOccurrences(of: directory, with: "<dir>")
         }
         let macPart = report.split(separator: "\n").drop { !$0.hasPrefix("ok       macOS version") }.joined(separator: "\n")
@@ -391,6 +398,7 @@ import Testing
               softnet           softnet on PATH and SUID root (or passwordless sudo), softnet mode
               bridged interface the bridged interface exists, is up and holds an address in network.cidr, bridged mode
               DHCP leases       static IPs inside macOS bootpd's pool or leased in /var/db/dhcpd_leases
+              DHCP reservations /etc/bootptab: each recorded DHCP node's address is reserved, so a stop/start keeps it
               leftover Tart VMs tart list: a node's Tart VM that this cluster's state does not own
 
             """))

@@ -8,7 +8,18 @@ import Testing
         ("plan-1+1", Repo.defaultClusterFile, [:]),
         ("plan-3+2", Repo.defaultClusterFile, ["control_plane_count": "3", "worker_count": "2"]),
         ("plan-custom", Repo.fixtures + "/plan-custom/cluster.lua", [:]),
+        ("plan-bridged", Repo.fixtures + "/render-bridged/cluster.lua", [:]),
     ]
+
+    /// Issue 18.7: bridged mode is experimental, and the plan says so (no other mode does).
+    @Test func item18_7_planMarksBridgedModeExperimental() throws {
+        let bridged = try loadCluster(Repo.fixtures + "/render-bridged/cluster.lua")
+        let text = PlanRenderer.text(bridged.cluster, warnings: bridged.warnings, hostFacts: fixedHost)
+        #expect(text.contains("Tart network: bridged\nnote: bridged mode is experimental: "), "\(text)")
+        #expect(text.contains("ARP cache"))
+        let softnet = try loadCluster(Repo.defaultClusterFile)
+        #expect(!PlanRenderer.text(softnet.cluster, warnings: softnet.warnings, hostFacts: fixedHost).contains("experimental"))
+    }
 
     @Test(arguments: cases.map(\.name))
     func planMatchesItsSnapshot(name: String) throws {

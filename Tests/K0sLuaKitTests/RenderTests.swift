@@ -17,7 +17,11 @@ import Yams
         ("render-hosts", Repo.fixtures + "/render-hosts/cluster.lua", [:]),
         ("render-1+1-libvirt", Repo.defaultClusterFile, ["vagrant_provider": "libvirt"]),
         ("render-bridged-tart", Repo.fixtures + "/render-bridged/cluster.lua", [:]),
+        ("render-bridged-tart-provisioned", Repo.fixtures + "/render-bridged/cluster.lua", [:]),
     ]
+
+    /// The machines a case renders as already provisioned (joined in the record).
+    static let provisioned: [String: Set<String>] = ["render-bridged-tart-provisioned": ["control-plane-1"]]
 
     /// Boot-assigned addresses as a DHCP server hands them out (.2, .3, …), as `up` discovers them.
     static func leases(_ cluster: Cluster) -> [String: IPv4Address] {
@@ -30,7 +34,23 @@ import Yams
         let entry = cases.first { $0.name == name }!
         let declared = try loadCluster(entry.file, environment: entry.environment).cluster
         let cluster = declared.resolving(leases(declared))
-        return (cluster, ClusterRenderer.render(cluster, publicKey: publicKey, layout: layout))
+        return (cluster, ClusterRenderer.render(cluster, publicKey: publicKey, layout: layout, provisioned: provisioned[name] ?? []))
+    }
+
+    /// Issue 18.7: in bridged mode Vagrant finds a guest through the Mac's ARP cache, which may not
+    /// know it on a later start; a provisioned machine is reached at its static address instead.
+    @Test func item18_7_aProvisionedBridgedMachineIsReachedAtItsStaticAddress() throws {
+        let (_, files) = try Self.rendered("render-bridged-tart-provisioned")
+        let vagrantfile = try #require(files.vagrantfile)
+        let blocks = vagrantfile.components(separatedBy: "  config.vm.define ")
+        #expect(blocks.first { $0.hasPrefix("\"control-plane-1\"") }?.contains("    node.ssh.host = \"192.168.1.200\"\n") == true, "\(vagrantfile)")
+        #expect(blocks.first { $0.hasPrefix("\"worker-1\"") }?.contains("ssh.host") == false, "not provisioned yet: the ARP resolver finds its lease")
+        let first = try #require(try Self.rendered("render-bridged-tart").1.vagrantfile)
+        #expect(!first.contains("ssh.host"))
+        // DHCP nodes (softnet) have no static address to pin.
+        let softnet = try loadCluster(Repo.defaultClusterFile).cluster
+        let rendered = try #require(VagrantfileRenderer.render(softnet, publicKey: Self.publicKey, layout: Self.layout, provisioned: ["control-plane-1", "worker-1"]))
+        #expect(!rendered.contains("ssh.host"))
     }
 
     static func k0sctlConfig(_ name: String) throws -> String { try #require(try rendered(name).1.k0sctlConfig) }

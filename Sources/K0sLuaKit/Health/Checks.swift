@@ -132,6 +132,12 @@ public struct HealthChecker: Sendable {
             problems += missing
         }
         let sample = ReachabilityProbe.isSampled(probed) ? " (\(ReachabilityProbe.sampleDescription))" : ""
+        let wake = SoftnetWake(cluster: cluster, layout: layout, runner: runner)
+        if !probed.isEmpty, !results.contains(where: \.succeeded), wake.applies, await wake.allRunning(probed) {
+            return HealthCheckResult(name: "reachability", status: .failed,
+                                     evidence: problems + ["tart list: every node's VM is running, yet this host reaches none of them"],
+                                     hint: SoftnetWake.hint)
+        }
         return problems.isEmpty
             ? HealthCheckResult(name: "reachability", status: .ok, evidence: ["host reaches \(cluster.nodes.count) nodes; \(pairs) node pairs answer\(sample)"])
             : HealthCheckResult(name: "reachability", status: .failed, evidence: problems,

@@ -12,8 +12,9 @@ public enum ClusterRenderer {
     ///   - publicKey: the cluster's SSH public key line, authorized inside every guest.
     ///   - layout: where the files, key and known_hosts live (k0sctl.yaml names the key by path).
     ///   - artifacts: the cached k0s binary and image bundle k0sctl uploads (nil: nodes download k0s).
-    public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout, artifacts: K0sArtifacts? = nil) -> RenderedFiles {
-        RenderedFiles(vagrantfile: VagrantfileRenderer.render(cluster, publicKey: publicKey, layout: layout),
+    public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout, artifacts: K0sArtifacts? = nil,
+                              provisioned: Set<String> = []) -> RenderedFiles {
+        RenderedFiles(vagrantfile: VagrantfileRenderer.render(cluster, publicKey: publicKey, layout: layout, provisioned: provisioned),
                       k0sctlConfig: K0sctlRenderer.render(cluster, layout: layout, artifacts: artifacts))
     }
 

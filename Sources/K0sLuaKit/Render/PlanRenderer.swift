@@ -25,6 +25,7 @@ public enum PlanRenderer {
         if let vip = cluster.k0s.vip { out += ", VIP \(vip)" }
         if cluster.nodeLocalLoadBalancingEnabled { out += ", node-local load balancing" }
         if cluster.provider == .tart { out += "\nTart network: \(cluster.network.tartMode.rawValue)" }
+        if cluster.provider == .tart, cluster.network.tartMode == .bridged { out += "\nnote: " + bridgedNote }
         if !cluster.unresolvedNodes.isEmpty {
             out += "\naddresses: assigned at boot by DHCP, discovered after the machines start (`k0slua status` shows them)"
         }
@@ -43,6 +44,10 @@ public enum PlanRenderer {
         }
         return out
     }
+
+    /// The plan's note for Tart's bridged mode.
+    public static let bridgedNote = "bridged mode is experimental: Vagrant finds each guest through the Mac's ARP cache, "
+        + "which must know it on the first boot and on every later start or resize (docs/providers.md, bridged)"
 
     /// The stable JSON form of the plan.
     /// - Parameter diff: cluster.lua against the record (`changes`); nil: every node joins.

@@ -32,8 +32,15 @@ public enum VagrantfileRenderer {
     /// vagrant-libvirt's domain name prefix: libvirt domains are `<id>-<node>`.
     public static func libvirtDomainPrefix(_ cluster: Cluster, layout: StateLayout) -> String { "\(layout.clusterID(name: cluster.name))-" }
 
-    /// nil for the `hosts` provider.
-    public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout) -> String? {
+    /// The machines the record says are provisioned (k0sctl applied them and their hooks ran).
+    public static func provisioned(_ record: ClusterRecord?) -> Set<String> {
+        Set(record?.nodes.filter { $0.joined == true }.map(\.name) ?? [])
+    }
+
+    /// nil for the `hosts` provider. `provisioned`: machines whose guest already holds its static
+    /// address; in bridged mode Vagrant reaches them there (`ssh.host`) instead of through the
+    /// Mac's ARP cache, which may not know the guest after a later start (docs/providers.md).
+    public static func render(_ cluster: Cluster, publicKey: String, layout: StateLayout, provisioned: Set<String> = []) -> String? {
         guard cluster.provider != .hosts else { return nil }
         let network = cluster.network
         var out = """
@@ -93,6 +100,9 @@ public enum VagrantfileRenderer {
                     break
                 }
                 out += "    end\n"
+                if network.tartMode == .bridged, node.addressing == .fixed, let ip = node.ip, provisioned.contains(node.name) {
+                    out += "    node.ssh.host = \(Quote.ruby(ip.description))\n"
+                }
             case .libvirt:
                 if let ip = node.ip, node.addressing == .fixed {
                     out += privateNetwork(ip, network, name: libvirtNetworkName(cluster, layout: layout))

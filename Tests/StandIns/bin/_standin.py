@@ -415,6 +415,37 @@ def tart_pull(image):
     return 0
 
 
+def asleep(machine):
+    """Fault slept:NAME: the Mac slept past softnet's lease, so softnet drops the VM's frames until
+    its guest renews DHCP (`tart exec … networkctl renew`, recorded in renewed.json)."""
+    return f"slept:{machine}" in faults() and machine not in load("renewed.json", [])
+
+
+def tart_exec(args):
+    """`tart exec NAME COMMAND…` through the guest agent (Tart Commands/Exec.swift): the VM must run;
+    fault no-guest-agent:MACHINE fails as Tart does without the agent."""
+    name, command = args[0], args[1:]
+    owner = load("tart.json", {}).get(name)
+    machine = load("vagrant.json", {}).get((owner or {}).get("dir"), {}).get((owner or {}).get("machine"), {})
+    if owner is None:
+        err(f"Error: the specified VM \"{name}\" does not exist\n")
+        return 1
+    if machine.get("state") != "running":
+        err(f"Error: VM \"{name}\" is not running\n")
+        return 1
+    if f"no-guest-agent:{owner['machine']}" in faults():
+        err("Error: Failed to connect to the VM using its control socket: connection refused, is the Tart Guest Agent running?\n")
+        return 1
+    if command == ["ip", "-o", "-4", "route", "show", "default"]:
+        out(f"default via 192.168.64.1 dev enp0s1 proto dhcp src {machine.get('ip')} metric 100\n")
+        return 0
+    if command == ["sudo", "networkctl", "renew", "enp0s1"]:
+        save("renewed.json", sorted(set(load("renewed.json", [])) | {owner["machine"]}))
+        return 0
+    err(f"stand-in: tart exec knows no command {' '.join(command)}\n")
+    return 1
+
+
 def tart(args):
     if args[:1] == ["--version"]:
         out(tart_version() + "\n")
@@ -437,6 +468,8 @@ def tart(args):
         for source, name, state in rows:
             out(f"{source:<6} {name} 20 5 2 days ago {state}\n")
         return 0
+    if args[:1] == ["exec"] and len(args) >= 3:
+        return tart_exec(args[1:])
     if args[:1] == ["ip"] and len(args) == 2:
         # The VM's DHCP lease while it runs (Tart Commands/IP.swift reads the leases file).
         owner = vms.get(args[1], {})
@@ -562,6 +595,16 @@ def stat(args):
         err(f"stat: {args[3]}: stat: No such file or directory\n")
         return 1
     out(args[2].replace("%Su", entry.get("owner", "admin")).replace("%Sp", entry.get("mode", "-rwxr-xr-x")) + "\n")
+    return 0
+
+
+def cat(args):
+    """`cat /etc/bootptab`: the scenario's `bootptab` text; without one, macOS's missing file."""
+    text = macos_scenario().get("bootptab")
+    if args != ["/etc/bootptab"] or text is None:
+        err(f"cat: {' '.join(args)}: No such file or directory\n")
+        return 1
+    out(text)
     return 0
 
 
@@ -1032,6 +1075,9 @@ def ssh(args):
     if name is None or f"unreachable:{name}" in faults():
         err(f"ssh: connect to host {host} port {port}: Connection refused\n")
         return 255
+    if asleep(name):
+        err(f"ssh: connect to host {host} port {port}: Operation timed out\n")
+        return 255
     command = " ".join(remote)
     # A fixed time per connection (benchmarks of the fan-out): K0SLUA_STANDIN_DELAY=ssh:call=SECONDS.
     time.sleep(delay("call"))
@@ -1049,7 +1095,7 @@ def ssh(args):
             addresses = addresses[:1]
         for ip in addresses:
             other = nodes.get(ip, ip)
-            cut = any({name, other} == set(p) for p in partitions)
+            cut = any({name, other} == set(p) for p in partitions) or asleep(other)
             out(f"{'unreachable' if cut or (ip not in nodes and not hosts_mode) else 'ok'} {ip}\n")
         return 0
     if f"hang:{name}" in faults():
@@ -1303,5 +1349,5 @@ def main(tool):
     record()
     atexit.register(lambda: record({"end": True}))
     handler = {"vagrant": vagrant, "tart": tart, "virsh": virsh, "k0sctl": k0sctl, "kubectl": kubectl, "ssh": ssh, "sw_vers": sw_vers,
-               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo, "softnet": softnet, "route": route}[tool]
+               "defaults": defaults, "ifconfig": ifconfig, "stat": stat, "sudo": sudo, "softnet": softnet, "route": route, "cat": cat}[tool]
     sys.exit(handler(ARGV))

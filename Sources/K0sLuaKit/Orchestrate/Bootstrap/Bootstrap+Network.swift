@@ -127,6 +127,8 @@ extension Bootstrap {
     /// the addresses, and writes every node's /etc/hosts.
     func addresses() async throws -> String? {
         let discovered = try await discoverLeases(of: loaded.cluster.nodes.filter { $0.addressing == .dhcp })
+        // After a host reboot (or `up` of a stopped cluster) a controller may come back elsewhere.
+        try refuseMovedControllers(discovered.map { (name: $0.key, to: $0.value) })
         cluster = loaded.cluster.resolving(discovered)
         _ = try requireAddresses(.addresses)
         try writeK0sctlConfig(k0sctlCluster, resetting: Set(resetting.map(\.name)))

@@ -33,7 +33,8 @@ extension Bootstrap {
 
     func render() throws -> String? {
         loadPublicKey()
-        var files = ClusterRenderer.render(renderedCluster, publicKey: publicKey, layout: layout, artifacts: artifacts)
+        var files = ClusterRenderer.render(renderedCluster, publicKey: publicKey, layout: layout, artifacts: artifacts,
+                                          provisioned: VagrantfileRenderer.provisioned(record))
         files.k0sctlConfig = K0sctlRenderer.render(k0sctlCluster, layout: layout, artifacts: artifacts, resetting: Set(resetting.map(\.name)))
         k0sctlConfig = files.k0sctlConfig
         let changed = try ClusterRenderer.write(files, to: layout)

@@ -21,7 +21,7 @@ extension Bootstrap {
     /// whatever cluster.lua or `k0slua render` wrote since.
     func renderRecordedMachines(_ applied: Cluster) throws {
         loadPublicKey()
-        if let vagrantfile = VagrantfileRenderer.render(applied, publicKey: publicKey, layout: layout) {
+        if let vagrantfile = VagrantfileRenderer.render(applied, publicKey: publicKey, layout: layout, provisioned: VagrantfileRenderer.provisioned(record)) {
             try FileWriter.write(vagrantfile, to: layout.vagrantfile)
         }
     }
@@ -43,7 +43,8 @@ extension Bootstrap {
     }
 
     /// Boots controllers, then workers; checks each boot-assigned address against the record
-    /// (a changed one is recorded, k0sctl.yaml and /etc/hosts are rewritten and k0sctl apply
+    /// (a controller k0s installed whose address moved stops `start` before anything changes; a
+    /// worker's changed one is recorded, k0sctl.yaml and /etc/hosts are rewritten and k0sctl apply
     /// reconfigures k0s), then connectivity and health.
     public func start() async throws -> (notes: [String], health: HealthReport?) {
         var record = try requireRecord(.machines)
@@ -53,6 +54,8 @@ extension Bootstrap {
         try renderRecordedMachines(cluster)
         try await bootMachines(cluster.nodes)
         let changed = try await rediscoverAddresses()
+        try refuseMovedControllers(changed.map { (name: $0.name, to: $0.to) })
+        if let note = try await wakeSoftnetNodes() { notes.append(note) }
         if !changed.isEmpty {
             notes += changed.map { "\($0.name): address changed from \($0.from) to \($0.to)" }
             for change in changed {
@@ -99,5 +102,55 @@ extension Bootstrap {
         }
         cluster = cluster.resolving(discovered)
         return changed
+    }
+
+    /// Recorded controllers k0sctl installed whose boot-assigned address is not the recorded one.
+    /// etcd keeps each member's peer URL (`https://<recorded address>:2380`) in its own data, and
+    /// k0sctl apply does not change it: such a member cannot rejoin, and two of three lose quorum.
+    /// So nothing is applied; the failure names each node and the ways back.
+    func refuseMovedControllers(_ discovered: [(name: String, to: IPv4Address)]) throws {
+        guard let record, record.phases[BootstrapPhase.k0sctl.rawValue] != nil else { return }
+        let moved = discovered.compactMap { change -> (name: String, from: String, to: IPv4Address)? in
+            guard let recorded = record.node(named: change.name), recorded.role == .controller,
+                  let from = recorded.address, from != change.to.description else { return nil }
+            return (change.name, from, change.to)
+        }.sorted { $0.name < $1.name }
+        guard !moved.isEmpty else { return }
+        let names = moved.map(\.name).joined(separator: ", ")
+        var lines = moved.map { "\($0.name): recorded address \($0.from), DHCP gave it \($0.to) now (etcd still lists its peer https://\($0.from):2380)" }
+        lines.append("nothing was applied: k0sctl did not run, state.json and k0sctl.yaml keep the recorded addresses")
+        lines.append("(a) give it its old lease back: a bootpd reservation in /etc/bootptab (docs/troubleshooting.md), then `k0slua stop` and `k0slua start`")
+        lines.append("(b) rebuild the cluster: `k0slua destroy && k0slua up`")
+        throw BootstrapFailure(phase: .addresses, tool: nil,
+                               message: "the DHCP address of controller \(names) moved; etcd cannot follow a moved controller",
+                               outputTail: lines, logFile: nil,
+                               hint: "keep each VM's lease with a reservation in /etc/bootptab (`k0slua doctor` checks it)")
+    }
+
+    /// A running softnet cluster the host reaches not at all while `tart list` says its VMs run
+    /// (the Mac slept past softnet's lease): renews every node's lease through the Tart guest
+    /// agent, then asks again. Nil when some node answered at once or the mode does not apply.
+    func wakeSoftnetNodes() async throws -> String? {
+        let wake = SoftnetWake(cluster: cluster, layout: layout, runner: runner)
+        let nodes = cluster.nodes.filter { $0.ip != nil }
+        guard wake.applies, !nodes.isEmpty, try await answering(nodes).isEmpty, await wake.allRunning(nodes) else { return nil }
+        progress.info("no node answers although their VMs run (the Mac slept?): renewing each DHCP lease through the Tart guest agent")
+        let problems = await wake.renew(nodes)
+        let answering = try await answering(nodes)
+        guard !answering.isEmpty else {
+            throw BootstrapFailure(phase: .connectivity, tool: "tart", message: "no node answers, also after renewing their DHCP leases through `tart exec`",
+                                   outputTail: problems, logFile: nil,
+                                   hint: "`tart exec` needs macOS 14+ and the Tart Guest Agent in the VM; else restart the VMs: `k0slua stop && k0slua start`")
+        }
+        return "renewed the DHCP leases of \(nodes.map(\.name).joined(separator: ", ")) through `tart exec` (softnet had dropped them, the Mac slept?)"
+            + (problems.isEmpty ? "" : "; " + problems.joined(separator: "; "))
+    }
+
+    /// The nodes that answer `true` over SSH.
+    func answering(_ nodes: [Node]) async throws -> [Node] {
+        let results = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node in
+            (node, (try? await runner.run(ssh.command(node, run: "true")))?.succeeded == true)
+        }
+        return results.filter(\.1).map(\.0)
     }
 }

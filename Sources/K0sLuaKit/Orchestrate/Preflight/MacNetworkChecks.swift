@@ -2,7 +2,7 @@ import Foundation
 
 /// The macOS host checks for Tart clusters (docs/providers.md has the upstream evidence for each).
 /// Every host fact comes from a command run through `ProcessRunning` (`sw_vers`, `defaults`,
-/// `ifconfig`, `stat`, `sudo`, `tart`), except the DHCP leases file and the cluster's own state
+/// `ifconfig`, `stat`, `sudo`, `tart`, `cat /etc/bootptab`), except the DHCP leases file and the cluster's own state
 /// directory, which are read from paths that tests can point elsewhere.
 public struct MacNetworkChecks: Sendable {
     public let cluster: Cluster
@@ -37,6 +37,7 @@ public struct MacNetworkChecks: Sendable {
         ("softnet", "softnet on PATH and SUID root (or passwordless sudo), softnet mode"),
         ("bridged interface", "the bridged interface exists, is up and holds an address in network.cidr, bridged mode"),
         ("DHCP leases", "static IPs inside macOS bootpd's pool or leased in /var/db/dhcpd_leases"),
+        ("DHCP reservations", "/etc/bootptab: each recorded DHCP node's address is reserved, so a stop/start keeps it"),
         ("leftover Tart VMs", "tart list: a node's Tart VM that this cluster's state does not own"),
     ]
 
@@ -54,6 +55,7 @@ public struct MacNetworkChecks: Sendable {
             checks.append(sharedSubnetCheck(subnet!, macOSMajor: major))
             if let route = await vpnRouteCheck(subnet!) { checks.append(route) }
             if cluster.network.tartMode == .softnet { checks.append(await softnetCheck()) }
+            if let reservations = await reservationCheck() { checks.append(reservations) }
         case .bridged:
             checks.append(await bridgedInterfaceCheck())
         }
@@ -272,6 +274,46 @@ public struct MacNetworkChecks: Sendable {
                               detail: problems.isEmpty ? "no static IP is in bootpd's pool or leased" : problems.joined(separator: "; "),
                               fix: problems.isEmpty ? nil : "let the nodes take DHCP addresses (ip = \"dhcp\"), or stop the VMs holding those leases and `sudo rm \(leasesFile)`",
                               warningOnly: !problems.isEmpty)
+    }
+
+    // MARK: - bootpd reservations
+
+    /// The reservations of /etc/bootptab (bootpd(8)): after the `%%` line, `name htype hwaddr ipaddr
+    /// [bootfile]` per machine; `#` starts a comment.
+    public static func parseBootptab(_ text: String) -> [(name: String, hardwareAddress: String, ip: IPv4Address)] {
+        var entries: [(name: String, hardwareAddress: String, ip: IPv4Address)] = []
+        var inTable = false
+        for raw in text.split(separator: "\n") {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            if fields == ["%%"] { inTable = true; continue }
+            guard inTable, fields.count >= 4, let ip = IPv4Address(fields[3]) else { continue }
+            entries.append((fields[0], fields[2], ip))
+        }
+        return entries
+    }
+
+    /// Recorded DHCP nodes whose address has no reservation in /etc/bootptab: a stop/start or a
+    /// host reboot may give them another lease, and a controller's moved lease stops `k0slua
+    /// start` (etcd keeps its peer URL). A warning; nil before the first `up` recorded addresses.
+    public func reservationCheck() async -> PreflightCheck? {
+        guard let record = try? ClusterRecord.load(layout) else { return nil }
+        let recorded = record.nodes.compactMap { node -> (name: String, ip: IPv4Address)? in
+            guard node.addressing == .dhcp, let ip = node.address.flatMap(IPv4Address.init) else { return nil }
+            return (node.name, ip)
+        }
+        guard !recorded.isEmpty else { return nil }
+        let result = try? await runner.run(Command("cat", ["/etc/bootptab"]))
+        let reserved = Set(Self.parseBootptab(result?.succeeded == true ? result!.standardOutput : "").map(\.ip))
+        let missing = recorded.filter { !reserved.contains($0.ip) }
+        guard !missing.isEmpty else {
+            return PreflightCheck(name: "DHCP reservations", ok: true, detail: "every recorded node's address is reserved in /etc/bootptab")
+        }
+        return PreflightCheck(name: "DHCP reservations", ok: false,
+                              detail: "no reservation in /etc/bootptab for " + missing.map { "\($0.name) \($0.ip)" }.joined(separator: ", ")
+                                  + ": after a stop/start or a host reboot DHCP may move them, and a moved controller stops `k0slua start`",
+                              fix: "add a `%%` line, then one `NAME 1 MAC ADDRESS` line per node to /etc/bootptab (MAC: \"macAddress\" in ~/.tart/vms/TARTNAME/config.json; docs/troubleshooting.md)",
+                              warningOnly: true)
     }
 
     // MARK: - (f) leftover Tart VMs
