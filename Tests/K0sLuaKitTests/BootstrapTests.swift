@@ -351,12 +351,9 @@ import Testing
             .first { FileManager.default.isExecutableFile(atPath: $0) }, "go-task must be on PATH (./setup installs it)")
         var env = world.environment
         env["PATH"] = env["PATH"]! + ":" + (task as NSString).deletingLastPathComponent
-        // The Taskfile's build step runs `swift build` when a source is newer than the binary
-        // (an edit during the test run): swift must be found then too.
-        if let swift = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map({ "\($0)/swift" })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
-            env["PATH"] = env["PATH"]! + ":" + (swift as NSString).deletingLastPathComponent
-        }
+        // swift stays off this PATH on purpose: when a source is newer than the binary (edited
+        // during the run), the Taskfile's build step fails at once ("swift" not found) instead of
+        // waiting forever for the .build lock that this test run holds.
         // go-task keeps its timestamps in TASK_TEMP_DIR (default: .task/ next to the Taskfile,
         // i.e. inside the source tree); a test never writes there.
         env["TASK_TEMP_DIR"] = world.directory + "/.task"
