@@ -68,7 +68,7 @@ public struct SoftnetWake: Sendable {
         let words = output.split(whereSeparator: \.isWhitespace).map(String.init)
         guard let index = words.firstIndex(of: "dev"), index + 1 < words.count else { return nil }
         let name = words[index + 1]
-        return name.wholeMatch(of: /[A-Za-z0-9._-]{1,15}/) != nil ? name : nil
+        return name.wholeMatch(of: /[A-Za-z0-9][A-Za-z0-9._-]{0,14}/) != nil ? name : nil  // never read as an option
     }
 
     static func lastLine(_ result: CommandResult?) -> String {
