@@ -199,7 +199,7 @@ import Testing
           user: {token: keep-me}
         clusters:
         - cluster:
-            certificate-authority: /etc/work/ca.crt
+            certificate-authority: /etc/kubernetes/work-ca.crt
             server: https://work.example:6443
           name: work
 
@@ -269,7 +269,7 @@ import Testing
         let merged = try String(contentsOfFile: target, encoding: .utf8)
         // The user's entries keep their bytes: no certificate file is inlined, comments stay.
         for part in [Self.userConfig.components(separatedBy: "clusters:\n")[0],
-                     "- cluster:\n    certificate-authority: /etc/work/ca.crt\n    server: https://work.example:6443\n  name: work\n\n# staging, by hand\n- name: staging\n  cluster:\n    certificate-authority: ../staging-ca.pem\n    server: \"https://staging.example:6443\"\n",
+                     "- cluster:\n    certificate-authority: /etc/kubernetes/work-ca.crt\n    server: https://work.example:6443\n  name: work\n\n# staging, by hand\n- name: staging\n  cluster:\n    certificate-authority: ../staging-ca.pem\n    server: \"https://staging.example:6443\"\n",
                      "  - context: {cluster: work, user: admin}\n    name: work\n  - name: staging\n    context:\n      cluster: staging\n      user: ci\n"] {
             #expect(merged.contains(part), "\(part)\n--- in ---\n\(merged)")
         }
