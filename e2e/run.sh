@@ -331,6 +331,69 @@ softnet_checks() { # scenario state table
   fi
   support_checks "$scenario" "$state" "$table"
   image_load_checks "$scenario" "$state" "$table"
+  moved_lease_checks "$scenario" "$state" "$table"
+}
+
+# A controller whose DHCP lease moved while the cluster was stopped (issue 18.4), on real etcd:
+# libvirt's dnsmasq plays bootpd and a reservation for the last controller's MAC (virsh net-update
+# ip-dhcp-host) hands it another address at its next boot. `k0slua start` must refuse before k0sctl
+# runs, naming the node and both addresses; etcd keeps its members and data. Then the reservation
+# gives the old address back (the fix the refusal offers: a bootptab reservation, stop, start) and
+# the cluster comes back with etcd healthy on 3 members. Ends with the cluster running.
+moved_lease_checks() { # scenario state table
+  local scenario=$1 state=$2 table=$3 work="$K0SLUA_E2E_WORK/$1" network=k0slua-e2e-vmnet
+  local leader_user leader_ip node old mac new=192.168.64.201 members marker applies sums t0 code healthy
+  read -r _ leader_ip _ < <(awk '$3 ~ /controller/' <<<"$table" | sed -n 1p)
+  read -r node old _ < <(awk '$3 ~ /controller/' <<<"$table" | tail -n 1)
+  leader_user=$(k0sctl_host "$state" "$leader_ip" | awk '{print $1}')
+  etcd_leader() { ssh_node "$state" "$leader_user" "$leader_ip" "sudo ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/var/lib/k0slua-etcd/pki/ca.crt --cert=/var/lib/k0slua-etcd/pki/client.crt --key=/var/lib/k0slua-etcd/pki/client.key $1"; }
+  mac=$(virsh domiflist "$cluster_id-$node" | awk -v n="$network" '$3 == n {print $5; exit}')
+  echo "  moved lease: $node ($mac) leaves $old for $new at its next boot; etcd read on $leader_ip"
+  marker="moved-lease-$cluster_id"
+  check "$scenario: moved lease: a marker written to etcd" etcd_leader "put k0slua-e2e/moved-lease $marker"
+  members=$(etcd_leader "member list" | sort)
+  echo "$members" | sed 's/^/  etcd member: /'
+  check "$scenario: moved lease: etcd lists 3 members before" test "$(grep -c . <<<"$members")" = 3
+
+  t0=$(date +%s)
+  (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" stop 2>&1) | timed | tee "$work/moved-stop.txt"
+  check "$scenario: moved lease: every domain is shut off" \
+    test "$(virsh list --all --name | grep "^$cluster_id-" | xargs -r -n1 virsh domstate | sort -u | grep .)" = "shut off"
+  virsh -q net-update "$network" add ip-dhcp-host "<host mac='$mac' ip='$new'/>" --live --config
+  applies=$(grep -c '"argv": \["apply"' "$transcript" || true)
+  sums=$(sha256sum "$state/state.json" "$state/k0sctl.yaml")
+  k0slua_up "$work" moved-start start
+  code=$(cat "$work/moved-start.code")
+  printf '%s\tstep:moved lease (stop, start refused)\t%s\texit %s\n' "$scenario" "$(( $(date +%s) - t0 ))" "$code" >>"$timings"
+  check "$scenario: moved lease: start exited 1" test "$code" = 1
+  check "$scenario: moved lease: start refused naming the moved controller" \
+    grep -q "the DHCP address of controller $node moved; etcd cannot follow a moved controller" "$work/moved-start.txt"
+  check "$scenario: moved lease: the refusal names both addresses and the old peer URL" \
+    grep -qF "$node: recorded address $old, DHCP gave it $new now (etcd still lists its peer https://$old:2380)" "$work/moved-start.txt"
+  check "$scenario: moved lease: k0sctl did not run" test "$(grep -c '"argv": \["apply"' "$transcript" || true)" = "$applies"
+  check "$scenario: moved lease: state.json and k0sctl.yaml unchanged" test "$(sha256sum "$state/state.json" "$state/k0sctl.yaml")" = "$sums"
+  check "$scenario: moved lease: $node answers on $new (from $leader_ip)" ssh_node "$state" "$leader_user" "$leader_ip" "ping -c 2 -W 3 $new >/dev/null"
+  check "$scenario: moved lease: nothing answers on $old" ssh_node "$state" "$leader_user" "$leader_ip" "! ping -c 2 -W 3 $old >/dev/null"
+  check "$scenario: moved lease: etcd members unchanged (read with quorum of 2)" test "$(etcd_leader "member list" | sort)" = "$members"
+  check "$scenario: moved lease: the etcd marker is intact" test "$(etcd_leader "get --print-value-only k0slua-e2e/moved-lease")" = "$marker"
+
+  step "moved lease: the reservation gives $node $old back; stop, start"
+  t0=$(date +%s)
+  (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" stop 2>&1) | timed | tee "$work/moved-stop-again.txt"
+  virsh -q net-update "$network" delete ip-dhcp-host "<host mac='$mac' ip='$new'/>" --live --config
+  virsh -q net-update "$network" add ip-dhcp-host "<host mac='$mac' ip='$old'/>" --live --config
+  k0slua_up "$work" moved-restored start
+  code=$(cat "$work/moved-restored.code")
+  printf '%s\tstep:moved lease (stop, start restored)\t%s\texit %s\n' "$scenario" "$(( $(date +%s) - t0 ))" "exit $code" >>"$timings"
+  check "$scenario: moved lease: start with the old lease back exited 0" test "$code" = 0
+  check "$scenario: moved lease: the record keeps every address" \
+    test "$(recorded_nodes "$state" | tr ';' '\n' | awk '{print $1, $2}' | sort)" = "$(awk '{print $1, $2}' <<<"$table" | sort)"
+  healthy=$(etcd_leader "endpoint health --cluster 2>&1" || true)
+  echo "$healthy" | sed 's/^/  etcd: /'
+  check "$scenario: moved lease: etcd healthy again with 3 members" test "$(grep -c ' is healthy' <<<"$healthy")" = 3
+  check "$scenario: moved lease: etcd members unchanged" test "$(etcd_leader "member list" | sort)" = "$members"
+  check "$scenario: moved lease: the etcd marker survived" test "$(etcd_leader "get --print-value-only k0slua-e2e/moved-lease")" = "$marker"
+  virsh -q net-update "$network" delete ip-dhcp-host "<host mac='$mac' ip='$old'/>" --live --config || true
 }
 
 # `k0slua image load` (issue 20): a small OCI archive built here reaches the image list of every
