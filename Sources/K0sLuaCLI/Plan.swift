@@ -17,7 +17,7 @@ extension K0sLuaCommand {
             let layout = try state.layout(for: loaded, file: options.file)
             let record = try state.applied(loaded, layout: layout, quiet: true).record
             let cluster = loaded.cluster.pinningImage(to: record)
-            let diff = ClusterDiff(declared: cluster, record: record, runningK0sVersion: RecordedK0sVersion.read(layout))
+            let diff = ClusterDiff(declared: cluster, record: record)
             var output = json
                 ? PlanRenderer.json(cluster, warnings: loaded.warnings, diff: diff)
                 : PlanRenderer.text(cluster, warnings: loaded.warnings, hostFacts: .current)

@@ -39,7 +39,9 @@ import Testing
         #expect(FileManager.default.isExecutableFile(atPath: binary.destination))
         #expect(!FileManager.default.isExecutableFile(atPath: bundle.destination))
         #expect(try String(contentsOfFile: binary.destination, encoding: .utf8).contains("arm64"))
-        #expect(RecordedK0sVersion.read(world.layout) == ReleaseMirror.k0sVersion, "latest stable resolved and recorded")
+        // Before the first `up` there is no record: the cache's use note keeps the resolved version for the cluster.
+        let note = cache.k0sUsers(version: ReleaseMirror.k0sVersion) + "/" + world.layout.clusterID(name: "k0slua")
+        #expect(try String(contentsOfFile: note, encoding: .utf8) == world.layout.directory + "\n", "latest stable resolved and recorded")
         #expect(result.standardOutput.contains("k0sctl   v0.32.2 from PATH"), "the stand-in on PATH is new enough")
         let requests = mirror.requests
         #expect(requests.contains("GET /docs.k0sproject.io/stable.txt 200"))
@@ -109,6 +111,47 @@ import Testing
                 "the 1+1 cluster's nodes all run kubelets and got the bundle")
         let render = try await world.run(["render"])
         #expect(render.standardOutput.contains("unchanged \(world.layout.k0sctlConfig)"), "render writes what up wrote: \(render.standardOutput)")
+    }
+
+    /// The state directory's `k0s-version`, which older k0slua wrote beside state.json.
+    var legacyVersionFile: String { world.layout.directory + "/k0s-version" }
+
+    func recordObject() throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: world.layout.record))) as! [String: Any]
+    }
+
+    @Test func item19_theK0sVersionLivesInStateJSONOnly() async throws {
+        let up = try await world.run(["up", "--skip", "health"])
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(try recordObject()["k0s_resolved_version"] as? String == ReleaseMirror.k0sVersion, "the resolved latest stable is in state.json")
+        #expect(!FileManager.default.fileExists(atPath: legacyVersionFile), "no second copy beside it")
+        // Later commands take it from there: no second look-up, no change, and prune keeps it.
+        let before = mirror.requests
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        #expect(!mirror.requests.dropFirst(before.count).contains { $0.contains("stable.txt") }, "\(mirror.requests)")
+        #expect(try await world.run(["plan"]).standardOutput.contains("no changes"))
+        #expect(try await world.run(["cache", "prune", "--keep", "0"]).exitCode == 0)
+        #expect(FileManager.default.fileExists(atPath: cache.k0sDirectory(version: ReleaseMirror.k0sVersion)), "still used by the cluster")
+    }
+
+    @Test func item19_anOldK0sVersionFileIsReadOnceAndRemoved() async throws {
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        // The state an older k0slua left: a version 2 record without the field, the version in its own file.
+        var old = try recordObject()
+        old.removeValue(forKey: "k0s_resolved_version")
+        old["version"] = 2
+        try JSONSerialization.data(withJSONObject: old).write(to: URL(fileURLWithPath: world.layout.record))
+        try "v1.34.1+k0s.0\n".write(toFile: legacyVersionFile, atomically: true, encoding: .utf8)
+        let pinned = ["k0s_version": ReleaseMirror.k0sVersion]
+        let plan = try await world.run(["plan"], environment: pinned)
+        #expect(plan.standardOutput.contains("~ cluster k0s_version: v1.34.1+k0s.0 → \(ReleaseMirror.k0sVersion) (upgrade"), "\(plan.standardOutput)")
+        #expect(FileManager.default.fileExists(atPath: legacyVersionFile), "plan changes nothing")
+        // The next command that writes the record moves the version into it and removes the file.
+        #expect(try await world.run(["stop"]).exitCode == 0)
+        #expect(try recordObject()["k0s_resolved_version"] as? String == "v1.34.1+k0s.0")
+        #expect(!FileManager.default.fileExists(atPath: legacyVersionFile))
+        let again = try await world.run(["plan"], environment: pinned)
+        #expect(again.standardOutput.contains("~ cluster k0s_version: v1.34.1+k0s.0 → \(ReleaseMirror.k0sVersion) (upgrade"), "\(again.standardOutput)")
     }
 
     @Test func pruneKeepsTheRecentAndTheUsedOnes() async throws {

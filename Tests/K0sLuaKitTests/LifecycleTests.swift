@@ -66,19 +66,20 @@ import Testing
         #expect(record.id == layout.clusterID(name: "k0slua"))
         #expect(record.nodes.first?.joined == true, "a version 1 record whose k0sctl phase ran has joined nodes")
         #expect(record.isStopped == false)
-        // Written back, it is version 2 and keeps the id.
+        // Written back, it is the current version and keeps the id.
         var saved = record
         saved.version = ClusterRecord.currentVersion
         try saved.save(layout)
         let text = try String(contentsOfFile: layout.record, encoding: .utf8)
-        #expect(text.contains("\"version\" : 2") && text.contains("\"id\" : \"\(record.id)\""))
+        #expect(text.contains("\"version\" : \(ClusterRecord.currentVersion)") && text.contains("\"id\" : \"\(record.id)\""))
         #expect(try ClusterRecord.load(layout) == saved)
-        _ = FileManager.default.createFile(atPath: layout.record, contents: Data(#"{"version": 3, "name": "x"}"#.utf8))
+        let newer = ClusterRecord.currentVersion + 1
+        _ = FileManager.default.createFile(atPath: layout.record, contents: Data(#"{"version": \#(newer), "name": "x"}"#.utf8))
         #expect(throws: ClusterRecord.ReadError.self) { try ClusterRecord.load(layout) }
         do {
             _ = try ClusterRecord.load(layout)
         } catch {
-            #expect(error.reason.contains("newer k0slua (record version 3"))
+            #expect(error.reason.contains("newer k0slua (record version \(newer)"))
         }
     }
 

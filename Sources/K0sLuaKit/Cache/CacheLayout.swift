@@ -36,19 +36,9 @@ public struct CacheLayout: Sendable, Equatable {
     }
 }
 
-/// The k0s version a cluster runs, recorded in its state directory the first time "latest stable"
-/// is resolved, so that later `up`s (and `--offline`) use the same one.
+/// The k0s version a cluster runs, as its record (`state.json`, `k0s_resolved_version`) says.
 public enum RecordedK0sVersion {
-    public static func path(_ layout: StateLayout) -> String { layout.directory + "/k0s-version" }
-
     public static func read(_ layout: StateLayout) -> String? {
-        guard let text = try? String(contentsOfFile: path(layout), encoding: .utf8) else { return nil }
-        let version = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return version.isEmpty ? nil : version
-    }
-
-    public static func write(_ version: String, to layout: StateLayout) throws {
-        try FileManager.default.createDirectory(atPath: layout.directory, withIntermediateDirectories: true)
-        try Data((version + "\n").utf8).write(to: URL(fileURLWithPath: path(layout)), options: .atomic)
+        ((try? ClusterRecord.load(layout)) ?? nil)?.resolvedK0sVersion
     }
 }

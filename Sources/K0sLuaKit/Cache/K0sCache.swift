@@ -8,11 +8,13 @@ public struct K0sCache: Sendable {
 
     public init(fetcher: Fetcher) { self.fetcher = fetcher }
 
-    /// The version a cluster runs: `--k0s`, else cluster.lua's, else the one recorded in its state
-    /// directory, else the latest stable release (looked up once, then recorded).
+    /// The version a cluster runs: `--k0s`, else cluster.lua's, else the one its record resolved
+    /// (`k0s_resolved_version`), else, before the first record, the one `cache fetch` prepared for
+    /// it (the cache's use note), else the latest stable release (looked up; `recordUse` and the
+    /// record keep it).
     public func version(for cluster: Cluster, layout: StateLayout, override: String? = nil, offline: Bool) async throws -> String {
         // The version becomes part of a URL and of cache paths: only the k0s version shape passes.
-        if let pinned = override ?? cluster.k0s.version ?? RecordedK0sVersion.read(layout) {
+        if let pinned = override ?? cluster.k0s.version ?? RecordedK0sVersion.read(layout) ?? preparedVersion(for: layout, id: layout.clusterID(name: cluster.name)) {
             guard K0sRelease.isValidVersion(pinned) else { throw FetchError.invalidVersion(pinned) }
             return K0sRelease(version: pinned, arch: "").version
         }
@@ -24,9 +26,20 @@ public struct K0sCache: Sendable {
         guard K0sRelease.isValidVersion(text) else {
             throw FetchError.transfer(url: fetcher.resolve(K0sRelease.stableURL), detail: "expected a k0s version, got \"\(text.prefix(40))\"")
         }
-        let version = K0sRelease(version: text, arch: "").version
-        try RecordedK0sVersion.write(version, to: layout)
-        return version
+        return K0sRelease(version: text, arch: "").version
+    }
+
+    /// The newest version whose use note (`users/<id>`) names `layout` while it has no record yet:
+    /// what `cache fetch` prepared for a cluster not applied so far.
+    func preparedVersion(for layout: StateLayout, id: String) -> String? {
+        guard ClusterIdentity.isValid(id), !FileManager.default.fileExists(atPath: layout.record) else { return nil }
+        let directory = URL(fileURLWithPath: layout.directory).standardizedFileURL.path
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: cache.k0sVersions)) ?? []).filter { version in
+            let note = cache.k0sUsers(version: version) + "/" + id
+            guard K0sRelease.isValidVersion(version), let text = try? String(contentsOfFile: note, encoding: .utf8) else { return false }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines) == directory
+        }
+        return versions.compactMap { text in K0sVersion(text).map { ($0, text) } }.max { $0.0 < $1.0 }?.1
     }
 
     /// The binary and bundle of `release`, downloaded unless cached; `offline` only looks. A
@@ -97,13 +110,21 @@ public struct K0sCache: Sendable {
         return try? await ensure(version: version, nodes: nodes, offline: true).0
     }
 
-    /// Notes that the cluster `id` (ClusterIdentity) in `layout` uses `version`: recorded in its
-    /// state directory (later `up`s keep it) and in the cache under its id, which no other cluster
-    /// shares and which moving the project keeps (`prune` keeps the version while that record
-    /// says so). Call it before `ensure`, so that a `prune` in between keeps the version.
+    /// Notes that the cluster `id` (ClusterIdentity) in `layout` uses `version`: in its record
+    /// when it has one (`k0s_resolved_version`; later `up`s keep it; `up` also records it when it
+    /// first writes the record) and in the cache under its id, which no other cluster shares and
+    /// which moving the project keeps (`prune` keeps the version while that record says so, or
+    /// while the state directory has no record yet). Call it before `ensure`, so that a `prune` in
+    /// between keeps the version.
     public func recordUse(_ version: String, by layout: StateLayout, id: String) throws {
         guard ClusterIdentity.isValid(id) else { throw FetchError.transfer(url: layout.directory, detail: "\"\(id)\" is not a cluster id") }
-        try RecordedK0sVersion.write(version, to: layout)
+        try FileWriter.makePrivate(layout)
+        // A record this k0slua cannot read is left alone (the command that acts on it says why).
+        if var record = try? ClusterRecord.load(layout),
+           record.resolvedK0sVersion != version || FileManager.default.fileExists(atPath: ClusterRecord.legacyK0sVersionPath(layout)) {
+            record.resolvedK0sVersion = version
+            try record.save(layout)
+        }
         let users = cache.k0sUsers(version: version)
         try FileManager.default.createDirectory(atPath: users, withIntermediateDirectories: true)
         let directory = URL(fileURLWithPath: layout.directory).standardizedFileURL.path
@@ -142,13 +163,17 @@ public struct K0sCache: Sendable {
         }.sorted { ($0.lastUsed, $0.version) > ($1.lastUsed, $1.version) }
     }
 
-    /// Users whose state directory still records this version (a destroyed cluster no longer counts).
+    /// Users whose state directory still records this version, or has no record yet (`cache
+    /// fetch` prepared it); a destroyed cluster no longer counts.
     func liveUsers(_ version: String) -> [String] {
         let users = cache.k0sUsers(version: version)
         return ((try? FileManager.default.contentsOfDirectory(atPath: users)) ?? []).compactMap { key in
             guard let text = try? String(contentsOfFile: users + "/" + key, encoding: .utf8) else { return nil }
-            let directory = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            return RecordedK0sVersion.read(StateLayout(directory: directory)) == version ? directory : nil
+            let layout = StateLayout(directory: text.trimmingCharacters(in: .whitespacesAndNewlines))
+            if !FileManager.default.fileExists(atPath: layout.record) {
+                return FileManager.default.fileExists(atPath: layout.directory) ? layout.directory : nil
+            }
+            return RecordedK0sVersion.read(layout) == version ? layout.directory : nil
         }.sorted()
     }
 

@@ -92,7 +92,7 @@ public struct ClusterDiff: Sendable, Equatable {
 
     /// cluster.lua's `declared` against `record`; nil record: every node joins.
     /// - Parameter runningK0sVersion: the version the cluster runs when neither cluster.lua nor
-    ///   the record pins one (`RecordedK0sVersion`, the latest stable release `up` resolved).
+    ///   the record pins one; default: the record's `resolvedK0sVersion` (the version `up` resolved).
     public init(declared: Cluster, record: ClusterRecord?, runningK0sVersion: String? = nil) {
         guard let record else {
             nodes = declared.nodes.map { NodeChange(node: $0.name, kind: .join, role: $0.role, fields: []) }
@@ -121,8 +121,9 @@ public struct ClusterDiff: Sendable, Equatable {
         }
         // An unpinned cluster keeps the version it runs (K0sCache.version), so the versions
         // compared are the ones k0s runs before and after.
-        let fromVersion = record.k0sVersion ?? runningK0sVersion
-        let toVersion = declared.k0s.version ?? runningK0sVersion
+        let running = runningK0sVersion ?? record.resolvedK0sVersion
+        let fromVersion = record.k0sVersion ?? running
+        let toVersion = declared.k0s.version ?? running
         if let from = fromVersion.flatMap(K0sVersion.init), let to = toVersion.flatMap(K0sVersion.init) {
             if from != to {
                 clusterFields.append(FieldChange(field: "k0s_version", from: from.description, to: to.description))
@@ -322,8 +323,7 @@ public struct AppliedCluster: Sendable {
         guard let record = try ClusterRecord.load(layout) else { return AppliedCluster(cluster: declared, record: nil, disagreement: nil) }
         let declared = declared.pinningImage(to: record)
         var applied = AppliedCluster(cluster: record.cluster(declared: declared), record: record,
-                                     disagreement: ClusterDiff(declared: declared, record: record,
-                                                               runningK0sVersion: RecordedK0sVersion.read(layout)).disagreement)
+                                     disagreement: ClusterDiff(declared: declared, record: record).disagreement)
         applied.declaredOnly = declared.nodes.filter { record.node(named: $0.name) == nil }
         return applied
     }

@@ -6,8 +6,9 @@ import Foundation
 public struct ClusterRecord: Codable, Sendable, Equatable {
     /// The format this k0slua writes; it reads this and every older version.
     /// Version 2 added `id` (version 1 records get the id of their state directory on load) and
-    /// `stopped_at`.
-    public static let currentVersion = 2
+    /// `stopped_at`. Version 3 added `k0s_resolved_version`, which replaced `<state>/k0s-version`
+    /// (an older k0slua would not find the version there and could upgrade k0s unasked).
+    public static let currentVersion = 3
 
     /// One node as applied.
     public struct NodeRecord: Codable, Sendable, Equatable {
@@ -65,6 +66,10 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
     public var cidr: String
     /// A pinned k0s version, or nil for the latest stable release.
     public var k0sVersion: String?
+    /// The k0s version `up` (or `cache fetch`) last resolved for this cluster: cluster.lua's pin,
+    /// else the one resolved before, else the latest stable release, written when it is
+    /// downloaded; later `up`s and `--offline` keep it (K0sCache.version). The one place it lives.
+    public var resolvedK0sVersion: String?
     /// Tart only: the image the machines were cloned from (absent in records written before it
     /// was recorded; those clusters cloned `legacyTartImage`).
     public var image: String?
@@ -81,6 +86,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         case stoppedAt = "stopped_at"
         case networkMode = "network_mode"
         case k0sVersion = "k0s_version"
+        case resolvedK0sVersion = "k0s_resolved_version"
         case image
         case createdAt = "created_at"
         case updatedAt = "updated_at"
@@ -95,6 +101,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         networkMode = cluster.provider == .tart ? cluster.network.tartMode : nil
         cidr = cluster.network.cidr.description
         k0sVersion = cluster.k0s.version
+        resolvedK0sVersion = previous?.resolvedK0sVersion
         image = cluster.provider == .tart ? cluster.image : nil
         nodes = cluster.nodes.map(NodeRecord.init)
         createdAt = previous?.createdAt ?? now
@@ -113,6 +120,7 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         networkMode = try container.decodeIfPresent(TartNetworkMode.self, forKey: .networkMode)
         cidr = try container.decode(String.self, forKey: .cidr)
         k0sVersion = try container.decodeIfPresent(String.self, forKey: .k0sVersion)
+        resolvedK0sVersion = try container.decodeIfPresent(String.self, forKey: .resolvedK0sVersion)
         image = try container.decodeIfPresent(String.self, forKey: .image)
         nodes = try container.decode([NodeRecord].self, forKey: .nodes)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
@@ -179,6 +187,8 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
             if record.version < 2, record.phases["k0sctl"] != nil {
                 for index in record.nodes.indices where record.nodes[index].joined == nil { record.nodes[index].joined = true }
             }
+            // Before version 3 the resolved version lived in its own file; `save` removes it.
+            if record.resolvedK0sVersion == nil { record.resolvedK0sVersion = readLegacyK0sVersion(layout) }
             return record
         } catch {
             throw ReadError(path: layout.record, reason: "\(error)")
@@ -196,8 +206,24 @@ public struct ClusterRecord: Codable, Sendable, Equatable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        let data = try encoder.encode(self)
+        // Whatever version was read, what this k0slua writes is its own format.
+        var written = self
+        written.version = Self.currentVersion
+        let data = try encoder.encode(written)
         try FileWriter.makePrivate(layout)
         try FileWriter.write(String(decoding: data, as: UTF8.self) + "\n", to: layout.record, permissions: 0o600)
+        // The record now carries what the old file said (load read it in).
+        if FileManager.default.fileExists(atPath: Self.legacyK0sVersionPath(layout)) {
+            try FileManager.default.removeItem(atPath: Self.legacyK0sVersionPath(layout))
+        }
+    }
+
+    /// `<state>/k0s-version`, where k0slua before record version 3 kept the resolved k0s version.
+    public static func legacyK0sVersionPath(_ layout: StateLayout) -> String { layout.directory + "/k0s-version" }
+
+    static func readLegacyK0sVersion(_ layout: StateLayout) -> String? {
+        guard let text = try? String(contentsOfFile: legacyK0sVersionPath(layout), encoding: .utf8) else { return nil }
+        let version = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return version.isEmpty ? nil : version
     }
 }

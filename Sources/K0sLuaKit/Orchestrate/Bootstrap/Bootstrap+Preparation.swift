@@ -49,6 +49,7 @@ extension Bootstrap {
             let architectures = nodes.reduce(into: [String]()) { if !$0.contains($1.arch) { $0.append($1.arch) } }
             let hint = "k0slua cache fetch" + (cluster.provider == .hosts ? architectures.map { " --arch \($0)" }.joined() : "")
             try k0s.recordUse(version, by: layout, id: id)
+            resolvedK0sVersion = version
             let (artifacts, outcomes) = try await k0s.ensure(version: version, nodes: nodes, offline: options.offline, fetchHint: hint)
             self.artifacts = artifacts
             let downloaded = outcomes.compactMap { outcome -> (Int64, Double)? in

@@ -69,6 +69,7 @@ extension Bootstrap {
         // The k0s version k0sctl installed: a new one once k0sctl applied it (an interrupted
         // upgrade is no downgrade when cluster.lua goes back).
         if let record, !k0sApplied { updated.k0sVersion = record.k0sVersion }
+        if let resolvedK0sVersion { updated.resolvedK0sVersion = resolvedK0sVersion }
         updated.phases[phase.rawValue] = updated.updatedAt
         try updated.save(layout)
         record = updated

@@ -35,6 +35,8 @@ public final class Bootstrap: @unchecked Sendable {
     var pendingResize: Set<String>
     /// k0sctl applied cluster.lua's k0s version in this run: the record takes it.
     var k0sApplied = false
+    /// The k0s version this run's download resolved: the record keeps it (`k0s_resolved_version`).
+    var resolvedK0sVersion: String?
     /// The cluster's identity.
     public var id: String { layout.clusterID(name: loaded.cluster.name) }
     /// Logs this run has written: a phase that runs several commands (one `vagrant halt` per
@@ -57,7 +59,7 @@ public final class Bootstrap: @unchecked Sendable {
         self.record = record
         self.applied = record
         self.cluster = loaded.cluster.resolving(record?.discoveredAddresses ?? [:])
-        self.diff = ClusterDiff(declared: loaded.cluster, record: record, runningK0sVersion: RecordedK0sVersion.read(layout))
+        self.diff = ClusterDiff(declared: loaded.cluster, record: record)
         let applied = record?.cluster(declared: loaded.cluster)
         self.leaving = applied?.nodes.filter { loaded.cluster.node(named: $0.name) == nil } ?? []
         self.joining = Set(loaded.cluster.nodes.filter { record?.node(named: $0.name)?.joined != true }.map(\.name))

@@ -54,7 +54,7 @@ public struct Teardown: Sendable {
             report("the context \(KubeconfigMerge.entryName(cluster: cluster.name)) in your kubeconfig belongs to another cluster: left alone")
         }
         for path in [layout.vagrantfile, layout.k0sctlConfig, layout.kubeconfig, layout.privateKey, layout.publicKey, layout.knownHosts,
-                     layout.record, layout.directory + "/.vagrant", layout.logs, RecordedK0sVersion.path(layout),
+                     layout.record, layout.directory + "/.vagrant", layout.logs, ClusterRecord.legacyK0sVersionPath(layout),
                      NodeArchitectures.path(layout)] where files.fileExists(atPath: path) {
             try files.removeItem(atPath: path)
         }
