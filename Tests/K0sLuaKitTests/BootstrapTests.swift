@@ -22,10 +22,23 @@ import Testing
         return calls.enumerated().map { index, call -> String in
             if call.tool == "ssh", let remote = call.argv.last {
                 if remote.contains("ping -c 1") { return index < apply ? "ssh connectivity" : "ssh reachability" }
-                if remote.contains(" k0slua-hosts ") { return "ssh /etc/hosts" }
+                if remote.contains(" k0slua-hosts") { return "ssh /etc/hosts" }
                 return "ssh \(remote)"
             }
             return call.summary.replacingOccurrences(of: world.layout.kubeconfig, with: "<kubeconfig>")
+        }
+    }
+
+    @Test func itemD_theHostsLinesGoOnStdinNotOnTheCommandLine() async throws {
+        let world = try StandInWorld()
+        let result = try await world.run(["up", "--skip", "health"])
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        let hostsCalls = world.calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains("k0slua-hosts") }
+        #expect(hostsCalls.count == 2)
+        #expect(hostsCalls.allSatisfy { !$0.argv.joined(separator: " ").contains("worker-1") }, "no host line in any argument")
+        for node in ["control-plane-1", "worker-1"] {
+            let received = try String(contentsOfFile: world.directory + "/standin/hosts/\(node)", encoding: .utf8)
+            #expect(received == "192.168.64.2 control-plane-1\n192.168.64.3 worker-1\n", "\(node) read the block on stdin")
         }
     }
 
@@ -58,9 +71,8 @@ import Testing
         // Tart's default softnet: each node's one address is its DHCP lease, discovered after boot.
         #expect(result.standardOutput.contains("control-plane-1      192.168.64.2     controller+worker"))
         #expect(calls.first { $0.tool == "vagrant" && $0.argv.first == "ssh-config" }?.argv == ["ssh-config", "control-plane-1", "worker-1"])
-        let hostsCalls = calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains(" k0slua-hosts ") }
+        let hostsCalls = calls.filter { $0.tool == "ssh" && ($0.argv.last ?? "").contains(" k0slua-hosts") }
         #expect(Set(hostsCalls.compactMap { call in call.argv.firstIndex(of: "--").map { call.argv[$0 + 1] } }) == ["192.168.64.2", "192.168.64.3"])
-        #expect(hostsCalls.allSatisfy { ($0.argv.last ?? "").hasSuffix(" k0slua-hosts '192.168.64.2 control-plane-1\n192.168.64.3 worker-1'") })
         let config = try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8)
         #expect(config.contains("address: \"192.168.64.3\"") && config.contains("privateAddress: \"192.168.64.3\""))
         let record = try #require(try ClusterRecord.load(world.layout))

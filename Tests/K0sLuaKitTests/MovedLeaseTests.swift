@@ -43,7 +43,7 @@ import Testing
         #expect(!start.standardError.contains("control-plane-1:"), "an unmoved controller is not named")
         // Nothing changed: no k0sctl, no /etc/hosts, the record and k0sctl.yaml keep the old address.
         #expect(!world.calls.contains { $0.tool == "k0sctl" }, "\(world.calls.map(\.description))")
-        #expect(!world.calls.contains { $0.tool == "ssh" && ($0.argv.last ?? "").contains(" k0slua-hosts ") })
+        #expect(!world.calls.contains { $0.tool == "ssh" && ($0.argv.last ?? "").contains(" k0slua-hosts") })
         #expect(try Self.address(world, "control-plane-2") == old)
         #expect(try String(contentsOfFile: world.layout.k0sctlConfig, encoding: .utf8) == config)
         #expect(try #require(try ClusterRecord.load(world.layout)).isStopped, "the record still says stopped")

@@ -262,7 +262,7 @@ import Yams
         let script = GuestProvisioning.hostsScript.replacingOccurrences(of: "/etc/hosts", with: hosts)
         for lines in ["192.168.64.9 control-plane-1\n192.168.64.20 worker-1", "192.168.64.10 control-plane-1\n192.168.64.20 worker-1"] {
             for _ in 0..<2 {
-                let result = try await SubprocessRunner().run(Command("/bin/sh", ["-c", script, "sh", lines]))
+                let result = try await SubprocessRunner().run(Command("/bin/sh", ["-c", script, "sh"], standardInput: lines + "\n"))
                 #expect(result.exitCode == 0, "\(result.standardError)")
             }
         }

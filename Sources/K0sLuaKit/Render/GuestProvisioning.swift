@@ -65,10 +65,11 @@ fi
 
     /// Writes the k0slua block of /etc/hosts: every node by its one address. Runs over SSH once
     /// the addresses are known (boot-assigned addresses exist only after the machines start).
-    /// Idempotent. Arguments: HOSTS (lines "IP NAME").
+    /// Idempotent. Standard input: the lines "IP NAME" (on stdin, not the command line, so that
+    /// a fleet of any size fits; `hostsLines`).
     public static let hostsScript = #"""
 set -eu
-hosts="$1"
+hosts=$(cat)
 tmp=$(mktemp)
 sed -e '/^# k0slua begin$/,/^# k0slua end$/d' /etc/hosts > "$tmp"
 { cat "$tmp"; echo "# k0slua begin"; printf '%s\n' "$hosts"; echo "# k0slua end"; } > /etc/hosts

@@ -138,13 +138,16 @@ extension Bootstrap {
 
     /// Every node's /etc/hosts names every node by its one address.
     func writeHostsFiles() async throws {
-        let remote = "sudo sh -c \(Quote.shell(GuestProvisioning.hostsScript)) k0slua-hosts \(Quote.shell(GuestProvisioning.hostsLines(cluster)))"
+        let remote = "sudo sh -c \(Quote.shell(GuestProvisioning.hostsScript)) k0slua-hosts"
+        let lines = GuestProvisioning.hostsLines(cluster) + "\n"
         let log = logFile("hosts")
         let outcomes = try await FanOut.map(cluster.nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, CommandResult?, String?) in
             for attempt in 0..<5 {
                 if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
                 do {
-                    let result = try await runner.run(ssh.command(node, run: remote))
+                    var command = ssh.command(node, run: remote)
+                    command.standardInput = lines
+                    let result = try await runner.run(command)
                     if result.succeeded || attempt == 4 { return (node, result, nil) }
                 } catch is CancellationError {
                     throw CancellationError()
