@@ -34,37 +34,16 @@ run() { # name, k0slua arguments… → one report line
       K0SLUA_STANDIN_DELAY="ssh:call=$ssh_seconds" "$k0slua" "$@" >"$dir/out.txt" 2>&1) \
     || { echo "$name failed:" >&2; cat "$dir/out.txt" >&2; exit 1; }
   end=$(date +%s.%N)
-  python3 - "$dir/log.jsonl" "$start" "$end" "$name" "$nodes" "$ssh_seconds" "$bound" <<'PY'
-import json, math, sys
-path, start, end, name = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-nodes, ssh_seconds, bound = int(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
-begins, intervals, ssh_calls, ssh_busy = {}, [], 0, 0.0
-for line in open(path):
-    e = json.loads(line)
-    if "signal" in e or "event" in e:
-        continue
-    if e.get("end"):
-        if e["pid"] in begins:
-            tool, began = begins.pop(e["pid"])
-            intervals.append((began, e["time"]))
-            if tool == "ssh":
-                ssh_calls += 1
-                ssh_busy += e["time"] - began
-    else:
-        begins[e["pid"]] = (e["tool"], e["time"])
-intervals.sort()
-covered, cursor = 0.0, start
-for a, b in intervals:
-    a, b = max(a, cursor), min(b, end)
-    if b > a:
-        covered += b - a
-        cursor = b
-wall = end - start
+  local measured
+  measured=$(python3 "$root/Benchmarks/intervals.py" "$dir/log.jsonl" "$start" "$end" --tool ssh)
+  python3 - "$measured" "$name" "$nodes" "$ssh_seconds" "$bound" <<'PY'
+import math, sys
+wall, overhead, ssh_calls, ssh_busy = (float(x) for x in sys.argv[1].split())
+name, nodes, ssh_seconds, bound = sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 fanouts = ssh_calls / nodes
 ideal = fanouts * math.ceil(nodes / bound) * ssh_seconds
 ideal_measured = ssh_busy / bound
-overhead = wall - covered
-print(f"  {name:<8} {wall:7.2f} s wall, {ssh_calls} ssh calls ({fanouts:.0f} fan-outs over {nodes} nodes)")
+print(f"  {name:<8} {wall:7.2f} s wall, {ssh_calls:.0f} ssh calls ({fanouts:.0f} fan-outs over {nodes} nodes)")
 print(f"           ideal for --parallel {bound}: {ideal:.2f} s at {ssh_seconds} s a call, {ideal_measured:.2f} s for the calls' measured time"
       f" (with the stand-in's own start-up); wall / ideal = {wall / ideal_measured:.2f}")
 print(f"           k0slua overhead (no child process running): {overhead:.3f} s = {100 * overhead / wall:.2f}% (target < 1%)  "

@@ -22,27 +22,9 @@ run_up() { # mode(parallel|sequential) → prints "wall_seconds overhead_seconds
       control_plane_count=3 worker_count=2 "$k0slua" up --quiet --skip download "${flags[@]}" >/dev/null) \
     || { echo "up failed in $dir" >&2; exit 1; }
   end=$(date +%s.%N)
-  python3 - "$dir/log.jsonl" "$start" "$end" <<'PY'
-import json, sys
-start, end = float(sys.argv[2]), float(sys.argv[3])
-begins, intervals = {}, []
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if "signal" in e:
-        continue
-    if e.get("end"):
-        intervals.append((begins.pop(e["pid"]), e["time"]))
-    else:
-        begins[e["pid"]] = e["time"]
-intervals.sort()
-covered, cursor = 0.0, start
-for a, b in intervals:
-    a, b = max(a, cursor), min(b, end)
-    if b > a:
-        covered += b - a
-        cursor = b
-print(f"{end - start:.3f} {end - start - covered:.3f}")
-PY
+  local wall overhead
+  read -r wall overhead _ _ < <(python3 "$root/Benchmarks/intervals.py" "$dir/log.jsonl" "$start" "$end")
+  echo "$wall $overhead"
   rm -rf "$dir"
 }
 
