@@ -214,9 +214,13 @@ run_scenario() { # name
   printf '%s\ttotal\t%s\t-\n' "$scenario" "$(( $(date +%s) - scenario_started ))" >>"$timings"
 }
 
+# A path as the value of an ssh -o file option, as k0slua writes it (NodeSSH.configValue): in double
+# quotes so that whitespace does not split it, \\ for \, %% for %.
+ssh_file_value() { local v=${1//\\/\\\\}; v=${v//%/%%}; printf '"%s"' "$v"; }
+
 ssh_node() { # state user address command (stdin is not forwarded: callers loop over here-strings)
   "${NS[@]}" ssh -i "$1/id_ed25519" -o IdentitiesOnly=yes -o BatchMode=yes -o ConnectTimeout=20 -o StrictHostKeyChecking=yes \
-    -o UserKnownHostsFile="$1/known_hosts" -o ControlMaster=auto -o ControlPath=/tmp/k0slua-e2e-check-%C -o ControlPersist=20 \
+    -o "UserKnownHostsFile=$(ssh_file_value "$1/known_hosts")" -o ControlMaster=auto -o ControlPath=/tmp/k0slua-e2e-check-%C -o ControlPersist=20 \
     "$2@$3" -- "$4" </dev/null
 }
 

@@ -38,11 +38,17 @@ class Node:
     known_hosts: str
 
 
+def ssh_file_value(path):
+    r"""A path as the value of an ssh -o file option, as k0slua writes it (NodeSSH.configValue): in
+    double quotes so that whitespace does not split it, `\\` for `\`, `%%` for `%`."""
+    return '"' + path.replace("\\", "\\\\").replace("%", "%%") + '"'
+
+
 def ssh(node, command, stdin=None, timeout=120):
     s = node.host["ssh"]
     # One connection per host, reused, as k0sctl keeps one per host (and SSH set-up is slow under TCG).
     argv = ["ssh", "-p", str(s.get("port", 22)), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "IdentitiesOnly=yes",
-            "-o", "StrictHostKeyChecking=accept-new", "-o", f"UserKnownHostsFile={node.known_hosts or '/dev/null'}",
+            "-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=" + ssh_file_value(node.known_hosts or "/dev/null"),
             "-o", "ControlMaster=auto", "-o", "ControlPath=/tmp/k0slua-e2e-ssh-%C", "-o", "ControlPersist=30"]
     if "keyPath" in s:
         argv += ["-i", os.path.expanduser(s["keyPath"])]
