@@ -249,6 +249,56 @@ static int setmetatable_without_gc(lua_State *L) {
     return lua_gettop(L);
 }
 
+/* ---- table.sort: comparisons count ----
+   Without an order function liblua's sort compares in C (lua_compare), where the count hook never
+   runs: a sort of millions of elements is one C call of many seconds. The sandbox's table.sort
+   therefore always hands liblua an order function: the caller's (a Lua function, whose
+   instructions the hook counts) or less_than, which charges each comparison to the instruction
+   budget (one unit, plus one per 64 bytes of the shorter of two strings) and reads the clock every
+   K0S_COMPARES_PER_CHECK units, as the pattern matcher does. Results and errors are liblua's. */
+
+#define K0S_COMPARES_PER_CHECK 4096
+
+static int less_than(lua_State *L) {
+    k0s_budget *b = k0s_budget_of(L);
+    int64_t cost = 1;
+    if (lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING) {
+        size_t la = 0, lb = 0;
+        lua_tolstring(L, 1, &la);
+        lua_tolstring(L, 2, &lb);
+        cost += (int64_t)((la < lb ? la : lb) / 64);
+    }
+    b->instructions_used += cost;
+    if (b->enforcing && b->instructions_used > b->instruction_limit) {
+        if (b->exhausted == K0S_NOT_EXHAUSTED) b->exhausted = K0S_INSTRUCTIONS_EXHAUSTED;
+        return luaL_error(L, "instruction budget exhausted");
+    }
+    b->match_units += cost;
+    if (b->match_units >= K0S_COMPARES_PER_CHECK) {
+        b->match_units = 0;
+        k0s_check_deadline(L, b);
+    }
+    lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+    return 1;
+}
+
+/* stack: t [comp] → (nothing); upvalue 1: liblua's table.sort. Argument errors are raised here
+   as liblua raises them, so that they name table.sort (liblua's own is no longer findable). */
+static int budgeted_sort(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_pushcfunction(L, less_than);
+    } else if (lua_type(L, 2) != LUA_TFUNCTION && luaL_len(L, 1) > 1) {
+        luaL_checktype(L, 2, LUA_TFUNCTION);
+    }
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 0);
+    return 0;
+}
+
 static int open_sandbox(lua_State *L) {
     luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
     luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
@@ -263,6 +313,11 @@ static int open_sandbox(lua_State *L) {
     lua_getglobal(L, "setmetatable");
     lua_pushcclosure(L, setmetatable_without_gc, 1);
     lua_setglobal(L, "setmetatable");
+    lua_getglobal(L, LUA_TABLIBNAME);
+    lua_getfield(L, -1, "sort");
+    lua_pushcclosure(L, budgeted_sort, 1);
+    lua_setfield(L, -2, "sort");
+    lua_pop(L, 1);
     lua_getglobal(L, LUA_STRLIBNAME);
     lua_pushnil(L); lua_setfield(L, -2, "dump");
     k0s_install_patterns(L);

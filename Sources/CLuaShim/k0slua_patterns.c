@@ -15,8 +15,8 @@
  * for every recompilation. Units count against the instruction budget at once, and the clock is
  * read every K0S_STEPS_PER_CHECK units counted across calls (k0s_budget.match_units); past either
  * limit it raises and marks the state exhausted, which the hook then re-raises on every
- * instruction. All other C functions of the sandbox run in time linear in data the memory budget
- * bounds.
+ * instruction. table.sort is budgeted the same way (k0slua_lua.c); all other C functions of the
+ * sandbox run in time linear in data the memory budget bounds.
  */
 #include "k0slua_internal.h"
 

@@ -53,6 +53,59 @@ func finishes<T: Sendable>(within seconds: Double, _ body: @escaping @Sendable (
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    /// A table of 2^19 small integers, made by C functions (a few Lua instructions, little time).
+    static let bigTable = #"local t = {("\7\3\9\1\5\2\8\4\6\0"):rep(52429):byte(1, 524288)}"#
+
+    @Test func itemD_tableSortWithoutAComparatorIsChargedToTheInstructionBudget() throws {
+        // liblua's sort compares in C, where the count hook never runs: the comparisons must count.
+        let budget = LuaBudget(instructions: 5_000_000, memoryBytes: 256 << 20, seconds: 120)
+        let outcome = try #require(finishes(within: 60) { Self.problem(Self.bigTable + "\ntable.sort(t)\nreturn {}", budget: budget) })
+        let problem = try #require(outcome)
+        #expect(problem.code == .instructionBudgetExhausted, "\(problem)")
+        #expect(problem.line == 2, "\(problem)")
+    }
+
+    @Test func itemD_tableSortWithoutAComparatorStopsAtTheWallClockLimit() throws {
+        // 2^23 elements: many seconds of comparisons in one C call.
+        let source = Self.bigTable + " for _ = 1, 4 do table.move(t, 1, #t, #t + 1) end\ntable.sort(t)\nreturn {}"
+        let budget = LuaBudget(instructions: .max, memoryBytes: 256 << 20, seconds: 1)
+        let started = Date()
+        let outcome = try #require(finishes(within: 60) { Self.problem(source, budget: budget) })
+        let problem = try #require(outcome)
+        #expect(problem.code == .timeBudgetExhausted, "\(problem)")
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test func itemD_tableSortKeepsItsResultsAndErrors() throws {
+        let source = """
+        local t = { 5, 3, 9, 1, 7 }
+        table.sort(t)
+        local s = { "pear", "apple", "fig" }
+        table.sort(s)
+        local d = { 1, 4, 2 }
+        table.sort(d, function(a, b) return a > b end)
+        local ok1, e1 = pcall(table.sort, { 1, "x" })
+        local ok2, e2 = pcall(table.sort, nil)
+        local ok3, e3 = pcall(table.sort, { 2, 1 }, 3)
+        local ok0, e0 = pcall(table.sort, { 1 }, 3)
+        local big = {}
+        for i = 1, 100 do big[i] = i % 7 end
+        local ok4, e4 = pcall(table.sort, big, function() return true end)
+        local ok5 = pcall(function() table.sort({ 2, 1 }) end)
+        error(table.concat(t, ",") .. ";" .. table.concat(s, ",") .. ";" .. table.concat(d, ",") .. ";"
+          .. tostring(e1) .. ";" .. tostring(e2) .. ";" .. tostring(e3) .. ";" .. tostring(e4) .. ";" .. tostring(ok5) .. ";" .. tostring(ok0))
+        """
+        let problem = try #require(Self.problem(source, budget: .default))
+        let fields = problem.message.components(separatedBy: ";")
+        #expect(fields.count == 9 && fields[0].hasSuffix("1,3,5,7,9") && fields[1] == "apple,fig,pear" && fields[2] == "4,2,1", "\(problem.message)")
+        #expect(fields[3] == "attempt to compare number with string" || fields[3] == "attempt to compare string with number", "\(problem.message)")
+        #expect(fields[4] == "bad argument #1 to 'table.sort' (table expected, got nil)", "\(problem.message)")
+        #expect(fields[5] == "bad argument #2 to 'table.sort' (function expected, got number)", "\(problem.message)")
+        #expect(fields[6] == "invalid order function for sorting", "\(problem.message)")
+        #expect(fields[7] == "true", "\(problem.message)")
+        #expect(fields[8] == "true", "one element needs no order function: \(problem.message)")
+    }
+
     @Test func pureLuaLoopsStopAtTheWallClockLimitToo() throws {
         let budget = LuaBudget(instructions: .max, memoryBytes: 256 << 20, seconds: 0.5)
         let outcome = try #require(finishes(within: 30) { Self.problem("local x = 0\nwhile true do x = x + 1 end", budget: budget) })
