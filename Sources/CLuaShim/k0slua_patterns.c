@@ -17,6 +17,14 @@
  * limit it raises and marks the state exhausted, which the hook then re-raises on every
  * instruction. table.sort is budgeted the same way (k0slua_lua.c); all other C functions of the
  * sandbox run in time linear in data the memory budget bounds.
+ *
+ * What it is not: a second copy of anything Swift checks. No validation matches Lua patterns (the
+ * decoder and Validate/ check decoded values by hand); this file serves only cluster.lua's own
+ * string functions, which must stay interruptible. Its size is that of lstrlib's matcher (single
+ * items and classes, sets, the backtracking match, captures and back references, and find, match,
+ * gmatch and gsub with liblua's argument rules) plus the charging: leaving a part out would change
+ * the results of some pattern, which the differential test against lua5.4 (LuaBudgetTests
+ * resultsAreLiblua) would catch.
  */
 #include "k0slua_internal.h"
 

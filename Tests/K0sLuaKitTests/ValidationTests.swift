@@ -23,7 +23,7 @@ import Testing
         return found
     }
 
-    @Test(arguments: ["meaning", "shape", "addressing-softnet", "addressing-shared", "addressing-bridged", "addressing-libvirt", "addressing-hosts", "injection"])
+    @Test(arguments: ["meaning", "values", "shape", "addressing-softnet", "addressing-shared", "addressing-bridged", "addressing-libvirt", "addressing-hosts", "injection"])
     func everyProblemIsReportedAtItsLine(fixture: String) throws {
         let file = "\(Repo.fixtures)/validation/\(fixture).lua"
         let expected = Self.expectations(in: file)
@@ -31,6 +31,26 @@ import Testing
         let actual = Set(problems.map { Expectation(line: $0.line ?? 0, code: $0.code.rawValue, path: $0.path) })
         #expect(actual == expected, "missing: \(expected.subtracting(actual).sorted { $0.line < $1.line }), unexpected: \(actual.subtracting(expected).sorted { $0.line < $1.line })")
         #expect(!expected.isEmpty)
+    }
+
+    @Test func item19_theDecoderChecksShapeAndTheValidatorMeaning() throws {
+        func table(_ fields: [(String, LuaValue)], line: Int) -> LuaValue {
+            .table(LuaTable(entries: fields.map { (key: LuaValue.string($0.0), value: $0.1) }, line: line))
+        }
+        let node = table([("name", .string("cp-1")), ("role", .string("controller")), ("ip", .string("192.168.64.10")),
+                          ("cpus", .integer(2)), ("memory", .integer(2048)), ("disk", .integer(32)), ("workloads", .boolean(true)),
+                          ("labels", table([("bad key", .string("x"))], line: 7)), ("ssh", table([("port", .integer(70000))], line: 8))], line: 6)
+        let root = table([("name", .string("c")), ("provider", .string("libvirt")), ("k0s", table([("version", .string("1.33"))], line: 2)),
+                          ("ssh", table([("port", .integer(0))], line: 3)),
+                          ("nodes", .table(LuaTable(entries: [(key: .integer(1), value: node)], line: 5)))], line: 1)
+        // The shape is right: the decoder takes it as it is.
+        let cluster = try ClusterDecoder(file: "cluster.lua").decode(root)
+        #expect(cluster.k0s.version == "v1.33" || cluster.k0s.version == "1.33")
+        // The meaning is not: the validator names each value.
+        let problems = ClusterValidator(file: "cluster.lua", hostFacts: fixedHost).diagnostics(for: cluster).filter { $0.severity == .error }
+        #expect(Set(problems.map { "\($0.line ?? 0) \($0.code.rawValue) \($0.path)" })
+                == ["2 invalid-value k0s.version", "3 invalid-value ssh.port", "8 invalid-value nodes[1].ssh.port", "7 invalid-label nodes[1].labels[\"bad key\"]"],
+                "\(problems)")
     }
 
     @Test func unknownKeysSuggestTheClosestKnownKey() throws {

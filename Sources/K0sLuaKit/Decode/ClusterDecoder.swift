@@ -252,13 +252,9 @@ struct Reader {
         checkKeys(table, "k0s", allowed: ClusterDecoder.k0sKeys)
         var settings = K0sSettings(line: table.line)
         if let version = string(table, "version", "k0s") {
-            let pattern = #/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?\+k0s\.\d+$/#
-            if version.wholeMatch(of: pattern) == nil {
-                fail(.invalidValue, "k0s.version", table.line(of: "version"), "\"\(version)\" is not a k0s version such as \"v1.33.4+k0s.0\"",
-                     hint: "k0s versions carry a +k0s.N suffix; leave version out for the latest stable release")
-            } else {
-                settings.version = version.hasPrefix("v") ? version : "v" + version
-            }
+            settings.declaredVersion = version
+            settings.versionLine = table.line(of: "version")
+            settings.version = version.hasPrefix("v") ? version : "v" + version
         }
         settings.vip = ipv4(table, "vip", "k0s")
         settings.vipAuthPass = string(table, "vip_auth_pass", "k0s") ?? settings.vipAuthPass
@@ -294,9 +290,7 @@ struct Reader {
         settings.user = string(table, "user", path) ?? defaults.user
         settings.port = integer(table, "port", path) ?? defaults.port
         settings.keyPath = string(table, "key_path", path) ?? defaults.keyPath
-        if !(1...65535).contains(settings.port) {
-            fail(.invalidValue, LuaRuntime.childPath(path, .string("port")), table.line(of: "port"), "port \(settings.port) is not between 1 and 65535")
-        }
+        settings.portLine = table.line(of: "port")
         return settings
     }
 
@@ -322,6 +316,7 @@ struct Reader {
         let disk = integer(table, "disk", path, unit: "GB", required: true)
         let workloads = boolean(table, "workloads", path)
         let labels = labels(table["labels"], "\(path).labels", line: table.line)
+        let labelsLine: Int? = if case .table(let labelTable)? = table["labels"] { labelTable.line } else { nil }
         let taints = taints(table["taints"], "\(path).taints", line: table.line)
         let ssh = sshSettings(table["ssh"], "\(path).ssh", line: table.line, defaults: clusterSSH)
         var hooks = NodeHooks()
@@ -341,6 +336,8 @@ struct Reader {
                     runsWorkloadsOnController: role == .controller && (workloads ?? false),
                     labels: labels, taints: taints, ssh: ssh, hooks: hooks, k0sctlHooks: k0sctlHooks, line: table.line, sourcePath: path)
         node.fieldLines = table.fieldLines
+        node.labelsLine = labelsLine
+        node.hasOwnSSH = table["ssh"] != nil && table["ssh"] != .nil_
         return node
     }
 
@@ -362,10 +359,6 @@ struct Reader {
             case .boolean(let b): text = String(b)
             default:
                 fail(.typeMismatch, childPath, table.line, "expected a string, got \(Self.got(entry.value))")
-                continue
-            }
-            if let problem = LabelSyntax.problem(key: key, value: text) {
-                fail(.invalidLabel, childPath, table.line, problem)
                 continue
             }
             labels.append(Label(key: key, value: text))

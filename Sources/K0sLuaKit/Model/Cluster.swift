@@ -88,6 +88,10 @@ public struct ClusterNetwork: Sendable, Equatable {
 public struct K0sSettings: Sendable, Equatable {
     /// A pinned version such as `v1.33.4+k0s.0`; nil means the latest stable release.
     public var version: String?
+    /// `version` as cluster.lua wrote it (maybe without the `v`), and the line: ClusterValidator
+    /// checks that it is a k0s version.
+    public var declaredVersion: String?
+    public var versionLine: Int?
     /// The control-plane virtual IP (keepalived), if any.
     public var vip: IPv4Address?
     /// keepalived VRRP password (1–8 characters) used with the VIP.
@@ -235,6 +239,9 @@ public struct SSHSettings: Sendable, Equatable {
     public var port: Int
     /// Private key; nil means the cluster's own key in the state directory.
     public var keyPath: String?
+    /// The line that set `port` (else that of the ssh table it was inherited into); nil for the
+    /// default. ClusterValidator reports a port out of range there.
+    public var portLine: Int?
 
     public init(address: String? = nil, user: String, port: Int = 22, keyPath: String? = nil) {
         self.address = address
@@ -317,6 +324,10 @@ public struct Node: Sendable, Equatable {
     public var sourcePath: String
     /// Lines of the node's fields when its constructor spans several lines.
     public var fieldLines: [String: Int] = [:]
+    /// The line of the node's labels table (where ClusterValidator reports a label).
+    public var labelsLine: Int?
+    /// The node has an ssh table of its own (ClusterValidator checks its port then).
+    public var hasOwnSSH = false
 
     /// The line of one of the node's fields, else the node's line.
     public func line(of field: String) -> Int? { fieldLines[field] ?? line }

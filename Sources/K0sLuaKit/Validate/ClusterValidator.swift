@@ -23,6 +23,7 @@ public struct ClusterValidator: Sendable {
             found.append(Diagnostic(.warning, code, file: file, line: line, path: path, message: message, hint: hint))
         }
         let path: (Node) -> String = \.sourcePath
+        found += settingProblems(cluster)
 
         if !Self.isHostname(cluster.name) {
             error(.invalidHostname, "name", nil, "cluster name \"\(cluster.name)\" must be a DNS label (lower-case letters, digits and '-', at most 63)")
@@ -69,7 +70,7 @@ public struct ClusterValidator: Sendable {
                 error(.exceedsHostCapacity, "\(p).cpus", node.line(of: "cpus"),
                       "\(node.cpus) CPUs is more than this host's \(hostFacts.cpus); vagrant-tart refuses that")
             }
-            if !node.runsWorkloads, !node.labels.isEmpty || !node.taints.isEmpty {
+            if !node.runsWorkloads, !Self.validLabels(node).isEmpty || !node.taints.isEmpty {
                 error(.unsupportedSetting, "\(p).labels", node.line(of: "labels"),
                       "\(node.name) is a pure controller: it runs no kubelet, so labels and taints cannot apply",
                       hint: "set workloads = true on it, or move the labels to a worker")

@@ -5,7 +5,8 @@
 /// names, and give the user a message at the field's line instead of a surprise later.
 ///
 /// Names, addresses, labels and taints that have their own syntax are checked where that syntax
-/// lives (hostnames in ClusterValidator, labels and taints in the decoder, IPv4 in the model).
+/// lives (hostnames in ClusterValidator, labels in SettingValues, taints where the decoder parses
+/// them with LabelSyntax, IPv4 in the model).
 struct ValueSafety {
     let file: String
 
