@@ -38,6 +38,8 @@ public struct CacheLayout: Sendable, Equatable {
 
 /// The k0s version a cluster runs, as its record (`state.json`, `k0s_resolved_version`) says.
 public enum RecordedK0sVersion {
+    /// `k0s_resolved_version` of the record in `layout` (an old `<state>/k0s-version` when the
+    /// record predates it); nil without a readable record.
     public static func read(_ layout: StateLayout) -> String? {
         ((try? ClusterRecord.load(layout)) ?? nil)?.resolvedK0sVersion
     }
