@@ -265,6 +265,22 @@ import Testing
         #expect(status.standardOutput.contains("\"machine\" : \"not_created\""))
     }
 
+    /// A plugin's Ruby exception ends in a backtrace: the excerpt shows the exception's message,
+    /// not the last frames, and the whole output stays in the log.
+    @Test func aFailedDestroyShowsTheRubyExceptionNotItsBacktrace() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up"]).exitCode == 0)
+        let failed = try await world.run(["destroy"], environment: ["K0SLUA_STANDIN_FAIL": "vagrant:destroy",
+                                                                    "K0SLUA_STANDIN_FAULTS": "vagrant-ruby-exception"])
+        #expect(failed.exitCode == 1)
+        #expect(failed.standardError.contains("cannot undefine domain with 1 snapshots (Libvirt::Error)"), "\(failed.standardError)")
+        #expect(!failed.standardError.contains("builder.rb:123"), "the frames stay in the log")
+        #expect(failed.standardError.contains("24 backtrace lines"))
+        let log = try String(contentsOfFile: world.layout.logs + "/vagrant-destroy.log", encoding: .utf8)
+        #expect(log.contains("$ vagrant destroy -f") && log.contains("builder.rb:123") && log.contains("exit 1"))
+        #expect(failed.standardError.contains(world.layout.logs + "/vagrant-destroy.log"))
+    }
+
     @Test func statusShowsMachinesAndReadiness() async throws {
         let world = try StandInWorld()
         #expect(try await world.run(["up"]).exitCode == 0)

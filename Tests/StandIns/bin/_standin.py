@@ -18,7 +18,8 @@ Environment:
                          probe-silent:NAME (its probe prints nothing, exit 0), probe-partial:NAME
                          (answers only the first address), k0s-status-norole:NAME (`k0s status`
                          without its Role line), no-k0s:NAME, disk-full:NAME, image-lost:NAME
-                         (k0slua image load)
+                         (k0slua image load), vagrant-ruby-exception (a failing vagrant command
+                         prints a Ruby exception and its backtrace, as Vagrant does for a plugin's error)
   K0SLUA_STANDIN_JOURNAL JSON {node: text}: lines the node's k0s journal adds (k0slua support)
   K0SLUA_STANDIN_MACOS   JSON file describing the Mac for sw_vers, defaults, ifconfig, stat, sudo and
                          `tart list` (README.md)
@@ -328,6 +329,15 @@ def vagrant(args):
             err("Vagrant is attempting to interface with the UI in a way that requires\na TTY.\n")
             return 1
         if should_fail("destroy"):
+            if "vagrant-ruby-exception" in faults():
+                # What Vagrant prints when a plugin raises something that is not a Vagrant error:
+                # Ruby's default handler, the message on the first line, then the backtrace.
+                err("/usr/share/rubygems-integration/all/gems/fog-libvirt-0.8.0/lib/fog/libvirt/requests/compute/vm_action.rb:7:"
+                    "in `undefine': Call to virDomainUndefineFlags failed: Requested operation is not valid: "
+                    "cannot undefine domain with 1 snapshots (Libvirt::Error)\n")
+                for depth in range(24):
+                    err(f"\tfrom /usr/share/rubygems-integration/all/gems/vagrant-2.3.4/lib/vagrant/action/builder.rb:{100 + depth}:in `call'\n")
+                return 1
             err("An error occurred while destroying (stand-in failure injected).\n")
             return 1
         targets = [a for a in rest if not a.startswith("-")]

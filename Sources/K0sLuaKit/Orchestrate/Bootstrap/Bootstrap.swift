@@ -206,10 +206,9 @@ public final class Bootstrap: @unchecked Sendable {
             // key material is still left out.
             let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
             if secretOutput, !output.isEmpty { log.write(output) }
-            let lines = (output + result.standardError).split(separator: "\n").map(String.init)
             throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
                                    message: "`\(command)` exited with \(result.exitCode)",
-                                   outputTail: Array(lines.suffix(15)), logFile: log.path)
+                                   outputTail: OutputExcerpt.lines(output + "\n" + result.standardError, limit: 15), logFile: log.path)
         }
         return result
     }

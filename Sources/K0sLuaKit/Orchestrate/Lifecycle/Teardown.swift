@@ -36,10 +36,19 @@ public struct Teardown: Sendable {
             if let vagrantfile = VagrantfileRenderer.render(cluster, publicKey: publicKey.trimmingCharacters(in: .whitespacesAndNewlines), layout: layout) {
                 try FileWriter.write(vagrantfile, to: layout.vagrantfile)
             }
-            let result = try await runner.run(tools.vagrant(["destroy", "-f"]))
+            let command = tools.vagrant(["destroy", "-f"])
+            let log = LogFile(path: "\(layout.logs)/vagrant-destroy.log")
+            log.write("$ \(command)")
+            let result = try await runner.run(command) { line in
+                switch line {
+                case .standardOutput(let text), .standardError(let text): log.write(text)
+                }
+            }
+            log.write("exit \(result.exitCode)")
             guard result.succeeded else {
                 throw TeardownFailure(message: "`vagrant destroy -f` exited with \(result.exitCode); the state in \(layout.directory) is kept\n"
-                    + (result.standardOutput + result.standardError).split(separator: "\n").suffix(10).map { "  | \($0)" }.joined(separator: "\n"))
+                    + OutputExcerpt.lines(result.standardOutput + "\n" + result.standardError, limit: 10).map { "  | \($0)" }.joined(separator: "\n")
+                    + "\n  log: \(log.path)")
             }
             report("destroyed \(cluster.nodes.count) machine(s)")
         } else if cluster.provider == .hosts {
