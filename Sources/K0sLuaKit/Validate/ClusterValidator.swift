@@ -27,15 +27,17 @@ public struct ClusterValidator: Sendable {
         if !Self.isHostname(cluster.name) {
             error(.invalidHostname, "name", nil, "cluster name \"\(cluster.name)\" must be a DNS label (lower-case letters, digits and '-', at most 63)")
         }
-        if cluster.controllers.isEmpty {
+        // Counted in place: `cluster.controllers` copies every Node.
+        let controllers = cluster.nodes.count { $0.role == .controller }
+        if controllers == 0 {
             error(.noController, "nodes", nil, "the cluster needs at least one controller", hint: "add a node with role = \"controller\"")
         }
         if !cluster.nodes.isEmpty, !cluster.nodes.contains(where: \.runsWorkloads) {
             error(.noWorkloadNode, "nodes", nil, "no node can run workloads: add a worker or set workloads = true on a controller")
         }
-        if cluster.controllers.count >= 2, cluster.controllers.count % 2 == 0 {
+        if controllers >= 2, controllers % 2 == 0 {
             warning(.evenControllerCount, "nodes", nil,
-                    "\(cluster.controllers.count) controllers: an even count tolerates no more failures than \(cluster.controllers.count - 1) (etcd quorum)")
+                    "\(controllers) controllers: an even count tolerates no more failures than \(controllers - 1) (etcd quorum)")
         }
 
         let network = cluster.network
