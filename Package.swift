@@ -52,6 +52,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                // OutputLinesTests compares k0slua's line splitting with Subprocess's own.
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             // Read through #filePath by the golden-file tests, never bundled.
             exclude: ["Fixtures", "Snapshots"]

@@ -61,6 +61,8 @@ pattern_plan() { # lua-line → "MS OUTCOME": wall ms of `plan --max-seconds 1` 
   rm -f "$file"
   if [ "$status" -eq 0 ]; then outcome=finished
   elif grep -q "time limit of 1 s exceeded" /tmp/k0slua-bench.err; then outcome="stopped at the limit"
+  # The matcher charges its work to the instruction budget too, which can run out first.
+  elif grep -q "instruction budget of [0-9]* exhausted" /tmp/k0slua-bench.err; then outcome="stopped at the instruction budget"
   else echo "benchmark pattern failed: $1" >&2; cat /tmp/k0slua-bench.err >&2; exit 1
   fi
   echo "$(( (end - start) / 1000000 )) $outcome"

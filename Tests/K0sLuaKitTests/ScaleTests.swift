@@ -59,6 +59,34 @@ import Testing
         }
     }
 
+    /// The dotted-quad rule as it was written with Character properties, before the byte-wise parser.
+    static func characterIPv4(_ text: String) -> UInt32? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var result: UInt32 = 0
+        for part in parts {
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCII), part.allSatisfy(\.isNumber),
+                  !(part.count > 1 && part.first == "0"), let octet = UInt32(part), octet <= 255
+            else { return nil }
+            result = result << 8 | octet
+        }
+        return result
+    }
+
+    /// The byte-wise IPv4 parser accepts exactly what the Character-based one accepted, with the same value.
+    @Test func item24_1_byteWiseIPv4MatchesTheCharacterRule() {
+        let alphabet: [String] = ["0", "1", "2", "5", "9", "25", "255", "256", "00", ".", ".", "a", "-", "+", " ", "é", "\u{663}", "1\u{301}", "\r\n"]
+        var rng = SplitMix(state: 4)
+        var samples = ["0.0.0.0", "255.255.255.255", "256.0.0.1", "1.2.3", "1.2.3.4.", ".1.2.3", "01.2.3.4", "1.2.3.04", "1..2.3",
+                       "10.20.1.10", "1.2.3.4 ", "1.2.3.255", "1.2.3.2555", "1234.1.1.1", ""]
+        for _ in 0..<20000 {
+            samples.append((0..<Int(rng.next() % 9)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }.joined())
+        }
+        for sample in samples {
+            #expect(IPv4Address(sample)?.value == Self.characterIPv4(sample), "\(ValueSafety.show(sample))")
+        }
+    }
+
     /// Answers the reachability probe from the addresses it is given on stdin, the way a node
     /// would, and records what a fleet-sized run needs checked: the longest argument, how many
     /// calls ran at once, and which addresses each node was asked to probe.

@@ -85,7 +85,7 @@ struct Reader {
     }
 
     mutating func string(_ table: LuaTable, _ key: String, _ path: String, required: Bool = false) -> String? {
-        let childPath = LuaRuntime.childPath(path, .string(key))
+        var childPath: String { LuaRuntime.childPath(path, .string(key)) }
         switch table[key] {
         case nil, .nil_?:
             if required { fail(.missingKey, childPath, table.line(of: key), "required, expected a string") }
@@ -98,8 +98,8 @@ struct Reader {
     }
 
     mutating func integer(_ table: LuaTable, _ key: String, _ path: String, unit: String? = nil, required: Bool = false) -> Int? {
-        let childPath = LuaRuntime.childPath(path, .string(key))
-        let expected = "expected integer" + (unit.map { " (\($0))" } ?? "")
+        var childPath: String { LuaRuntime.childPath(path, .string(key)) }
+        var expected: String { "expected integer" + (unit.map { " (\($0))" } ?? "") }
         switch table[key] {
         case nil, .nil_?:
             if required { fail(.missingKey, childPath, table.line(of: key), "required, \(expected)") }
@@ -116,7 +116,7 @@ struct Reader {
     }
 
     mutating func boolean(_ table: LuaTable, _ key: String, _ path: String) -> Bool? {
-        let childPath = LuaRuntime.childPath(path, .string(key))
+        var childPath: String { LuaRuntime.childPath(path, .string(key)) }
         switch table[key] {
         case nil, .nil_?: return nil
         case .boolean(let b)?: return b
@@ -127,7 +127,7 @@ struct Reader {
     }
 
     mutating func function(_ table: LuaTable, _ key: String, _ path: String) -> LuaFunctionRef? {
-        let childPath = LuaRuntime.childPath(path, .string(key))
+        var childPath: String { LuaRuntime.childPath(path, .string(key)) }
         switch table[key] {
         case nil, .nil_?: return nil
         case .function(let f)?: return f
@@ -282,8 +282,10 @@ struct Reader {
         return settings
     }
 
-    mutating func sshSettings(_ value: LuaValue?, _ path: String, line: Int?, defaults: SSHSettings) -> SSHSettings {
-        guard let value, value != .nil_, let table = table(value, path, line) else { return defaults }
+    mutating func sshSettings(_ value: LuaValue?, _ path: @autoclosure () -> String, line: Int?, defaults: SSHSettings) -> SSHSettings {
+        guard let value, value != .nil_ else { return defaults }
+        let path = path()
+        guard let table = table(value, path, line) else { return defaults }
         checkKeys(table, path, allowed: ClusterDecoder.sshKeys)
         var settings = defaults
         settings.address = string(table, "address", path) ?? defaults.address
@@ -341,8 +343,9 @@ struct Reader {
         return node
     }
 
-    mutating func labels(_ value: LuaValue?, _ path: String, line: Int?) -> [Label] {
+    mutating func labels(_ value: LuaValue?, _ path: @autoclosure () -> String, line: Int?) -> [Label] {
         guard let value, value != .nil_ else { return [] }
+        let path = path()
         guard let table = table(value, path, line, expected: "a table of labels such as { tier = \"db\" }") else { return [] }
         var labels: [Label] = []
         for entry in table.entries {
@@ -351,7 +354,7 @@ struct Reader {
                      "labels are key = value pairs, got a list entry \(entry.value.shortDescription)")
                 continue
             }
-            let childPath = LuaRuntime.childPath(path, .string(key))
+            var childPath: String { LuaRuntime.childPath(path, .string(key)) }
             let text: String
             switch entry.value {
             case .string(let s): text = s
@@ -366,15 +369,16 @@ struct Reader {
         return labels
     }
 
-    mutating func taints(_ value: LuaValue?, _ path: String, line: Int?) -> [Taint] {
+    mutating func taints(_ value: LuaValue?, _ path: @autoclosure () -> String, line: Int?) -> [Taint] {
         guard let value, value != .nil_ else { return [] }
+        let path = path()
         guard case .table(let table) = value, table.isSequence else {
             fail(.typeMismatch, path, line, "expected a list of taints such as { \"dedicated=db:NoSchedule\" }, got \(Self.got(value))")
             return []
         }
         var taints: [Taint] = []
         for (index, entry) in table.entries.enumerated() {
-            let childPath = "\(path)[\(index + 1)]"
+            var childPath: String { "\(path)[\(index + 1)]" }
             guard case .string(let text) = entry.value else {
                 fail(.typeMismatch, childPath, table.line, "expected a string such as \"key=value:NoSchedule\", got \(Self.got(entry.value))")
                 continue
@@ -387,8 +391,10 @@ struct Reader {
         return taints
     }
 
-    mutating func k0sctlHooks(_ value: LuaValue?, _ path: String, line: Int?) -> [String: [String: [String]]] {
-        guard let value, value != .nil_, let table = table(value, path, line) else { return [:] }
+    mutating func k0sctlHooks(_ value: LuaValue?, _ path: @autoclosure () -> String, line: Int?) -> [String: [String: [String]]] {
+        guard let value, value != .nil_ else { return [:] }
+        let path = path()
+        guard let table = table(value, path, line) else { return [:] }
         checkKeys(table, path, allowed: ClusterDecoder.k0sctlHookActions)
         var result: [String: [String: [String]]] = [:]
         for action in ClusterDecoder.k0sctlHookActions {

@@ -18,8 +18,10 @@ public enum PlanRenderer {
                 index == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
             }.joined(separator: "  ")
         }
-        var out = "cluster \(cluster.name): \(cluster.controllers.count) controller\(cluster.controllers.count == 1 ? "" : "s") + "
-            + "\(cluster.workers.count) worker\(cluster.workers.count == 1 ? "" : "s") on \(cluster.provider.rawValue)"
+        // Counted in place: `cluster.controllers` copies every Node.
+        let controllers = cluster.nodes.count { $0.role == .controller }, workers = cluster.nodes.count { $0.role == .worker }
+        var out = "cluster \(cluster.name): \(controllers) controller\(controllers == 1 ? "" : "s") + "
+            + "\(workers) worker\(workers == 1 ? "" : "s") on \(cluster.provider.rawValue)"
         out += cluster.provider == .hosts ? "\n" : ", network \(cluster.network.cidr)\n"
         out += "k0s: \(cluster.k0s.version ?? "latest stable")"
         if let vip = cluster.k0s.vip { out += ", VIP \(vip)" }
@@ -171,7 +173,7 @@ struct PlanJSON: Encodable {
         totals = ["cpus": cluster.nodes.reduce(0) { $0 + $1.cpus },
                   "memory_mb": cluster.nodes.reduce(0) { $0 + $1.memoryMiB },
                   "disk_gb": cluster.nodes.reduce(0) { $0 + $1.diskGB },
-                  "controllers": cluster.controllers.count, "workers": cluster.workers.count]
+                  "controllers": cluster.nodes.count { $0.role == .controller }, "workers": cluster.nodes.count { $0.role == .worker }]
         self.warnings = warnings.map { WarningJSON(code: $0.code.rawValue, path: $0.path, line: $0.line, message: $0.message) }
     }
 }

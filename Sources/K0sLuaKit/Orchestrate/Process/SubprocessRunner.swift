@@ -59,22 +59,10 @@ public struct SubprocessRunner: ProcessRunning {
             defer { supervisor.finished(group: group) }
             return try await withThrowingTaskGroup(of: (Bool, String).self) { group in
                 group.addTask {
-                    var collected = ""
-                    // strings() yields lines without their terminator.
-                    for try await line in execution.standardOutput.strings() {
-                        collected += line + "\n"
-                        onLine?(.standardOutput(line))
-                    }
-                    return (true, collected)
+                    (true, try await Self.lines(of: execution.standardOutput) { onLine?(.standardOutput($0)) })
                 }
                 group.addTask {
-                    var collected = ""
-                    // strings() yields lines without their terminator.
-                    for try await line in execution.standardError.strings() {
-                        collected += line + "\n"
-                        onLine?(.standardError(line))
-                    }
-                    return (false, collected)
+                    (false, try await Self.lines(of: execution.standardError) { onLine?(.standardError($0)) })
                 }
                 group.addTask {
                     if !input.isEmpty { _ = try await execution.standardInputWriter.write(input) }
@@ -94,6 +82,23 @@ public struct SubprocessRunner: ProcessRunning {
         case .signaled(let signal): 128 + signal
         }
         return CommandResult(exitCode: code, standardOutput: result.closureResult.0, standardError: result.closureResult.1)
+    }
+
+    /// The output, each line ended by "\n", handing every line to `onLine` as it arrives (lines
+    /// without their terminator).
+    private static func lines(of output: SubprocessOutputSequence, _ onLine: (String) -> Void) async throws -> String {
+        var collected = ""
+        var lines = OutputLines()
+        func take(_ line: String) {
+            collected += line
+            collected += "\n"
+            onLine(line)
+        }
+        for try await chunk in output {
+            try chunk.withUnsafeBytes { bytes throws(OutputLines.LineTooLong) in try lines.feed(bytes, emit: take) }
+        }
+        lines.finish(emit: take)
+        return collected
     }
 
     /// Copies `path` to the child's standard input in 1 MiB pieces. A child that stops reading
