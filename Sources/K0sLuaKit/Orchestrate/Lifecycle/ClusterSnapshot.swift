@@ -174,9 +174,10 @@ public struct ClusterSnapshot: Sendable, Equatable {
     /// Temporary directories of interrupted saves are named `.saving-<name>-<pid>`.
     var temporaryDirectory: String { Self.root(layout) + "/.saving-\(name)-\(getpid())" }
 
-    /// Removes what interrupted saves left (their pid no longer runs).
+    /// Removes what interrupted saves and deletes left (their pid no longer runs).
     static func removeAbandoned(_ layout: StateLayout) {
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: root(layout))) ?? [] where entry.hasPrefix(".saving-") {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: root(layout))) ?? []
+        where entry.hasPrefix(".saving-") || entry.hasPrefix(".deleting-") {
             if let pid = Int32(entry.split(separator: "-").last ?? ""), pid != getpid(), kill(pid, 0) == 0 { continue }
             try? FileManager.default.removeItem(atPath: root(layout) + "/" + entry)
         }
