@@ -98,15 +98,14 @@ extension Bootstrap {
         }
         let files = FileManager.default
         try files.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
-        // 1. The machines of today: halted, and those the snapshot does not have destroyed.
+        // 1. The machines of today: powered off (their disks are replaced, so nothing of theirs
+        // needs a clean shutdown), and those the snapshot does not have destroyed.
         if let current = record {
             let today = current.cluster(declared: loaded.cluster)
             cluster = today
             try renderRecordedMachines(today)
-            for group in [today.workers, today.controllers] where !group.isEmpty {
-                progress.info("halting \(group.map(\.name).joined(separator: ", "))")
-                try await step(.machines, tools.vagrant(["halt"] + group.map(\.name)), log: "vagrant-halt")
-            }
+            progress.info("powering off \(today.nodes.map(\.name).joined(separator: ", "))")
+            try await step(.machines, tools.vagrant(["halt", "--force"] + today.nodes.map(\.name)), log: "vagrant-halt")
             let extra = today.nodes.filter { !meta.nodes.contains($0.name) }
             if !extra.isEmpty {
                 progress.info("destroying \(extra.map(\.name).joined(separator: ", ")) (added since the snapshot)")
