@@ -90,13 +90,16 @@ public struct ClusterSnapshot: Sendable, Equatable {
 
     /// `<state>/snapshots`.
     public static func root(_ layout: StateLayout) -> String { layout.directory + "/snapshots" }
+    /// `<state>/snapshots/<name>`.
     public var directory: String { Self.root(layout) + "/" + name }
+    /// `<state>/snapshots/<name>/meta.json` (the directory has that name only once complete).
     public var metaFile: String { directory + "/meta.json" }
 
     /// The files of the state directory a snapshot keeps, by their name in both places.
     static let stateFiles = ["state.json", "k0sctl.yaml", "kubeconfig", "id_ed25519", "id_ed25519.pub", "known_hosts", "k0s-version",
                              "architectures.json"]
 
+    /// Whether the snapshot was saved completely.
     public var exists: Bool { FileManager.default.fileExists(atPath: metaFile) }
 
     /// The snapshot's meta, or why there is none.
@@ -129,6 +132,7 @@ public struct ClusterSnapshot: Sendable, Equatable {
     /// A snapshot with its disk use.
     public struct Entry: Sendable {
         public var meta: Meta
+        /// Disk blocks the snapshot's directory uses (Tart clones are in Tart's home, not counted).
         public var bytes: Int64
     }
 
