@@ -91,3 +91,6 @@ fi
 if [ -x "$here/fleet-bench.sh" ]; then
   "$here/fleet-bench.sh" "$k0slua"
 fi
+if [ -x "$here/snapshot-disk-bench.sh" ]; then
+  "$here/snapshot-disk-bench.sh"
+fi

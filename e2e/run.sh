@@ -477,6 +477,7 @@ scenario_lifecycle() { # scenario name state work code
   table=$(node_table "$name" static "$work/cluster.lua")
   user=$(k0sctl_host "$state" 192.168.64.10 | awk '{print $1}')
   check "$scenario: a marker written to etcd" etcdctl_on "$state" "$user" "put k0slua-e2e/marker $cluster_id"
+  snapshot_checks
   before=$(boot_ids "$state" "$table")
 
   step "lifecycle: worker_count=2 (1+1 -> 1+2, offline)"
@@ -554,6 +555,66 @@ scenario_lifecycle() { # scenario name state work code
   status=$(cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" status --json 2>/dev/null || true)
   check "$scenario: status --json says running" test "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$status" 2>/dev/null)" = running
   echo "  destroy follows with worker_count=3 (the record, not today's environment, says what to remove)"
+}
+
+# Snapshots (issue 21), on the lifecycle cluster as built (1+1): save base, change the cluster (a
+# file on each node, an etcd key) and grow it by a worker, restore base: the file, the key and the
+# worker are gone, etcd is healthy with one cluster id, the addresses are the recorded ones. The
+# scenario goes on from 1+1 with worker_count unset, as before. Save, restore and the first up's
+# times go to the timings table.
+snapshot_checks() { # (scenario_lifecycle's scenario name state work code table user)
+  local t0 nodes_before up_seconds save_seconds restore_seconds node ip
+  nodes_before=$(recorded_nodes "$state")
+  step "lifecycle: snapshot save base"
+  t0=$(date +%s)
+  k0slua_up "$work" snapshot-save snapshot save base
+  save_seconds=$(( $(date +%s) - t0 ))
+  printf '%s\tstep:snapshot save (2 nodes)\t%s\t%s\n' "$scenario" "$save_seconds" "exit $(cat "$work/snapshot-save.code")" >>"$timings"
+  check "$scenario: snapshot save succeeded" test "$(cat "$work/snapshot-save.code")" = 0
+  check "$scenario: save halted worker-1 before control-plane-1" \
+    test "$(grep -E '^\$ vagrant halt' "$state/logs/vagrant-halt.log" | sed 's/.* //' | tr '\n' ' ')" = "worker-1 control-plane-1 "
+  check "$scenario: the snapshot holds both domains and their disks" \
+    test "$(ls "$state/snapshots/base/domains" | tr '\n' ' ')" = "control-plane-1.xml worker-1.xml "
+  ls -ls "$state/snapshots/base/disks" | sed 's/^/  snapshot disk: /'
+  check "$scenario: the cluster runs again after the save" test "$(recorded_nodes "$state")" = "$nodes_before"
+  while read -r node ip _; do
+    check "$scenario: $node: a file written after the snapshot" ssh_node "$state" "$user" "$ip" "echo after | sudo tee /var/tmp/k0slua-after-snapshot >/dev/null && sync"
+  done <<<"$table"
+  check "$scenario: an etcd key written after the snapshot" etcdctl_on "$state" "$user" "put k0slua-e2e/after-snapshot yes"
+  step "lifecycle: worker_count=2 before the restore"
+  export worker_count=2
+  lifecycle_up snapshot-grow
+  check "$scenario: the extra worker-2 runs" test -n "$(virsh list --name | grep -x "$cluster_id-worker-2" || true)"
+  unset worker_count
+  step "lifecycle: snapshot restore base"
+  t0=$(date +%s)
+  k0slua_up "$work" snapshot-restore snapshot restore base
+  code=$(cat "$work/snapshot-restore.code")
+  restore_seconds=$(( $(date +%s) - t0 ))
+  printf '%s\tstep:snapshot restore (1+2 -> 1+1)\t%s\t%s\n' "$scenario" "$restore_seconds" "exit $code" >>"$timings"
+  check "$scenario: snapshot restore succeeded" test "$code" = 0
+  check "$scenario: the extra worker's domain is gone" test -z "$(virsh list --all --name | grep -x "$cluster_id-worker-2" || true)"
+  check "$scenario: no $cluster_id-worker-2 volume left" test -z "$(virsh vol-list default | awk '{print $1}' | grep "^$cluster_id-worker-2" || true)"
+  check "$scenario: restore booted control-plane-1 before worker-1" \
+    test "$(grep -E '^\$ vagrant up' "$state/logs/vagrant-up.log" | sed 's/.* //' | tr '\n' ' ')" = "control-plane-1 worker-1 "
+  check "$scenario: restore ran the connectivity check" grep -Eq 'connectivity: [0-9]+ pairs answer' "$work/snapshot-restore.txt"
+  check "$scenario: the record and addresses are those of the snapshot" test "$(recorded_nodes "$state")" = "$nodes_before"
+  while read -r node ip _; do
+    check "$scenario: $node: the file written after the snapshot is gone" ssh_node "$state" "$user" "$ip" "test ! -e /var/tmp/k0slua-after-snapshot"
+  done <<<"$table"
+  check "$scenario: the etcd key written after the snapshot is gone" test -z "$(etcdctl_on "$state" "$user" "get --print-value-only k0slua-e2e/after-snapshot")"
+  check "$scenario: the etcd marker written before the snapshot is there" test "$(etcdctl_on "$state" "$user" "get --print-value-only k0slua-e2e/marker")" = "$cluster_id"
+  check "$scenario: etcd reports every member healthy after the restore" \
+    test "$(etcdctl_on "$state" "$user" "endpoint health --cluster" 2>&1 | grep -c ' is healthy')" = 1
+  check "$scenario: etcd has one cluster id on every endpoint" \
+    test "$(etcdctl_on "$state" "$user" "endpoint status --cluster -w json" | python3 -c 'import json,sys; print(len({e["Status"]["header"]["cluster_id"] for e in json.load(sys.stdin)}))')" = 1
+  scenario_pass "$scenario/restored" "$name" "$state" "$work" "$code" "$work/snapshot-restore.txt"
+  check "$scenario: snapshot list --json names base" \
+    test "$(cd "$work" && "$k0slua" snapshot list --json | python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["snapshots"]))')" = base
+  up_seconds=$(awk 'END {printf "%d", $1}' "$work/up.txt")
+  printf '%s\tbench:restore vs up (1+1)\t%s\t%s\n' "$scenario" "$restore_seconds" "up ${up_seconds}s, restore $(( 100 * restore_seconds / (up_seconds > 0 ? up_seconds : 1) ))% of it" >>"$timings"
+  (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" snapshot delete base)
+  check "$scenario: snapshot delete removed it" test ! -e "$state/snapshots/base"
 }
 
 # Helpers of scenario_lifecycle (bash's dynamic scope: they see its scenario, work and code).

@@ -9,6 +9,9 @@ extension K0sLuaCommand {
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions
 
+        @Flag(help: "Also delete the cluster's snapshots (kept otherwise).")
+        var snapshots = false
+
         func run() async throws {
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
@@ -28,8 +31,9 @@ extension K0sLuaCommand {
             defer { lock.release() }
             do {
                 try await runInterruptibly {
-                    try await Teardown(cluster: applied.everyMachine, layout: layout, runner: SubprocessRunner())
-                        .run(lock: lock) { Console.writeError("\($0)\n") }
+                    var teardown = Teardown(cluster: applied.everyMachine, layout: layout, runner: SubprocessRunner())
+                    teardown.deleteSnapshots = snapshots
+                    try await teardown.run(lock: lock) { Console.writeError("\($0)\n") }
                 }
             } catch let failure as TeardownFailure {
                 Console.error("\(failure)")

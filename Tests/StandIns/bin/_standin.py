@@ -33,6 +33,8 @@ import ipaddress
 import json
 import os
 import re
+import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -271,11 +273,28 @@ def vagrant(args):
                 env_state[m["name"]] = dict(before, state="running", ip=lease(m, state, before.get("ip")), **m["size"])
                 out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
                 continue
+            if m["provider"] == "libvirt" and m["domain"] in load("virsh.json", {}):
+                # vagrant-libvirt finds the domain of .vagrant/machines/<name>/libvirt/id (a restored
+                # snapshot defined it again) and starts it: no box import, no provisioning.
+                env_state[m["name"]] = {"state": "running", "ip": lease(m, state), "provider": "libvirt", **m["size"]}
+                domains = load("virsh.json", {})
+                domains[m["domain"]] = "running"
+                save("virsh.json", domains)
+                out(f"==> {m['name']}: Starting domain.\n")
+                continue
             env_state[m["name"]] = {"state": "running", "ip": lease(m, state), "provider": provider or m["provider"], **m["size"]}
+            # Vagrant's data of the machine: .vagrant/machines/<name>/<provider>/id
+            machine_dir = os.path.join(directory, ".vagrant", "machines", m["name"], m["provider"])
+            os.makedirs(machine_dir, exist_ok=True)
+            with open(os.path.join(machine_dir, "id"), "w") as f:
+                f.write(m["domain"] if m["provider"] == "libvirt" else (m["tart_name"] or m["name"]))
             if m["provider"] == "libvirt":
                 domains = load("virsh.json", {})
                 domains[m["domain"]] = "running"
                 save("virsh.json", domains)
+                volumes = load("volumes.json", {})
+                volumes[m["domain"] + ".img"] = {"domain": m["domain"], "content": f"box image, first boot of {m['domain']}"}
+                save("volumes.json", volumes)
             if m["tart_name"]:
                 # vagrant-tart action/pull_image.rb pulls only when `tart list` lacks the image;
                 # create_instance.rb then clones it unless a VM of that name exists.
@@ -286,7 +305,12 @@ def vagrant(args):
                         return 1
                 # Tart names are global on the host: vagrant-tart reuses an existing VM of that name.
                 owner = tart_vms.setdefault(m["tart_name"], {"dir": key, "machine": m["name"]})
-                if owner["dir"] != key:
+                if not os.path.exists(tart_config(m["tart_name"])):
+                    write_tart_config(m["tart_name"], random_mac())
+                if owner.get("dir") is None:
+                    # A VM `tart clone` made under this name (a restored snapshot): vagrant-tart takes it.
+                    owner.update(dir=key, machine=m["name"])
+                elif owner["dir"] != key:
                     owner.setdefault("shared_with", []).append(key)
             out(f"==> {m['name']}: Running provisioner: k0slua (shell)...\n")
         save("vagrant.json", state)
@@ -354,12 +378,15 @@ def vagrant(args):
             else:
                 out(f"==> {m['name']}: Destroying VM and associated drives...\n")
                 env_state[m["name"]] = {"state": "not_created"}
+                shutil.rmtree(os.path.join(directory, ".vagrant", "machines", m["name"]), ignore_errors=True)
                 if m["tart_name"]:
                     tart_vms.pop(m["tart_name"], None)
+                    shutil.rmtree(os.path.dirname(tart_config(m["tart_name"])), ignore_errors=True)
                 if m["provider"] == "libvirt":
                     domains = load("virsh.json", {})
                     domains.pop(m["domain"], None)
                     save("virsh.json", domains)
+                    save("volumes.json", {k: v for k, v in load("volumes.json", {}).items() if v.get("domain") != m["domain"]})
         save("vagrant.json", state)
         save("tart.json", tart_vms)
         return 0
@@ -456,6 +483,23 @@ def tart_exec(args):
     return 1
 
 
+def tart_config(name):
+    """A VM's config.json in Tart's home (TART_HOME, else ~/.tart; Tart Config.swift, VMDirectory)."""
+    home = os.environ.get("TART_HOME") or os.path.join(os.environ.get("HOME", "/tmp"), ".tart")
+    return os.path.join(home, "vms", name, "config.json")
+
+
+def write_tart_config(name, mac):
+    os.makedirs(os.path.dirname(tart_config(name)), exist_ok=True)
+    with open(tart_config(name), "w") as f:
+        json.dump({"version": 1, "os": "linux", "arch": "arm64", "cpuCount": 2, "memorySize": 2147483648, "macAddress": mac}, f)
+
+
+def random_mac():
+    """VZMACAddress.randomLocallyAdministered()."""
+    return "%02x:%02x:%02x:%02x:%02x:%02x" % tuple([random.randrange(256) & 0xfe | 0x02] + [random.randrange(256) for _ in range(5)])
+
+
 def tart(args):
     if args[:1] == ["--version"]:
         out(tart_version() + "\n")
@@ -466,7 +510,7 @@ def tart(args):
     if args[:1] == ["list"]:
         # VMs of the forced-macOS scenario (leftovers) and the ones this world's vagrant-tart made.
         listed = {vm["Name"]: vm.get("State", "stopped") for vm in macos_scenario().get("tart_vms", [])}
-        listed.update({name: "running" for name in vms})
+        listed.update({name: "stopped" if vm.get("clone_of") else "running" for name, vm in vms.items()})
         # Tart Commands/List.swift: local VMs sorted by name, then OCI images sorted by name.
         rows = [("local", name, state) for name, state in sorted(listed.items())] + [("OCI", name, "stopped") for name in tart_images()]
         if args[1:3] == ["--format", "json"]:
@@ -489,6 +533,23 @@ def tart(args):
             return 1
         out(machine["ip"] + "\n")
         return 0
+    if args[:1] == ["clone"] and len(args) == 3:
+        # Tart Commands/Clone.swift: the new VM gets a new random MAC whenever a local VM has the
+        # source's MAC (the local source itself does); an existing name is an error.
+        source, target = args[1], args[2]
+        if source not in vms:
+            err(f"Error: the specified VM \"{source}\" does not exist\n")
+            return 1
+        if target in vms:
+            err(f"Error: the specified VM \"{target}\" already exists\n")
+            return 1
+        if should_fail("clone"):
+            err("Error: Error Domain=NSCocoaErrorDomain Code=640 \"You can't save the file because the volume is out of space.\"\n")
+            return 1
+        vms[target] = {"dir": None, "machine": None, "clone_of": source}
+        save("tart.json", vms)
+        write_tart_config(target, random_mac())
+        return 0
     if args[:1] in (["stop"], ["delete"]) and len(args) == 2:
         if args[0] == "delete" and args[1] in tart_images():
             save("tart-images.json", [i for i in load("tart-images.json", []) if i != args[1]])
@@ -499,6 +560,7 @@ def tart(args):
         if args[0] == "delete":
             vms.pop(args[1])
             save("tart.json", vms)
+            shutil.rmtree(os.path.dirname(tart_config(args[1])), ignore_errors=True)
         return 0
     err(f"Error: unknown tart command {' '.join(args)}\n")
     return 1
@@ -630,30 +692,95 @@ def sudo(args):
 # ------------------------------------------------------------------------------------------ virsh
 
 def virsh(args):
-    """libvirt's domains on the host (shared by every Vagrant environment): list, destroy, undefine."""
+    """libvirt on the host (shared by every Vagrant environment): domains (virsh.json: name ->
+    state), their UUIDs (domain-uuids.json) and the `default` pool's volumes (volumes.json: name ->
+    {domain, content}; vagrant-libvirt's `<domain>.img` overlay per machine). list, destroy,
+    undefine [--remove-all-storage], dumpxml, define, vol-pool, vol-info, vol-download, vol-upload,
+    vol-create-as, vol-delete, pool-refresh; `--` ends the options as in virsh."""
     if args[:1] == ["-c"]:
         args = args[2:]
     domains = load("virsh.json", {})
-    if args[:1] == ["list"]:
+    volumes = load("volumes.json", {})
+    command = args[0] if args else ""
+    positional = [a for a in args[1:] if not a.startswith("--")]
+    for option in ("--pool", "--format"):
+        if option in args[1:]:
+            positional.remove(args[args.index(option) + 1])
+    pool_dir = "/var/lib/libvirt/images"
+    if should_fail(command):
+        err(f"error: cannot {command}\nerror: No space left on device\n")
+        return 1
+    if command == "list":
         names = sorted(domains) if "--all" in args else sorted(n for n, st in domains.items() if st == "running")
         out("".join(n + "\n" for n in names) + "\n")
         return 0
-    if args[:1] in (["destroy"], ["undefine"]) and len(args) >= 2:
-        name = args[1]
+    if command in ("destroy", "undefine", "dumpxml") and positional:
+        name = positional[0]
         if name not in domains:
             err(f"error: failed to get domain '{name}'\n")
             return 1
-        if args[0] == "destroy":
+        if command == "dumpxml":
+            uuids = load("domain-uuids.json", {})
+            uuid = uuids.setdefault(name, hashlib.md5(name.encode()).hexdigest())
+            save("domain-uuids.json", uuids)
+            disks = "".join(f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{pool_dir}/{v}'/>"
+                            f"<target dev='vda' bus='virtio'/></disk>" for v, info in sorted(volumes.items()) if info.get("domain") == name)
+            out(f"<domain type='kvm'>\n  <name>{name}</name>\n  <uuid>{uuid}</uuid>\n  <devices>\n    {disks}\n"
+                f"    <disk type='file' device='cdrom'><source file='/tmp/seed.iso'/></disk>\n  </devices>\n</domain>\n")
+            return 0
+        if command == "destroy":
             if domains[name] != "running":
                 err(f"error: Failed to destroy domain '{name}'\nerror: Requested operation is not valid: domain is not running\n")
                 return 1
             domains[name] = "shut off"
         else:
             domains.pop(name)
+            if "--remove-all-storage" in args:
+                save("volumes.json", {k: v for k, v in volumes.items() if v.get("domain") != name})
         save("virsh.json", domains)
-        out(f"Domain '{name}' {'destroyed' if args[0] == 'destroy' else 'has been undefined'}\n")
+        out(f"Domain '{name}' {'destroyed' if command == 'destroy' else 'has been undefined'}\n")
         return 0
-    err(f"error: unknown command: '{' '.join(args[:1])}'\n")
+    if command == "define" and positional:
+        text = open(positional[0]).read()
+        name = re.search(r"<name>([^<]+)</name>", text).group(1)
+        domains[name] = "shut off"
+        save("virsh.json", domains)
+        for path in re.findall(r"<disk type='file' device='disk'>.*?<source file='([^']+)'", text):
+            if os.path.basename(path) in volumes:
+                volumes[os.path.basename(path)]["domain"] = name
+        save("volumes.json", volumes)
+        out(f"Domain '{name}' defined from {positional[0]}\n")
+        return 0
+    if command in ("vol-pool", "vol-info", "vol-download", "vol-upload", "vol-delete") and positional:
+        volume = os.path.basename(positional[0])
+        if volume not in volumes:
+            err(f"error: failed to get vol '{positional[0]}'\nerror: Storage volume not found: no storage vol with matching path '{positional[0]}'\n")
+            return 1
+        if command == "vol-pool":
+            out("default\n\n")
+        elif command == "vol-info":
+            out(f"Name:           {volume}\nType:           file\nCapacity:       21474836480 bytes\nAllocation:     1048576 bytes\n\n")
+        elif command == "vol-download":
+            with open(positional[1], "w") as f:
+                f.write(volumes[volume]["content"])
+        elif command == "vol-upload":
+            volumes[volume]["content"] = open(positional[1]).read()
+        else:
+            volumes.pop(volume)
+        save("volumes.json", volumes)
+        return 0
+    if command == "vol-create-as" and len(positional) >= 3:
+        if positional[1] in volumes:
+            err(f"error: Failed to create vol {positional[1]}\nerror: storage volume name '{positional[1]}' already in use.\n")
+            return 1
+        volumes[positional[1]] = {"domain": None, "content": ""}
+        save("volumes.json", volumes)
+        out(f"Vol {positional[1]} created\n")
+        return 0
+    if command == "pool-refresh":
+        out(f"Pool {positional[0] if positional else 'default'} refreshed\n")
+        return 0
+    err(f"error: unknown command: '{command}'\n")
     return 1
 
 

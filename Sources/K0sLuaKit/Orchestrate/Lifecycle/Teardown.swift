@@ -13,6 +13,8 @@ public struct Teardown: Sendable {
     public let cluster: Cluster
     public let layout: StateLayout
     public let runner: any ProcessRunning
+    /// Also delete the cluster's snapshots (`destroy --snapshots`); else they are kept and counted.
+    public var deleteSnapshots = false
 
     /// - Parameter cluster: the machines to destroy (`AppliedCluster.everyMachine`).
     public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning) {
@@ -67,11 +69,32 @@ public struct Teardown: Sendable {
                      NodeArchitectures.path(layout)] where files.fileExists(atPath: path) {
             try files.removeItem(atPath: path)
         }
+        try await settleSnapshots(report: report)
         report("removed \(layout.directory)")
         // The lock file last (release unlinks it): until now a concurrent `up` is refused.
         if let lock { lock.release() } else if files.fileExists(atPath: layout.lockFile) { try files.removeItem(atPath: layout.lockFile) }
         if (try? files.contentsOfDirectory(atPath: layout.directory))?.isEmpty == true {
             try files.removeItem(atPath: layout.directory)
+        }
+    }
+
+    /// Deletes the snapshots (their Tart clones too) or says how many remain and their size.
+    func settleSnapshots(report: (String) -> Void) async throws {
+        let snapshots = ClusterSnapshot.list(layout)
+        let root = ClusterSnapshot.root(layout)
+        guard FileManager.default.fileExists(atPath: root) else { return }
+        let bytes = ClusterSnapshot.diskUse(root)
+        if deleteSnapshots {
+            for clone in snapshots.flatMap(\.meta.machines).compactMap(\.tartClone) {
+                _ = try? await runner.run(Tools(layout: layout).tart(["delete", clone]))
+            }
+            try FileManager.default.removeItem(atPath: root)
+            report("deleted \(snapshots.count) snapshot(s) (\(ByteCount.text(bytes)))")
+        } else if snapshots.isEmpty {
+            try FileManager.default.removeItem(atPath: root)
+        } else {
+            report("kept \(snapshots.count) snapshot(s) (\(ByteCount.text(bytes))) in \(root): `k0slua snapshot restore NAME` brings the cluster back, "
+                   + "`k0slua destroy --snapshots` deletes them")
         }
     }
 
