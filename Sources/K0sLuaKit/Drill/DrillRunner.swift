@@ -273,6 +273,12 @@ public final class DrillRunner: @unchecked Sendable {
             return try await kubectl(strings("words"), line: line, quiet: quiet)
         case "health":
             return try await health(request["checks"] == nil ? nil : strings("checks"), line: line, quiet: quiet)
+        case "undo":
+            let failures = await undoAll()
+            guard failures.isEmpty else {
+                return .end(.result(.failed, "undoing the faults failed: " + failures.joined(separator: "; ") + (line.map { " (\(file):\($0))" } ?? "")))
+            }
+            return .value(Self.value(.nil_))
         case "stop", "start", "kill_k0s", "delay", "fill_disk", "partition":
             return try await fault(kind, request, line: line, file: file)
         default:

@@ -131,6 +131,10 @@ function drill.fill_disk(node, percent)
   request("fill_disk", { node = node, percent = tointeger(percent) }, 2)
 end
 
+function drill.undo()
+  request("undo", {}, 2)
+end
+
 -- observations -------------------------------------------------------------------------------
 
 function drill.health(options)
