@@ -3,6 +3,8 @@
 -- cut controller's etcd is back in the cluster.
 --   k0slua drill drills/controller-partition.lua
 -- Needs at least 3 controllers (control_plane_count=3). Reference: docs/drills.md.
+local k0s = require "k0s"
+
 local controllers = {}
 for _, node in ipairs(drill.nodes) do
   if node.role == "controller" then controllers[#controllers + 1] = node.name end
@@ -28,7 +30,7 @@ drill.partition({ cut }, rest)
 drill.wait(function() return drill.health({ checks = { "api" } }).passed end,
   { timeout = "1m", every = "5s", label = "the API answers through " .. table.concat(rest, ", ") })
 drill.expect(etcd_answers(rest[1]), "etcd keeps its quorum on " .. rest[1])
-drill.sleep("20s")
+drill.sleep(k0s.env.string("drill_hold", "20s")) -- how long the partition holds
 drill.undo() -- lift the partition
 drill.wait(function() return etcd_answers(cut) end, { timeout = "3m", every = "5s", label = cut .. "'s etcd back in the cluster" })
 drill.expect(drill.health({ checks = { "api", "k0s-status" } }).passed, "the cluster is healthy")

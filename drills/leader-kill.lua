@@ -4,6 +4,8 @@
 -- either, or with one controller, the drill says why it cannot run and skips.
 --   k0slua drill drills/leader-kill.lua
 -- Reference: docs/drills.md.
+local k0s = require "k0s"
+
 local controllers = {}
 for _, node in ipairs(drill.nodes) do
   if node.role == "controller" then controllers[#controllers + 1] = node.name end
@@ -33,5 +35,6 @@ end
 drill.expect(api_through_other(), "the API answers before the drill")
 drill.kill_k0s(leader)
 drill.wait(api_through_other, { timeout = "2m", every = "5s", label = "the API answers without " .. leader })
-drill.sleep("30s")
-drill.expect(api_through_other(), "the API still answers 30 s later")
+local hold = k0s.env.string("drill_hold", "30s")
+drill.sleep(hold)
+drill.expect(api_through_other(), "the API still answers " .. hold .. " later")

@@ -382,4 +382,38 @@ import Testing
         #expect(Self.remote(world) == ["ssh sudo systemctl stop 'k0sworker'", "ssh sudo systemctl start 'k0sworker'"])
         #expect(!FileManager.default.fileExists(atPath: DrillJournal.path(world.layout)))
     }
+
+    @Test func item22_theShippedControllerDrillsRunOnThreeControllers() async throws {
+        let world = try StandInWorld()
+        let three = Self.libvirt.merging(["control_plane_count": "3"]) { $1 }
+        try #require(try await world.run(["up", "--skip", "health"], environment: three).exitCode == 0)
+        world.clearTranscript()
+        let partition = try await world.run(["drill", Repo.root + "/drills/controller-partition.lua"], environment: three.merging(["drill_hold": "0s"]) { $1 })
+        #expect(partition.exitCode == 0, "\(partition.standardOutput)\(partition.standardError)")
+        #expect(partition.standardOutput.contains("partition control-plane-3 | control-plane-1,control-plane-2"), "\(partition.standardOutput)")
+        #expect(partition.standardOutput.contains("undo: remove partition k0slua_drill_1 on control-plane-3"))
+        let lines = partition.standardOutput.split(separator: "\n")
+        let undone = try #require(lines.firstIndex { $0.contains("undo: remove partition k0slua_drill_1 on control-plane-1") })
+        let healed = try #require(lines.firstIndex { $0.contains("wait control-plane-3's etcd back in the cluster") })
+        #expect(undone < healed, "drill.undo() lifted the partition before the wait")
+        world.clearTranscript()
+        let leader = try await world.run(["drill", Repo.root + "/drills/leader-kill.lua"], environment: three.merging(["drill_hold": "0s"]) { $1 })
+        #expect(leader.exitCode == 0, "\(leader.standardOutput)\(leader.standardError)")
+        #expect(Self.remote(world).contains("ssh sudo systemctl stop 'k0scontroller'"))
+        #expect(Self.remote(world).last == "ssh sudo systemctl start 'k0scontroller'")
+    }
+
+    @Test func item22_theControllerDrillsSayWhyTheyCannotRunOnOneController() async throws {
+        let world = try await Self.upWorld()
+        let partition = try await world.run(["drill", Repo.root + "/drills/controller-partition.lua"], environment: Self.libvirt)
+        #expect(partition.exitCode == 0)
+        #expect(partition.standardOutput.contains("drill skipped: 1 controller(s): etcd needs 3 to lose one and keep its quorum"), "\(partition.standardOutput)")
+        let leader = try await world.run(["drill", Repo.root + "/drills/leader-kill.lua", "--json"], environment: Self.libvirt)
+        #expect(leader.exitCode == 0)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(leader.standardOutput.utf8)) as? [String: Any])
+        #expect(document["result"] as? String == "skipped")
+        #expect((document["message"] as? String)?.hasPrefix("one controller: killing its k0s takes the API down") == true)
+        #expect(Self.remote(world).isEmpty, "a skipped drill makes no fault")
+    }
 }
+
