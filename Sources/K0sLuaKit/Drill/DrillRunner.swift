@@ -139,6 +139,7 @@ public final class DrillRunner: @unchecked Sendable {
         case .failure(let error): return .diagnostics(error.diagnostics)
         case .success(let value): (runtime, step) = value
         }
+        started = clock.now  // the time limit counts from the drill's first line
         var reply = LuaValue.nil_
         while true {
             try Task.checkCancellation()
