@@ -154,6 +154,20 @@ import Testing
         #expect(runner.calls.filter { $0.arguments.last == "sudo k0s status" }.count >= 2, "polled again after `every`")
     }
 
+    @Test func item22_theSandboxOfClusterLuaWorksInsideTheDrill() async throws {
+        // Host functions (print, k0s.env, require of lib/) called from the drill's coroutine read
+        // their arguments from its stack, not the main thread's.
+        let (report, _, _) = try await Self.run("""
+        local k0s = require "k0s"
+        local nodes = require "k0slua.nodes"
+        print("drill", #drill.nodes)
+        drill.note(k0s.env.string("missing", "default"), type(nodes.class), drill.cluster.provider, drill.cluster.controllers)
+        drill.note(k0s.ipv4.add(drill.nodes[1].ip, 1), drill.nodes[1].role, drill.nodes[1].k0s_role)
+        """)
+        #expect(report.result == .passed, "\(report.text)\(report.diagnostics)")
+        #expect(report.steps.map(\.result) == ["default function libvirt 3", "192.168.64.11 controller controller+worker"])
+    }
+
     // MARK: - Bad input
 
     @Test func item22_aSyntaxErrorIsLinePreciseAndNothingRuns() async throws {
