@@ -502,8 +502,8 @@ lifecycle_drills() { # scenario state work
   [ -e "$state/kubeconfig" ] || { printf 'apiVersion: v1\nkind: Config\n' >"$state/kubeconfig"; stub=1; }
 
   step "lifecycle: drill worker-stop"
-  (cd "$work" && "${NS[@]}" "${drill_env[@]}" "$k0slua" drill "$root/drills/worker-stop.lua" --timeout 10m 2>&1; echo "exit $?") \
-    | timed | tee "$work/drill-worker-stop.txt"
+  (cd "$work" && if "${NS[@]}" "${drill_env[@]}" "$k0slua" drill "$root/drills/worker-stop.lua" --timeout 10m 2>&1; \
+   then echo "exit 0"; else echo "exit $?"; fi) | timed | tee "$work/drill-worker-stop.txt"
   check "$scenario: drill worker-stop passed (exit 0)" grep -q 'exit 0$' "$work/drill-worker-stop.txt"
   check "$scenario: drill worker-stop halted worker-1 and waited for it to go NotReady" \
     grep -Eq 'wait worker-1 NotReady +met after' "$work/drill-worker-stop.txt"
@@ -514,8 +514,8 @@ lifecycle_drills() { # scenario state work
   check "$scenario: drill worker-stop left no undo journal" test ! -e "$state/drill-undo.json"
 
   step "lifecycle: drill partition (control-plane-1 | worker-1)"
-  (cd "$work" && "${NS[@]}" "${drill_env[@]}" "$k0slua" drill "$here/drills/partition.lua" --timeout 5m >"$work/drill-partition.txt" 2>&1; \
-   echo "exit $?" >>"$work/drill-partition.txt") &
+  (cd "$work" && if "${NS[@]}" "${drill_env[@]}" "$k0slua" drill "$here/drills/partition.lua" --timeout 5m >"$work/drill-partition.txt" 2>&1; \
+   then echo "exit 0"; else echo "exit $?"; fi >>"$work/drill-partition.txt") &
   pid=$!
   for i in $(seq 1 60); do
     ssh_node "$state" "$user" "$wk" "sudo nft list table inet k0slua_drill_1" >/dev/null 2>&1 \
