@@ -32,8 +32,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
-            // The k0s host module's Lua source, compiled in as bytes (PackageResources.k0s_lua).
-            resources: [.embedInCode("Lua/Resources/k0s.lua")]
+            // The k0s and drill host modules' Lua sources, compiled in as bytes (PackageResources.k0s_lua, .drill_lua).
+            resources: [.embedInCode("Lua/Resources/k0s.lua"), .embedInCode("Drill/Resources/drill.lua")]
         ),
         .target(
             name: "K0sLuaCLI",

@@ -554,6 +554,7 @@ scenario_lifecycle() { # scenario name state work code
   check "$scenario: the etcd marker survived stop/start" test "$(etcdctl_on "$state" "$user" "get --print-value-only k0slua-e2e/marker")" = "$cluster_id"
   status=$(cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" status --json 2>/dev/null || true)
   check "$scenario: status --json says running" test "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$status" 2>/dev/null)" = running
+  lifecycle_drills "$scenario" "$state" "$work"
   echo "  destroy follows with worker_count=3 (the record, not today's environment, says what to remove)"
 }
 
@@ -615,6 +616,55 @@ snapshot_checks() { # (scenario_lifecycle's scenario name state work code table 
   printf '%s\tbench:restore vs up (1+1)\t%s\t%s\n' "$scenario" "$restore_seconds" "up ${up_seconds}s, restore $(( 100 * restore_seconds / (up_seconds > 0 ? up_seconds : 1) ))% of it" >>"$timings"
   (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" snapshot delete base)
   check "$scenario: snapshot delete removed it" test ! -e "$state/snapshots/base"
+}
+
+# Fault drills (issue 22) on the lifecycle's running 1+1, no new VM: the shipped worker-stop drill,
+# then e2e/drills/partition.lua, whose nftables drops are probed from the guests while it holds and
+# must be gone afterwards. No k0s runs here: e2e/drill-bin/kubectl answers readiness from the
+# machines (docs/e2e.md, "Drills"); the drills get a stub kubeconfig for the duration.
+lifecycle_drills() { # scenario state work
+  local scenario=$1 state=$2 work=$3 user cp wk drill_env pid stub=0 i
+  read -r cp wk <<<"192.168.64.10 192.168.64.20"
+  user=$(k0sctl_host "$state" "$cp" | awk '{print $1}')
+  drill_env=("${current_env[@]}" PATH="$here/drill-bin:$here/bin:$PATH")
+  [ -e "$state/kubeconfig" ] || { printf 'apiVersion: v1\nkind: Config\n' >"$state/kubeconfig"; stub=1; }
+
+  step "lifecycle: drill worker-stop"
+  (cd "$work" && if "${NS[@]}" "${drill_env[@]}" "$k0slua" drill "$root/drills/worker-stop.lua" --timeout 10m 2>&1; \
+   then echo "exit 0"; else echo "exit $?"; fi) | timed | tee "$work/drill-worker-stop.txt"
+  check "$scenario: drill worker-stop passed (exit 0)" grep -q 'exit 0$' "$work/drill-worker-stop.txt"
+  check "$scenario: drill worker-stop halted worker-1 and waited for it to go NotReady" \
+    grep -Eq 'wait worker-1 NotReady +met after' "$work/drill-worker-stop.txt"
+  check "$scenario: drill worker-stop brought worker-1 back Ready" grep -Eq 'wait worker-1 Ready again +met after' "$work/drill-worker-stop.txt"
+  check "$scenario: drill worker-stop: vagrant halt, then up --no-provision, of worker-1 only" \
+    test "$(grep -cE '[0-9.]+s +:[0-9]+ +(stop|start) worker-1 +ok$' "$work/drill-worker-stop.txt")" = 2
+  check "$scenario: drill worker-stop: the $cluster_id-worker-1 domain runs again" test "$(virsh domstate "$cluster_id-worker-1")" = running
+  check "$scenario: drill worker-stop left no undo journal" test ! -e "$state/drill-undo.json"
+
+  step "lifecycle: drill partition (control-plane-1 | worker-1)"
+  (cd "$work" && if "${NS[@]}" "${drill_env[@]}" "$k0slua" drill "$here/drills/partition.lua" --timeout 5m >"$work/drill-partition.txt" 2>&1; \
+   then echo "exit 0"; else echo "exit $?"; fi >>"$work/drill-partition.txt") &
+  pid=$!
+  for i in $(seq 1 60); do
+    ssh_node "$state" "$user" "$wk" "sudo nft list table inet k0slua_drill_1" >/dev/null 2>&1 \
+      && ssh_node "$state" "$user" "$cp" "sudo nft list table inet k0slua_drill_1" >/dev/null 2>&1 && break
+    sleep 1
+  done
+  check "$scenario: partition: both guests have the table, dropping both directions" \
+    test "$(ssh_node "$state" "$user" "$cp" "sudo nft list table inet k0slua_drill_1" | grep -cE "ip (saddr|daddr) $wk drop")" = 2
+  check "$scenario: partition: control-plane-1 cannot ping worker-1" ssh_node "$state" "$user" "$cp" "! ping -c 2 -W 2 $wk >/dev/null"
+  check "$scenario: partition: worker-1 cannot ping control-plane-1" ssh_node "$state" "$user" "$wk" "! ping -c 2 -W 2 $cp >/dev/null"
+  check "$scenario: partition: worker-1 cannot open control-plane-1's etcd peer port" ssh_node "$state" "$user" "$wk" "! nc -z -w 3 $cp 2380"
+  wait "$pid" || true
+  sed 's/^/  drill: /' "$work/drill-partition.txt"
+  check "$scenario: drill partition passed (exit 0)" grep -q '^exit 0$' "$work/drill-partition.txt"
+  check "$scenario: partition: the drill saw the drops itself" test "$(grep -cE 'expect .* cannot ping .* +ok$' "$work/drill-partition.txt")" = 2
+  check "$scenario: partition: the table is gone from control-plane-1" ssh_node "$state" "$user" "$cp" "! sudo nft list table inet k0slua_drill_1 >/dev/null 2>&1"
+  check "$scenario: partition: the table is gone from worker-1" ssh_node "$state" "$user" "$wk" "! sudo nft list table inet k0slua_drill_1 >/dev/null 2>&1"
+  check "$scenario: partition lifted: control-plane-1 pings worker-1" ssh_node "$state" "$user" "$cp" "ping -c 2 -W 2 $wk >/dev/null"
+  check "$scenario: partition lifted: worker-1 reaches control-plane-1's etcd peer port" ssh_node "$state" "$user" "$wk" "nc -z -w 3 $cp 2380"
+  check "$scenario: drill partition left no undo journal" test ! -e "$state/drill-undo.json"
+  [ "$stub" = 0 ] || rm -f "$state/kubeconfig"
 }
 
 # Helpers of scenario_lifecycle (bash's dynamic scope: they see its scenario, work and code).

@@ -10,7 +10,7 @@ public struct K0sLuaCommand: AsyncParsableCommand {
         discussion: "Reads ./cluster.lua (or --file). Exit codes: 0 ok, 1 a failed external step, 64 usage, 65 a problem in cluster.lua, 70 a bug in k0slua, 130 interrupted (143 terminated, 129 hung up).",
         version: "0.1.0",
         subcommands: [Plan.self, Render.self, Up.self, Stop.self, Start.self, Destroy.self, Status.self, Kubeconfig.self, SSH.self, Doctor.self,
-                      Health.self, Support.self, Image.self, Cache.self, Snapshot.self, InternalErrorProbe.self]
+                      Health.self, Drill.self, Support.self, Image.self, Cache.self, Snapshot.self, InternalErrorProbe.self]
     )
 
     public init() {}

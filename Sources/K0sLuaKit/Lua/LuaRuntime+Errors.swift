@@ -9,7 +9,9 @@ extension LuaRuntime {
         let exhausted = accounting.pointee.exhausted
         if exhausted != K0S_NOT_EXHAUSTED {
             let message = status == LUA_OK ? "" : (string(at: -1) ?? "")
-            let (line, _) = locate(message)
+            // A line in another chunk's message (a lib/ module, a host module) is not the tracked file's.
+            let (located, locatedFile) = locate(message)
+            let line = locatedFile == trackedFile ? located : nil
             let code: DiagnosticCode, what: String, flag: String
             switch exhausted {
             case K0S_INSTRUCTIONS_EXHAUSTED:

@@ -13,6 +13,11 @@ extension LuaRuntime {
     }
 
     func dispatch(_ L: OpaquePointer) -> Int32 {
+        // Arguments and results live on the calling thread's stack, which is a coroutine's when
+        // a drill calls (snapshot and push work on `state`).
+        let main = state
+        state = L
+        defer { state = main }
         let index = Int(lua_tointegerx(L, k0s_upvalueindex(3), nil))
         let count = lua_gettop(L)
         var arguments: [LuaValue] = []

@@ -16,7 +16,8 @@ public typealias LuaHostFunction = ([LuaValue]) throws(LuaHostError) -> [LuaValu
 public final class LuaRuntime: @unchecked Sendable {
     public let budget: LuaBudget
     public let logger: Logger
-    let state: OpaquePointer
+    /// The main thread; while a host function runs, the thread that called it (a drill's coroutine).
+    var state: OpaquePointer
     let accounting: UnsafeMutablePointer<k0s_budget>
     var hostFunctions: [LuaHostFunction] = []
     /// The file whose lines are tracked and reported (the chunk name without `@`).
