@@ -32,8 +32,9 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
-            // The k0s host module's Lua source, compiled in as bytes (PackageResources.k0s_lua).
-            resources: [.embedInCode("Lua/Resources/k0s.lua")]
+            // The k0s host module's Lua source, compiled in as bytes (PackageResources.k0s_lua), and
+            // the LoadBalancer controller k0slua installs on controllers (PackageResources.lb_controller_py).
+            resources: [.embedInCode("Lua/Resources/k0s.lua"), .embedInCode("Orchestrate/LoadBalancer/Resources/lb_controller.py")]
         ),
         .target(
             name: "K0sLuaCLI",

@@ -1,0 +1,150 @@
+import Foundation
+import K0sLuaKit
+import Testing
+
+/// Issue 25: the LoadBalancer controller's decision, fed JSON fixtures and run as the real program
+/// (`python3 lb_controller.py --decide DIR`), as the embedded copy k0slua installs.
+@Suite struct LoadBalancerDecisionTests {
+    // MARK: fixtures (the shapes of `kubectl get … -o json`)
+
+    static func node(_ name: String, _ ip: String, ready: Bool = true, labels: [String: String] = [:]) -> [String: Any] {
+        ["metadata": ["name": name, "labels": labels],
+         "status": ["conditions": [["type": "Ready", "status": ready ? "True" : "False"]],
+                    "addresses": [["type": "InternalIP", "address": ip], ["type": "Hostname", "address": name]]]]
+    }
+
+    static func kubeProxy(on node: String, ready: Bool = true) -> [String: Any] {
+        ["metadata": ["name": "kube-proxy-\(node)", "namespace": "kube-system", "labels": ["k8s-app": "kube-proxy"]],
+         "spec": ["nodeName": node], "status": ["conditions": [["type": "Ready", "status": ready ? "True" : "False"]]]]
+    }
+
+    static func service(_ name: String, namespace: String = "default", created: String = "2026-01-01T00:00:00Z",
+                        type: String = "LoadBalancer", ports: [(Int, String)] = [(80, "TCP")], policy: String? = nil,
+                        className: String? = nil, families: [String]? = nil, ingress: [String] = []) -> [String: Any] {
+        var spec: [String: Any] = ["type": type, "ports": ports.map { ["port": $0.0, "protocol": $0.1] }]
+        if let policy { spec["externalTrafficPolicy"] = policy }
+        if let className { spec["loadBalancerClass"] = className }
+        if let families { spec["ipFamilies"] = families }
+        var object: [String: Any] = ["metadata": ["name": name, "namespace": namespace, "uid": "uid-\(name)", "creationTimestamp": created],
+                                     "spec": spec]
+        if !ingress.isEmpty { object["status"] = ["loadBalancer": ["ingress": ingress.map { ["ip": $0] }]] }
+        return object
+    }
+
+    static func slice(of service: String, namespace: String = "default", endpoints: [(node: String, ready: Bool?)]) -> [String: Any] {
+        ["metadata": ["name": "\(service)-abc", "namespace": namespace, "labels": ["kubernetes.io/service-name": service]],
+         "endpoints": endpoints.map { endpoint -> [String: Any] in
+             var conditions: [String: Any] = [:]
+             if let ready = endpoint.ready { conditions["ready"] = ready }
+             return ["addresses": ["10.244.0.5"], "nodeName": endpoint.node, "conditions": conditions]
+         }]
+    }
+
+    /// Three workers with kube-proxy, and a pure controller has no Node object (k0s runs no kubelet there).
+    static var workers: [[String: Any]] { [node("worker-1", "192.168.64.11"), node("worker-2", "192.168.64.12"), node("worker-3", "192.168.64.13")] }
+    static var proxies: [[String: Any]] { ["worker-1", "worker-2", "worker-3"].map { kubeProxy(on: $0) } }
+
+    struct Decision {
+        var patches: [String: [String]]  // "ns/name" → ingress IPs
+        var events: [String: String]  // "ns/name" → reason
+        var messages: [String]
+    }
+
+    static func decide(services: [[String: Any]], nodes: [[String: Any]] = workers, slices: [[String: Any]] = [],
+                       pods: [[String: Any]] = proxies, reserve: [Int] = []) async throws -> Decision {
+        let directory = NSTemporaryDirectory() + "k0slua-lb-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (name, list) in [("services", services), ("nodes", nodes), ("endpointslices", slices), ("pods", pods)] {
+            let data = try JSONSerialization.data(withJSONObject: ["apiVersion": "v1", "kind": "List", "items": list])
+            _ = FileManager.default.createFile(atPath: "\(directory)/\(name).json", contents: data)
+        }
+        let program = directory + "/lb_controller.py"
+        _ = FileManager.default.createFile(atPath: program, contents: Data(LoadBalancerController.program.utf8))
+        let result = try await SubprocessRunner().run(Command("/usr/bin/python3", [program, "--decide", directory] + reserve.flatMap { ["--reserve-port", String($0)] }))
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        var decision = Decision(patches: [:], events: [:], messages: [])
+        for patch in object["patches"] as? [[String: Any]] ?? [] {
+            decision.patches["\(patch["namespace"]!)/\(patch["name"]!)"] = patch["ingress"] as? [String]
+        }
+        for event in object["events"] as? [[String: Any]] ?? [] {
+            decision.events["\(event["namespace"]!)/\(event["name"]!)"] = event["reason"] as? String
+            decision.messages.append(event["message"] as? String ?? "")
+        }
+        return decision
+    }
+
+    @Test func issue25_clusterPolicyGetsEveryReadyProxiedNode() async throws {
+        let d = try await Self.decide(services: [Self.service("web")])
+        #expect(d.patches == ["default/web": ["192.168.64.11", "192.168.64.12", "192.168.64.13"]])
+        #expect(d.events.isEmpty)
+    }
+
+    @Test func issue25_localPolicyGetsOnlyNodesWithAReadyEndpoint() async throws {
+        let slices = [Self.slice(of: "web", endpoints: [("worker-2", true), ("worker-3", false), ("worker-1", nil)])]
+        let d = try await Self.decide(services: [Self.service("web", policy: "Local")], slices: slices)
+        // worker-1's endpoint has no `ready` condition: the API says that counts as ready.
+        #expect(d.patches == ["default/web": ["192.168.64.11", "192.168.64.12"]])
+        let none = try await Self.decide(services: [Self.service("web", policy: "Local")])
+        #expect(none.patches.isEmpty, "no endpoint anywhere: empty status, and it is empty already")
+    }
+
+    @Test func issue25_notReadyNodesAndNodesWithoutKubeProxyAreLeftOut() async throws {
+        let nodes = [Self.node("worker-1", "192.168.64.11", ready: false), Self.node("worker-2", "192.168.64.12"),
+                     Self.node("worker-3", "192.168.64.13"),
+                     Self.node("worker-4", "192.168.64.14", labels: ["node.kubernetes.io/exclude-from-external-load-balancers": ""])]
+        // worker-3's kube-proxy is not ready (it programs nothing); worker-4 opted out.
+        let pods = [Self.kubeProxy(on: "worker-1"), Self.kubeProxy(on: "worker-2"), Self.kubeProxy(on: "worker-3", ready: false),
+                    Self.kubeProxy(on: "worker-4")]
+        let d = try await Self.decide(services: [Self.service("web")], nodes: nodes, pods: pods)
+        #expect(d.patches == ["default/web": ["192.168.64.12"]])
+    }
+
+    @Test func issue25_reservedPortsAreRefusedWithAnEvent() async throws {
+        let services = [Self.service("ssh", ports: [(22, "TCP")]), Self.service("api", ports: [(443, "TCP"), (6443, "TCP")]),
+                        Self.service("kubelet", ports: [(10250, "TCP")]), Self.service("vxlan", ports: [(4789, "UDP")]),
+                        Self.service("vxlan-tcp", ports: [(4789, "TCP")]), Self.service("alt-ssh", ports: [(2222, "TCP")]),
+                        Self.service("was-open", ports: [(2379, "TCP")], ingress: ["192.168.64.11"])]
+        let d = try await Self.decide(services: services, reserve: [2222])
+        #expect(d.events == ["default/ssh": "ReservedPort", "default/api": "ReservedPort", "default/kubelet": "ReservedPort",
+                             "default/vxlan": "ReservedPort", "default/alt-ssh": "ReservedPort", "default/was-open": "ReservedPort"])
+        // Refused services keep an empty status (one that had addresses loses them); 4789/TCP is fine.
+        #expect(d.patches == ["default/vxlan-tcp": ["192.168.64.11", "192.168.64.12", "192.168.64.13"], "default/was-open": []])
+        #expect(d.messages.contains { $0.contains("6443/TCP") && $0.hasPrefix("port ") })
+    }
+
+    @Test func issue25_theOlderServiceKeepsAPortTwoServicesWant() async throws {
+        let older = Self.service("first", namespace: "b", created: "2026-01-01T00:00:00Z", ports: [(8080, "TCP")])
+        let newer = Self.service("second", namespace: "a", created: "2026-02-01T00:00:00Z", ports: [(8080, "TCP"), (53, "UDP")])
+        let udp = Self.service("dns", created: "2026-03-01T00:00:00Z", ports: [(8080, "UDP")])
+        let d = try await Self.decide(services: [newer, udp, older])
+        #expect(d.patches == ["b/first": ["192.168.64.11", "192.168.64.12", "192.168.64.13"],
+                              "default/dns": ["192.168.64.11", "192.168.64.12", "192.168.64.13"]])
+        #expect(d.events == ["a/second": "PortInUse"])
+        #expect(d.messages == ["port 8080/TCP already belongs to the older service b/first; use another port"])
+    }
+
+    @Test func issue25_otherLoadBalancerClassesAndIPv6OnlyServices() async throws {
+        let services = [Self.service("metallb", ports: [(80, "TCP")], className: "metallb.io/metallb"),
+                        Self.service("own", ports: [(81, "TCP")], className: LoadBalancerController.loadBalancerClass),
+                        Self.service("v6", ports: [(82, "TCP")], families: ["IPv6"]), Self.service("dual", ports: [(83, "TCP")], families: ["IPv6", "IPv4"])]
+        let nodes = Self.workers + [["metadata": ["name": "v6-only"], "status": ["conditions": [["type": "Ready", "status": "True"]],
+                                                                                 "addresses": [["type": "InternalIP", "address": "fd00::5"]]]]]
+        let d = try await Self.decide(services: services, nodes: nodes, pods: Self.proxies + [Self.kubeProxy(on: "v6-only")])
+        let all = ["192.168.64.11", "192.168.64.12", "192.168.64.13"]
+        #expect(d.patches == ["default/own": all, "default/dual": all])
+        #expect(d.events == ["default/v6": "IPv6Only"])
+    }
+
+    @Test func issue25_noPatchWhenNothingChangedAndAClearedStatusWhenNoLongerALoadBalancer() async throws {
+        let all = ["192.168.64.11", "192.168.64.12", "192.168.64.13"]
+        let d = try await Self.decide(services: [Self.service("web", ingress: all), Self.service("was-lb", type: "ClusterIP", ingress: all),
+                                                 Self.service("plain", type: "NodePort")])
+        #expect(d.patches == ["default/was-lb": []])
+        #expect(d.events.isEmpty)
+        // A node went away: only the changed service is patched, to the remaining addresses.
+        let fewer = try await Self.decide(services: [Self.service("web", ingress: all)], nodes: Array(Self.workers.prefix(2)))
+        #expect(fewer.patches == ["default/web": ["192.168.64.11", "192.168.64.12"]])
+    }
+}
