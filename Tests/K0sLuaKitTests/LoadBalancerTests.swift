@@ -148,3 +148,104 @@ import Testing
         #expect(fewer.patches == ["default/web": ["192.168.64.11", "192.168.64.12"]])
     }
 }
+
+/// Issue 25: `up` installs the controller on every controller (tart, libvirt, hosts), `"off"`
+/// installs nothing (and removes it from an applied cluster), hosts without python3 are refused.
+@Suite struct LoadBalancerInstallTests {
+    static func programDigest() async throws -> String {
+        let file = NSTemporaryDirectory() + "k0slua-lb-\(UUID().uuidString).py"
+        _ = FileManager.default.createFile(atPath: file, contents: Data(LoadBalancerController.program.utf8))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try await SubprocessRunner().run(Command("/usr/bin/sha256sum", [file]))
+        return String(result.standardOutput.prefix(64))
+    }
+
+    /// What reached each node (the ssh stand-in's `load-balancer.json`).
+    static func installed(_ world: StandInWorld) -> [String: [String: String]] {
+        guard let data = FileManager.default.contents(atPath: world.directory + "/standin/load-balancer.json") else { return [:] }
+        return (try? JSONSerialization.jsonObject(with: data) as? [String: [String: String]]) ?? [:]
+    }
+
+    static func installCalls(_ world: StandInWorld) -> [StandInWorld.Call] {
+        world.calls.filter { $0.tool == "ssh" && $0.argv.last == "sudo sh -s" }
+    }
+
+    static var hostsSource: String {
+        get throws {
+            try String(contentsOfFile: Repo.fixtures + "/render-hosts/cluster.lua", encoding: .utf8)
+                .replacingOccurrences(of: "key_path = \"~/.ssh/id_ed25519\"", with: "key_path = \"id_test\"")
+        }
+    }
+
+    static func world(_ provider: String, off: Bool = false) throws -> (StandInWorld, [String: String]) {
+        if provider == "hosts" {
+            var source = try hostsSource
+            if off { source = source.replacingOccurrences(of: "provider = \"hosts\",", with: "provider = \"hosts\", load_balancer = \"off\",") }
+            let world = try StandInWorld(cluster: source)
+            _ = FileManager.default.createFile(atPath: world.directory + "/id_test", contents: Data("not a real key\n".utf8))
+            return (world, ["K0SLUA_STANDIN_HOSTS": "1"])
+        }
+        var source = try String(contentsOfFile: Repo.defaultClusterFile, encoding: .utf8)
+        if off { source = source.replacingOccurrences(of: "  nodes = nodes.concat(controllers, workers),", with: "  load_balancer = \"off\",\n  nodes = nodes.concat(controllers, workers),") }
+        return (try StandInWorld(cluster: source), ["vagrant_provider": provider, "control_plane_count": "3", "worker_count": "1"])
+    }
+
+    @Test(arguments: ["tart", "libvirt", "hosts"])
+    func issue25_upInstallsTheControllerOnEveryController(provider: String) async throws {
+        let (world, environment) = try Self.world(provider)
+        let up = try await world.run(["up", "--skip", "health"], environment: environment)
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        let installed = Self.installed(world)
+        let controllers: Set<String> = provider == "hosts" ? ["10.0.10.11", "10.0.10.12", "10.0.10.13"]
+            : ["control-plane-1", "control-plane-2", "control-plane-3"]
+        #expect(Set(installed.keys) == controllers, "every controller and no worker")
+        let digest = try await Self.programDigest()
+        for (node, entry) in installed {
+            #expect(entry["state"] == "installed", "\(node)")
+            #expect(entry["program_sha256"] == digest, "\(node) runs the embedded program")
+        }
+        // The hosts cluster's worker takes SSH on 2222: no service may have that port.
+        let execStart = "/usr/bin/env python3 \(LoadBalancerController.programPath)" + (provider == "hosts" ? " --reserve-port 2222" : "")
+        #expect(installed.values.allSatisfy { $0["exec_start"] == execStart })
+        // After k0sctl apply, never before it.
+        let calls = world.calls
+        let apply = try #require(calls.firstIndex { $0.tool == "k0sctl" && $0.argv.first == "apply" })
+        let first = try #require(calls.firstIndex { $0.tool == "ssh" && $0.argv.last == "sudo sh -s" })
+        #expect(first > apply)
+        #expect(Self.installCalls(world).count == 3)
+        #expect(up.standardError.contains("load balancer on 3 controllers"))
+    }
+
+    @Test func issue25_offInstallsNothingAndRemovesItFromAnAppliedCluster() async throws {
+        let (world, environment) = try Self.world("libvirt", off: true)
+        let up = try await world.run(["up", "--skip", "health"], environment: environment)
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(Self.installCalls(world).isEmpty)
+        #expect(Self.installed(world).isEmpty)
+        // Switched on, then off again: the applied cluster's controllers lose it.
+        let on = try String(contentsOfFile: world.directory + "/cluster.lua", encoding: .utf8).replacingOccurrences(of: "load_balancer = \"off\",", with: "")
+        _ = FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(on.utf8))
+        #expect(try await world.run(["up", "--skip", "health"], environment: environment).exitCode == 0)
+        #expect(Set(Self.installed(world).values.map { $0["state"] ?? "" }) == ["installed"])
+        let off = on.replacingOccurrences(of: "  nodes = nodes.concat(controllers, workers),", with: "  load_balancer = \"off\",\n  nodes = nodes.concat(controllers, workers),")
+        _ = FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(off.utf8))
+        #expect(try await world.run(["up", "--skip", "health"], environment: environment).exitCode == 0)
+        #expect(Self.installed(world).count == 3)
+        #expect(Set(Self.installed(world).values.map { $0["state"] ?? "" }) == ["removed"])
+    }
+
+    @Test func issue25_hostsWithoutPython3AreRefusedBeforeK0sctlChangesAnything() async throws {
+        let (world, environment) = try Self.world("hosts")
+        var faulty = environment
+        faulty["K0SLUA_STANDIN_FAULTS"] = "no-python:10.0.10.12"
+        let up = try await world.run(["up", "--skip", "health"], environment: faulty)
+        #expect(up.exitCode == 1)
+        #expect(up.standardError.contains("python3 is missing on controller \"m2\"; k0slua's load balancer runs on it"), "\(up.standardError)")
+        #expect(up.standardError.contains("load_balancer = \"off\""))
+        #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
+        // With it off, the same hosts are fine.
+        let (offWorld, _) = try Self.world("hosts", off: true)
+        let off = try await offWorld.run(["up", "--skip", "health"], environment: faulty)
+        #expect(off.exitCode == 0, "\(off.standardError)")
+    }
+}
