@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import K0sLuaKit
 import Testing
 
@@ -247,5 +250,76 @@ import Testing
         let (offWorld, _) = try Self.world("hosts", off: true)
         let off = try await offWorld.run(["up", "--skip", "health"], environment: faulty)
         #expect(off.exitCode == 0, "\(off.standardError)")
+    }
+}
+
+/// Issue 25: `status` lists the LoadBalancer services with their addresses; `health` fails one
+/// without an address or whose TCP port does not answer from this host (listeners on loopback only).
+@Suite struct LoadBalancerStatusHealthTests {
+    /// A listening TCP socket on 127.0.0.1 (closed at deinit), or a port nothing listens on.
+    final class Listener {
+        let descriptor: Int32
+        let port: Int
+
+        init(listening: Bool = true) {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            // A closed port's descriptor is never closed twice (the number may be another test's by then).
+            descriptor = listening ? fd : -1
+            port = Int(UInt16(bigEndian: address.sin_port))
+            if listening { listen(fd, 8) } else { close(fd) }
+        }
+
+        deinit { if descriptor >= 0 { close(descriptor) } }
+    }
+
+    static func services(_ list: [[String: Any]], in world: StandInWorld) throws -> [String: String] {
+        let file = world.directory + "/services.json"
+        let data = try JSONSerialization.data(withJSONObject: ["apiVersion": "v1", "kind": "List", "items": list])
+        _ = FileManager.default.createFile(atPath: file, contents: data)
+        return ["K0SLUA_STANDIN_SERVICES": file]
+    }
+
+    @Test func issue25_statusListsLoadBalancerServicesAndHealthProbesThemFromTheHost() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"]).exitCode == 0)
+        let open = Listener()
+        let closed = Listener(listening: false)
+        let D = LoadBalancerDecisionTests.self
+        let web = D.service("web", ports: [(open.port, "TCP"), (53, "UDP")], ingress: ["127.0.0.1"])
+        let pending = D.service("pending", ports: [(8080, "TCP")])
+        let silent = D.service("silent", namespace: "apps", ports: [(closed.port, "TCP")], ingress: ["127.0.0.1"])
+        let plain = D.service("plain", type: "ClusterIP")
+        let environment = try Self.services([web, pending, silent, plain], in: world)
+
+        let status = try await world.run(["status"], environment: environment)
+        #expect(status.exitCode == 0, "\(status.standardError)")
+        let lines = status.standardOutput.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(lines.contains("LOADBALANCER SERVICE PORTS ADDRESSES"))
+        #expect(lines.contains("apps/silent \(closed.port)/TCP 127.0.0.1"))
+        #expect(lines.contains("default/pending 8080/TCP <pending>"))
+        #expect(lines.contains("default/web \(open.port)/TCP,53/UDP 127.0.0.1"))
+        #expect(!status.standardOutput.contains("plain"))
+        let json = try await world.run(["status", "--json"], environment: environment)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let listed = try #require(object["load_balancers"] as? [[String: Any]])
+        #expect(listed.map { "\($0["namespace"]!)/\($0["name"]!)" } == ["apps/silent", "default/pending", "default/web"])
+
+        let health = try await world.run(["health"], environment: environment)
+        #expect(health.exitCode == 1)
+        let report = health.standardOutput
+        #expect(report.contains("failed  load-balancers apps/silent: no TCP answer from 127.0.0.1:\(closed.port)"), "\(report)")
+        #expect(report.contains("default/pending: no address (pending)"))
+        #expect(report.contains("default/web: 127.0.0.1 answer (53/UDP not probed)"))
+        #expect(report.contains("kubectl describe service"))
+
+        let healthy = try await world.run(["health"], environment: try Self.services([web, plain], in: world))
+        #expect(healthy.exitCode == 0, "\(healthy.standardOutput)")
+        #expect(healthy.standardOutput.contains("ok      load-balancers default/web: 127.0.0.1 answer"))
     }
 }
