@@ -219,6 +219,17 @@ import Testing
         #expect(up.standardError.contains("load balancer on 3 controllers"))
     }
 
+    @Test func issue25_theInstallAndRemoveScriptsAreValidShellAndWriteEveryFileThroughARename() async throws {
+        let install = LoadBalancerController.installScript(extraReservedPorts: [2222])
+        for script in [install, LoadBalancerController.uninstallScript] {
+            let result = try await SubprocessRunner().run(Command("/bin/sh", ["-n"], standardInput: script))
+            #expect(result.exitCode == 0, "\(result.standardError)")
+        }
+        #expect(install.contains("cat > \(LoadBalancerController.programPath).new <<'K0SLUA_LB_EOF'\n\(LoadBalancerController.program)K0SLUA_LB_EOF\n"))
+        #expect(install.contains("mv -f \(LoadBalancerController.unitPath).new \(LoadBalancerController.unitPath)\n"))
+        #expect(install.contains("ExecStart=/usr/bin/env python3 \(LoadBalancerController.programPath) --reserve-port 2222\n"))
+    }
+
     @Test func issue25_offInstallsNothingAndRemovesItFromAnAppliedCluster() async throws {
         let (world, environment) = try Self.world("libvirt", off: true)
         let up = try await world.run(["up", "--skip", "health"], environment: environment)

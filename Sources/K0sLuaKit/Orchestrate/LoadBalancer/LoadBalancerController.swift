@@ -42,8 +42,9 @@ public enum LoadBalancerController {
             """
     }
 
-    /// A script for `sudo sh -s` on a controller: writes the program and the unit, enables the unit
-    /// and restarts it (so a new program takes over). Nothing in it comes from cluster.lua but integers.
+    /// A script for `sudo sh -s` on a controller: writes the program and the unit (each whole, through
+    /// a rename, so an interrupted copy never leaves half a file), enables the unit and restarts it
+    /// (so a new program takes over). Nothing in it comes from cluster.lua but integers.
     public static func installScript(extraReservedPorts: [Int]) -> String {
         let marker = "K0SLUA_LB_EOF"
         precondition(!program.contains(marker))
@@ -55,8 +56,9 @@ public enum LoadBalancerController {
             \(program)\(marker)
             chmod 0755 \(programPath).new
             mv -f \(programPath).new \(programPath)
-            cat > \(unitPath) <<'\(marker)'
+            cat > \(unitPath).new <<'\(marker)'
             \(unit(extraReservedPorts: extraReservedPorts))\(marker)
+            mv -f \(unitPath).new \(unitPath)
             systemctl daemon-reload
             systemctl enable \(unitName)
             systemctl restart \(unitName)
