@@ -248,6 +248,20 @@ import Testing
         #expect(Set(Self.installed(world).values.map { $0["state"] ?? "" }) == ["removed"])
     }
 
+    @Test func issue25_aControllerHostThatLeavesLosesTheController() async throws {
+        let (world, environment) = try Self.world("hosts")
+        #expect(try await world.run(["up", "--skip", "health"], environment: environment).exitCode == 0)
+        let source = try String(contentsOfFile: world.directory + "/cluster.lua", encoding: .utf8)
+        let fewer = source.replacingOccurrences(of: "    { name = \"m3\", role = \"controller\", ip = \"10.0.10.13\", cpus = 4, memory = 8192, disk = 100 },\n", with: "")
+        #expect(fewer != source)
+        _ = FileManager.default.createFile(atPath: world.directory + "/cluster.lua", contents: Data(fewer.utf8))
+        let up = try await world.run(["up", "--skip", "health"], environment: environment)
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        let installed = Self.installed(world)
+        #expect(installed["10.0.10.13"]?["state"] == "removed")
+        #expect(installed["10.0.10.11"]?["state"] == "installed" && installed["10.0.10.12"]?["state"] == "installed")
+    }
+
     @Test func issue25_hostsWithoutPython3AreRefusedBeforeK0sctlChangesAnything() async throws {
         let (world, environment) = try Self.world("hosts")
         var faulty = environment

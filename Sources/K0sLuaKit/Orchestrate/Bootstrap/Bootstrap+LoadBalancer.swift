@@ -41,6 +41,14 @@ extension Bootstrap {
             command.standardInput = script
             try await step(.k0sctl, command, log: "load-balancer", tool: "ssh")
         }
+        // Existing hosts k0sctl just reset as controllers stay on: the controller leaves with k0s
+        // (best effort; VMs are destroyed anyway).
+        for node in resetting where node.role == .controller && cluster.provider == .hosts {
+            var command = ssh.command(node, run: "sudo sh -s")
+            command.standardInput = LoadBalancerController.uninstallScript
+            let result = try? await runner.run(command)
+            logFile("load-balancer").write("\(node.name) (reset): removed, exit \(result.map { String($0.exitCode) } ?? "did not run")")
+        }
         return cluster.loadBalancer == .nodeIP ? "; load balancer on \(controllers.count) controller\(controllers.count == 1 ? "" : "s")" : ""
     }
 }
