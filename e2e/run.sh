@@ -335,6 +335,7 @@ softnet_checks() { # scenario state table
   fi
   support_checks "$scenario" "$state" "$table"
   image_load_checks "$scenario" "$state" "$table"
+  load_balancer_checks "$scenario" "$state" "$table"
   moved_lease_checks "$scenario" "$state" "$table"
 }
 
@@ -398,6 +399,89 @@ moved_lease_checks() { # scenario state table
   check "$scenario: moved lease: etcd members unchanged" test "$(etcd_leader "member list" | sort)" = "$members"
   check "$scenario: moved lease: the etcd marker survived" test "$(etcd_leader "get --print-value-only k0slua-e2e/moved-lease")" = "$marker"
   virsh -q net-update "$network" delete ip-dhcp-host "<host mac='$mac' ip='$old'/>" --live --config || true
+}
+
+# k0slua's LoadBalancer controller (issue 25, docs/services.md). `up` installed it on every
+# controller; here it runs against the e2e k0s stand-in's `k0s kubectl` (e2e/lb_kubectl.py over
+# JSON fixtures: the workers as Ready nodes with kube-proxy, a service on 8080 and one on the
+# reserved port 22) and must write the workers' addresses as the status, and an event for port 22.
+# Then the first worker gets what kube-proxy would program for that status (nftables DNAT of
+# <lease>:8080 to a listener on a pod-like address) plus a MetalLB-style VIP with the same DNAT:
+# the host reaches the listener at the lease through the softnet simulation, and not at the VIP
+# (its ARP answers carry the VIP as sender; softnet drops them).
+load_balancer_checks() { # scenario state table
+  local scenario=$1 state=$2 table=$3 c c_ip w w_ip user expected vip=192.168.64.240 bundle setup node ip role got=
+  read -r c c_ip _ < <(awk '$3 == "controller"' <<<"$table" | head -n1)
+  read -r w w_ip _ < <(awk '$3 == "worker"' <<<"$table" | head -n1)
+  user=$(k0sctl_host "$state" "$c_ip" | awk '{print $1}')
+  while read -r node ip role; do
+    [ "$role" = controller ] && check "$scenario: load balancer: k0slua-lb.service runs on $node" \
+      ssh_node "$state" "$user" "$ip" "systemctl is-active --quiet k0slua-lb.service && test -x /usr/local/lib/k0slua/lb_controller.py"
+  done <<<"$table"
+  expected=$(awk '$3 == "worker" {print $2}' <<<"$table" | sort -t. -k4,4n | paste -sd, -)
+  bundle=$(python3 - "$here/lb_kubectl.py" "$table" <<'PY'
+import base64, io, json, sys, tarfile
+nodes = [line.split() for line in sys.argv[2].splitlines() if line.split()[2:3] == ["worker"]]
+listing = lambda items: json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+service = lambda name, port: {"metadata": {"name": name, "namespace": "default", "uid": "e2e-" + name, "creationTimestamp": "2026-01-01T00:00:00Z"},
+                              "spec": {"type": "LoadBalancer", "ports": [{"port": port, "protocol": "TCP"}]}}
+files = {
+    "nodes.json": listing([{"metadata": {"name": n}, "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                                                                 "addresses": [{"type": "InternalIP", "address": ip}]}} for n, ip, _ in nodes]),
+    "pods.json": listing([{"metadata": {"name": "kube-proxy-" + n, "namespace": "kube-system", "labels": {"k8s-app": "kube-proxy"}},
+                           "spec": {"nodeName": n}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}} for n, _, _ in nodes]),
+    "endpointslices.json": listing([]),
+    "services.json": listing([service("e2e-web", 8080), service("e2e-ssh", 22)]),
+    "lb_kubectl.py": open(sys.argv[1]).read(),
+}
+buffer = io.BytesIO()
+with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+    for name, text in files.items():
+        data = text.encode()
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+print(base64.b64encode(buffer.getvalue()).decode())
+PY
+)
+  check "$scenario: load balancer: fixtures for k0s kubectl on $c" ssh_node "$state" "$user" "$c_ip" \
+    "sudo mkdir -p /var/lib/k0slua-e2e/kubectl && echo $bundle | base64 -d | sudo tar -xz -C /var/lib/k0slua-e2e/kubectl"
+  for _ in $(seq 30); do
+    got=$(ssh_node "$state" "$user" "$c_ip" "python3 -c 'import json; s = [i for i in json.load(open(\"/var/lib/k0slua-e2e/kubectl/services.json\"))[\"items\"] if i[\"metadata\"][\"name\"] == \"e2e-web\"][0]; print(\",\".join(x[\"ip\"] for x in s.get(\"status\", {}).get(\"loadBalancer\", {}).get(\"ingress\", [])))'" || true)
+    [ "$got" = "$expected" ] && break
+    sleep 1
+  done
+  check "$scenario: load balancer: the controller on $c gave e2e-web the workers' addresses ($expected; got ${got:-none})" test "$got" = "$expected"
+  check "$scenario: load balancer: e2e-ssh (port 22) refused with a ReservedPort event" \
+    ssh_node "$state" "$user" "$c_ip" "grep -q '\"reason\": \"ReservedPort\"' /var/lib/k0slua-e2e/kubectl/events.log && ! grep -q e2e-ssh /var/lib/k0slua-e2e/kubectl/patches.log"
+  setup=$(base64 -w0 <<SH
+set -e
+ip link add k0slua-e2e-pod type dummy && ip addr add 10.250.0.5/32 dev k0slua-e2e-pod && ip link set k0slua-e2e-pod up
+mkdir -p /run/k0slua-e2e-web && echo k0slua-e2e-lb > /run/k0slua-e2e-web/index.html
+systemd-run --quiet --unit k0slua-e2e-web python3 -m http.server --bind 10.250.0.5 --directory /run/k0slua-e2e-web 80
+iface=\$(ip -o -4 route show 192.168.64.0/24 | awk '{print \$3; exit}')
+ip addr add $vip/32 dev \$iface
+nft -f - <<'NFT'
+table ip k0slua_e2e_lb {
+  chain prerouting { type nat hook prerouting priority -100; ip daddr { $w_ip, $vip } tcp dport 8080 dnat to 10.250.0.5:80; }
+}
+NFT
+SH
+)
+  check "$scenario: load balancer: kube-proxy's DNAT for $w_ip:8080 (and a VIP $vip) and a listener on $w" \
+    ssh_node "$state" "$user" "$w_ip" "echo $setup | base64 -d | sudo sh"
+  sleep 1
+  check "$scenario: load balancer: the host reaches e2e-web at $w_ip:8080 through softnet" "${NS[@]}" python3 -c \
+    "import sys, urllib.request; sys.exit(0 if b'k0slua-e2e-lb' in urllib.request.urlopen('http://$w_ip:8080/', timeout=10).read() else 1)"
+  local before after
+  before=$("${NS[@]}" nft list counter bridge softnet dropped_arp | awk '/packets/ {print $2}')
+  check "$scenario: load balancer: a MetalLB-style VIP $vip on $w does not answer the host (negative control)" "${NS[@]}" python3 -c \
+    "import socket, sys; s = socket.socket(); s.settimeout(5); sys.exit(1 if s.connect_ex(('$vip', 8080)) == 0 else 0)"
+  after=$("${NS[@]}" nft list counter bridge softnet dropped_arp | awk '/packets/ {print $2}')
+  check "$scenario: load balancer: softnet dropped the VIP's ARP answers ($before -> $after)" test "${after:-0}" -gt "${before:-0}"
+  ssh_node "$state" "$user" "$w_ip" "sudo nft delete table ip k0slua_e2e_lb; sudo systemctl stop k0slua-e2e-web; sudo ip link del k0slua-e2e-pod; \
+    iface=\$(ip -o -4 route show 192.168.64.0/24 | awk '{print \$3; exit}'); sudo ip addr del $vip/32 dev \$iface" || true
+  ssh_node "$state" "$user" "$c_ip" "sudo rm -rf /var/lib/k0slua-e2e/kubectl" || true
 }
 
 # `k0slua image load` (issue 20): a small OCI archive built here reaches the image list of every

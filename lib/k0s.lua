@@ -113,6 +113,7 @@ function ipv4.network(cidr) end
 ---@field ssh? k0slua.SSH                      defaults for every node
 ---@field nodes k0slua.Node[]
 ---@field hooks? k0slua.ClusterHooks
+---@field load_balancer? "node-ip"|"off"   LoadBalancer services get the nodes' addresses (default "node-ip"), or "off" (bring MetalLB yourself)
 
 ---@class k0slua.Network
 ---@field cidr? string             default "192.168.64.0/24"

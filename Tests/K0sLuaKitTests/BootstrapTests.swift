@@ -12,9 +12,12 @@ import Testing
         preflight + ["tart list --format", "tart pull ghcr.io/cirruslabs/ubuntu:24.04", "vagrant up --provider", "vagrant ssh-config \(nodes[0])"]
             + nodes.map { _ in "ssh /etc/hosts" }
             + nodes.map { _ in "ssh connectivity" }
-            + ["k0sctl apply --config", "k0sctl kubeconfig --config", "vagrant status --machine-readable"]
+            // k0slua's LoadBalancer controller goes onto each controller after the apply (issue 25).
+            + ["k0sctl apply --config"] + nodes.filter { $0.hasPrefix("control-plane") }.map { _ in "ssh sudo sh -s" }
+            + ["k0sctl kubeconfig --config", "vagrant status --machine-readable"]
             + nodes.map { _ in "ssh reachability" } + nodes.map { _ in "ssh sudo k0s status" }
-            + ["kubectl --kubeconfig <kubeconfig>", "kubectl --kubeconfig <kubeconfig>", "kubectl --kubeconfig <kubeconfig>", "kubectl --kubeconfig <kubeconfig>"]
+            // api, nodes-ready, taints, system-pods, load-balancers
+            + Array(repeating: "kubectl --kubeconfig <kubeconfig>", count: 5)
     }
 
     static func normalize(_ calls: [StandInWorld.Call], world: StandInWorld) -> [String] {

@@ -27,7 +27,7 @@ import Yams
         let world = try await Self.healthyWorld(environment)
         let (result, checks) = try await Self.report(world, environment: environment)
         #expect(result.exitCode == 0, "\(result.standardOutput)")
-        #expect(Set(checks.keys) == ["machines", "reachability", "k0s-status", "api", "nodes-ready", "taints", "system-pods"])
+        #expect(Set(checks.keys) == ["machines", "reachability", "k0s-status", "api", "nodes-ready", "taints", "system-pods", "load-balancers"])
         #expect(checks.values.allSatisfy { $0["status"] as? String == "ok" })
         let text = try await world.run(["health"], environment: environment)
         #expect(text.exitCode == 0)
@@ -62,7 +62,7 @@ import Yams
         let (result, checks) = try await Self.report(world, faults: "api-down")
         #expect(result.exitCode == 1)
         #expect(checks["api"]?["status"] as? String == "failed")
-        for name in ["nodes-ready", "taints", "system-pods"] {
+        for name in ["nodes-ready", "taints", "system-pods", "load-balancers"] {
             #expect(checks[name]?["status"] as? String == "skipped")
             #expect((checks[name]?["evidence"] as? [String])?.first == "skipped: api is failed")
         }

@@ -5,7 +5,7 @@ public struct ClusterDecoder: Sendable {
 
     public init(file: String) { self.file = file }
 
-    static let topLevelKeys = ["name", "provider", "image", "box", "network", "k0s", "libvirt", "ssh", "nodes", "hooks"]
+    static let topLevelKeys = ["name", "provider", "image", "box", "network", "k0s", "libvirt", "ssh", "nodes", "hooks", "load_balancer"]
     static let networkKeys = ["cidr", "gateway", "mode", "bridge_interface", "libvirt_network"]
     static let k0sKeys = ["version", "vip", "vip_auth_pass", "node_local_load_balancing"]
     static let libvirtKeys = ["driver", "management_network_name", "management_network_mode", "boot_timeout"]
@@ -189,6 +189,7 @@ struct Reader {
         }
         let ssh = sshSettings(root["ssh"], "ssh", line: root.line, defaults: SSHSettings(user: defaultUser))
         let hooks = clusterHooks(root["hooks"], line: root.line)
+        let loadBalancer = oneOf(root, "load_balancer", "", LoadBalancerMode.self, choices: LoadBalancerMode.allCases) ?? .nodeIP
         var nodes: [Node] = []
         switch root["nodes"] {
         case nil, .nil_?:
@@ -213,6 +214,7 @@ struct Reader {
         var cluster = Cluster(name: name, provider: provider, image: (provider == .libvirt ? box : image) ?? defaultImage,
                               network: network, k0s: k0s, libvirt: libvirt, ssh: ssh, nodes: ordered, hooks: hooks)
         cluster.fieldLines = root.fieldLines
+        cluster.loadBalancer = loadBalancer
         cluster.imageIsDefault = (provider == .libvirt ? box : image) == nil
         return cluster
     }

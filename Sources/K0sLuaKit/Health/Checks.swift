@@ -11,7 +11,7 @@ public struct HealthChecker: Sendable {
     public var concurrency: Int = FanOut.defaultLimit
 
     /// Every check's name, in the order they run.
-    public static let checkNames = ["machines", "reachability", "k0s-status", "api", "nodes-ready", "taints", "system-pods", "smoke", "vip"]
+    public static let checkNames = ["machines", "reachability", "k0s-status", "api", "nodes-ready", "taints", "system-pods", "load-balancers", "smoke", "vip"]
 
     public init(cluster: Cluster, layout: StateLayout, runner: any ProcessRunning) {
         self.cluster = cluster
@@ -55,6 +55,7 @@ public struct HealthChecker: Sendable {
             ("nodes-ready", ["api"], nodesReady),
             ("taints", ["api"], taints),
             ("system-pods", ["api"], systemPods),
+            ("load-balancers", ["api"], loadBalancers),
         ] + (options.smoke ? [("smoke", ["api", "nodes-ready"], smoke)] : [])
           + (cluster.k0s.vip != nil ? [("vip", ["reachability"], vip)] : [])
         for step in steps {

@@ -129,6 +129,15 @@ public struct LibvirtSettings: Sendable, Equatable {
     }
 }
 
+/// How `type: LoadBalancer` services get an address (docs/services.md).
+public enum LoadBalancerMode: String, Sendable, CaseIterable, Codable {
+    /// k0slua's controller on every controller gives each service the addresses of the nodes that
+    /// run kube-proxy; the service answers at `<node-ip>:<port>`.
+    case nodeIP = "node-ip"
+    /// Nothing is installed: services stay `<pending>` unless the user brings a load balancer.
+    case off
+}
+
 /// Lua hooks attached to the whole cluster.
 public struct ClusterHooks: Sendable, Equatable {
     /// Called once before any node's pre_join hook: `function(ctx)`.
@@ -159,6 +168,8 @@ public struct Cluster: Sendable, Equatable {
     /// Controllers first, then workers, each in cluster.lua order.
     public var nodes: [Node]
     public var hooks: ClusterHooks
+    /// How LoadBalancer services get addresses (`load_balancer`).
+    public var loadBalancer: LoadBalancerMode = .nodeIP
     /// Lines of the top-level fields of cluster.lua's table, where known.
     public var fieldLines: [String: Int] = [:]
 

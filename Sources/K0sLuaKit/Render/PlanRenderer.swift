@@ -26,6 +26,7 @@ public enum PlanRenderer {
         out += "k0s: \(cluster.k0s.version ?? "latest stable")"
         if let vip = cluster.k0s.vip { out += ", VIP \(vip)" }
         if cluster.nodeLocalLoadBalancingEnabled { out += ", node-local load balancing" }
+        out += "\nLoadBalancer services: " + loadBalancerNote(cluster.loadBalancer)
         if cluster.provider == .tart { out += "\nTart network: \(cluster.network.tartMode.rawValue)" }
         if cluster.provider == .tart, cluster.network.tartMode == .bridged { out += "\nnote: " + bridgedNote }
         if !cluster.unresolvedNodes.isEmpty {
@@ -45,6 +46,14 @@ public enum PlanRenderer {
             out += "warning: \(warning.description)\n"
         }
         return out
+    }
+
+    /// How LoadBalancer services get addresses, for the plan.
+    static func loadBalancerNote(_ mode: LoadBalancerMode) -> String {
+        switch mode {
+        case .nodeIP: "node-ip (k0slua's controller gives them the nodes' addresses; docs/services.md)"
+        case .off: "off (nothing installed; they stay pending without a load balancer of your own)"
+        }
     }
 
     /// The plan's note for Tart's bridged mode.
@@ -124,6 +133,7 @@ struct PlanJSON: Encodable {
 
     let network: [String: String]
     let k0s: K0sJSON
+    let loadBalancer: String
     let nodes: [NodeJSON]
     let totals: [String: Int]
     let warnings: [WarningJSON]
@@ -138,6 +148,7 @@ struct PlanJSON: Encodable {
     enum CodingKeys: String, CodingKey {
         case name, provider, image, network, k0s, nodes, totals, warnings, changes, refused, upgrade
         case clusterChanges = "cluster_changes"
+        case loadBalancer = "load_balancer"
         case forceRequired = "force_required"
         case resized
     }
@@ -158,6 +169,7 @@ struct PlanJSON: Encodable {
         self.network = network
         k0s = K0sJSON(version: cluster.k0s.version, vip: cluster.k0s.vip?.description,
                       nodeLocalLoadBalancing: cluster.nodeLocalLoadBalancingEnabled)
+        loadBalancer = cluster.loadBalancer.rawValue
         nodes = cluster.nodes.map { node in
             var hooks: [String] = []
             if node.hooks.preJoin != nil { hooks.append("pre_join") }

@@ -1121,6 +1121,11 @@ def kubectl(args):
     if words[:1] in (["get"], ["describe"]) and words[1:2] in (["nodes,pods"], ["events"], ["nodes"], ["clusterconfig"]) \
             and (words[0] == "describe" or words[1] != "nodes"):
         return kubectl_support(args, words)
+    if words[:2] == ["get", "services"]:
+        # K0SLUA_STANDIN_SERVICES: a file with the `kubectl get services -A -o json` List to answer.
+        path = os.environ.get("K0SLUA_STANDIN_SERVICES")
+        out(open(path).read() if path else json.dumps({"apiVersion": "v1", "kind": "List", "items": [], "metadata": {"resourceVersion": ""}}) + "\n")
+        return 0
     if words[:2] == ["get", "nodes"]:
         out(json.dumps({"apiVersion": "v1", "kind": "List", "items": node_objects(), "metadata": {"resourceVersion": ""}}, indent=4) + "\n")
         return 0
@@ -1247,6 +1252,9 @@ def ssh(args):
     answered = ssh_images(command, host, name)
     if answered is not None:
         return answered
+    answered = ssh_load_balancer(command, name)
+    if answered is not None:
+        return answered
     answered = ssh_support(command, host, name)
     if answered is not None:
         return answered
@@ -1300,6 +1308,38 @@ def ssh(args):
         out(f"Version: {node['version']}\nProcess ID: 1234\nRole: {role}\nWorkloads: {'true' if node['role'] != 'controller' else 'false'}\n"
             f"SingleNode: false\nKube-api probing successful: true\nKube-api probing last error: \n")
         return 0
+    return 0
+
+
+# ------------------------------------------------------------------ k0slua's LoadBalancer controller
+
+def ssh_load_balancer(command, name):
+    """`command -v python3` (fault `no-python:NODE`: not installed) and `sudo sh -s` with the
+    installer or the remover of k0slua's LoadBalancer controller on stdin. What reached the node is
+    kept in `load-balancer.json` per node: `installed` with the SHA-256 of the program between the
+    first heredoc's markers and the unit's ExecStart line, or `removed`. None for other commands."""
+    if command == "command -v python3":
+        if f"no-python:{name}" in faults():
+            return 1
+        out("/usr/bin/python3\n")
+        return 0
+    if command != "sudo sh -s":
+        return None
+    script = sys.stdin.read()
+    state = load("load-balancer.json", {})
+    if "systemctl enable k0slua-lb.service" in script:
+        if f"no-python:{name}" in faults():
+            err("python3 is missing: k0slua's load balancer needs it\n")
+            return 3
+        program = re.search(r"<<'K0SLUA_LB_EOF'\n(.*?)K0SLUA_LB_EOF\n", script, re.S).group(1)
+        execstart = re.search(r"^ExecStart=(.*)$", script, re.M).group(1)
+        state[name] = {"state": "installed", "program_sha256": hashlib.sha256(program.encode()).hexdigest(), "exec_start": execstart}
+    elif "systemctl disable --now k0slua-lb.service" in script:
+        state[name] = {"state": "removed"}
+    else:
+        err("stand-in: unknown script on stdin of `sudo sh -s`\n")
+        return 1
+    save("load-balancer.json", state)
     return 0
 
 

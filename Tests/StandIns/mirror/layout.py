@@ -15,7 +15,7 @@ layout.py ROOT --version V [--version V …] [--arch A …] [--k0s KIND] [--bund
 
   --k0s   echo          a script that prints "<v> <arch>" (unit tests; default)
           e2e           a stand-in k0s for the VMs (version, status, reset, ctr images import/ls over a
-                list in a file), padded to 2 MiB
+                list in a file, kubectl from fixtures via e2e/lb_kubectl.py), padded to 2 MiB
           random:MB     MB megabytes of random bytes (benchmarks)
   --bundle text         "<arch> image layer" lines, 256 KiB (unit tests; default)
           tar:MIB       a tar of MIB incompressible 1 MiB "layers" (the e2e)
@@ -67,7 +67,12 @@ case "$1" in
         else echo "REF TYPE DIGEST SIZE PLATFORMS LABELS"; cat "$list" 2>/dev/null; fi ;;
       *) echo "k0s stand-in: only 'ctr -n k8s.io images import|ls'" >&2; exit 1 ;;
     esac ;;
-  *) echo "k0s stand-in: only 'version', 'status', 'reset' and 'ctr -n k8s.io images'" >&2; exit 1 ;;
+  kubectl)
+    # k0slua's LoadBalancer controller: JSON fixtures the e2e puts on the node (e2e/lb_kubectl.py).
+    shift
+    [ -f /var/lib/k0slua-e2e/kubectl/lb_kubectl.py ] || {{ echo "k0s stand-in: no kubectl fixtures on this node" >&2; exit 1; }}
+    exec python3 /var/lib/k0slua-e2e/kubectl/lb_kubectl.py "$@" ;;
+  *) echo "k0s stand-in: only 'version', 'status', 'reset', 'ctr -n k8s.io images' and 'kubectl' (fixtures)" >&2; exit 1 ;;
 esac
 exit 0
 """.encode()

@@ -7,13 +7,15 @@ extension Bootstrap {
         // Before anything is drained: k0sctl will apply what this run wrote, or nothing.
         try requireWrittenK0sctlConfig(k0sctlCluster, phase: .k0sctl)
         try await checkControllerRemoval()
+        try await checkLoadBalancerInterpreter()
         try await drainLeaving()
         try await leaveEtcd()
         try await applyK0sctl(k0sctlCluster, phase: .k0sctl)
         k0sApplied = true
+        let loadBalancer = try await applyLoadBalancer()
         let upgrade = diff.isUpgrade ? " (k0s upgraded to \(cluster.k0s.version ?? "latest"))" : ""
         let reset = resetting.isEmpty ? "" : "; reset \(resetting.map(\.name).joined(separator: ", "))"
-        return "k0sctl apply succeeded for \(cluster.nodes.count) hosts\(reset)\(upgrade)"
+        return "k0sctl apply succeeded for \(cluster.nodes.count) hosts\(reset)\(upgrade)\(loadBalancer)"
     }
 
     /// `k0sctl kubeconfig` printed to stdout and written whole (never `--kubeconfig-out`, which

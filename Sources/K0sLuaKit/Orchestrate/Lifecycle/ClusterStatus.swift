@@ -27,10 +27,13 @@ public struct StatusReport: Sendable, Equatable {
     public var rows: [Row]
     /// Set when `k0slua stop` halted the cluster (from the record).
     public var stoppedAt: Date?
+    /// The cluster's `type: LoadBalancer` services (empty without an API to ask).
+    public var loadBalancers: [LoadBalancerService] = []
 
-    public init(rows: [Row], stoppedAt: Date? = nil) {
+    public init(rows: [Row], stoppedAt: Date? = nil, loadBalancers: [LoadBalancerService] = []) {
         self.rows = rows
         self.stoppedAt = stoppedAt
+        self.loadBalancers = loadBalancers
     }
 
     /// Machines that are not running (`host` rows, the hosts provider's, count as running).
@@ -56,6 +59,16 @@ public struct StatusReport: Sendable, Equatable {
             out += row.name.padding(toLength: 21, withPad: " ", startingAt: 0) + row.ip.padding(toLength: 17, withPad: " ", startingAt: 0)
                 + row.machine.padding(toLength: 15, withPad: " ", startingAt: 0) + (row.ready ?? "-") + "\n"
         }
+        if !loadBalancers.isEmpty {
+            let names = loadBalancers.map(\.qualifiedName)
+            let width = max(names.map(\.count).max() ?? 0, "LOADBALANCER SERVICE".count) + 2
+            out += "\n" + "LOADBALANCER SERVICE".padding(toLength: width, withPad: " ", startingAt: 0) + "PORTS".padding(toLength: 17, withPad: " ", startingAt: 0) + "ADDRESSES\n"
+            for service in loadBalancers {
+                out += service.qualifiedName.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + service.ports.map(\.description).joined(separator: ",").padding(toLength: 17, withPad: " ", startingAt: 0)
+                    + (service.addresses.isEmpty ? "<pending>" : service.addresses.joined(separator: ",")) + "\n"
+            }
+        }
         return out
     }
 
@@ -65,8 +78,15 @@ public struct StatusReport: Sendable, Equatable {
         struct Document: Encodable {
             var state: String
             var nodes: [Row]
+            var loadBalancers: [LoadBalancerService]
+
+            enum CodingKeys: String, CodingKey {
+                case state, nodes
+                case loadBalancers = "load_balancers"
+            }
         }
-        return String(decoding: (try? encoder.encode(Document(state: state, nodes: rows))) ?? Data(), as: UTF8.self)
+        let document = Document(state: state, nodes: rows, loadBalancers: loadBalancers)
+        return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self)
     }
 }
 
@@ -100,9 +120,13 @@ public struct ClusterStatus: Sendable {
            let result = try? await runner.run(tools.kubectl(["get", "nodes", "-o", "json"])), result.succeeded {
             ready = KubernetesNodes.readiness(result.standardOutput)
         }
+        var loadBalancers: [LoadBalancerService] = []
+        if !ready.isEmpty, let result = try? await runner.run(tools.kubectl(["get", "services", "-A", "-o", "json"])), result.succeeded {
+            loadBalancers = LoadBalancerService.parse(result.standardOutput)
+        }
         return StatusReport(rows: cluster.nodes.map { node in
             StatusReport.Row(name: node.name, ip: node.ip?.description ?? "-", machine: machines[node.name] ?? "not_created", ready: ready[node.name])
-        }, stoppedAt: record?.stoppedAt)
+        }, stoppedAt: record?.stoppedAt, loadBalancers: loadBalancers)
     }
 }
 

@@ -1,5 +1,5 @@
 -- A custom topology: 3 controllers (one running workloads), a GPU-ish worker class with labels and
--- taints, on libvirt with a pinned k0s and a VIP.
+-- taints, on libvirt with a pinned k0s and a VIP, and no k0slua load balancer.
 local k0s = require "k0s"
 local nodes = require "k0slua.nodes"
 local taints = require "k0slua.taints"
@@ -29,5 +29,6 @@ return {
   box = "generic/ubuntu2204",
   network = { cidr = cidr },
   k0s = { version = "v1.33.4+k0s.0", vip = k0s.ipv4.host(cidr, 100) },
+  load_balancer = "off",  -- MetalLB of its own
   nodes = nodes.concat(controllers, general, gpu),
 }

@@ -21,4 +21,5 @@ return {
     { name = "w-3", role = "worker", ip = "192.168.64.22", cpus = 2, memory = 4096 }, -- expect: missing-key nodes[4].disk
     "worker-4",
   },
+  load_balancer = "metallb", -- expect: invalid-value load_balancer
 }
