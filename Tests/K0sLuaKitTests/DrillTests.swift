@@ -215,7 +215,7 @@ import Testing
             (#"drill.fill_disk("worker-1", 100)"#, "drill.fill_disk: expected a percentage as an integer from 1 to 99, got 100"),
             (#"drill.partition({ "worker-1" }, { "worker-1" })"#, "drill.partition: node \"worker-1\" is in both groups"),
             (#"drill.wait(function() return true end, { timeout = "soon" })"#, "drill.wait: timeout: expected a duration such as \"90s\", \"2m\" or a number of seconds, got \"soon\""),
-            (#"drill.health { checks = { "apii" } }"#, "drill.health: unknown check \"apii\"; checks: machines, reachability, k0s-status, api, nodes-ready, taints, system-pods, smoke, vip"),
+            (#"drill.health { checks = { "apii" } }"#, "drill.health: unknown check \"apii\"; checks: machines, reachability, k0s-status, api, nodes-ready, taints, system-pods, load-balancers, smoke, vip"),
             ("drill.stop = nil", "drill is read-only"),
         ]
         for (source, message) in cases {
