@@ -398,7 +398,10 @@ moved_lease_checks() { # scenario state table
   check "$scenario: moved lease: etcd healthy again with 3 members" test "$(grep -c ' is healthy' <<<"$healthy")" = 3
   check "$scenario: moved lease: etcd members unchanged" test "$(etcd_leader "member list" | sort)" = "$members"
   check "$scenario: moved lease: the etcd marker survived" test "$(etcd_leader "get --print-value-only k0slua-e2e/moved-lease")" = "$marker"
-  virsh -q net-update "$network" delete ip-dhcp-host "<host mac='$mac' ip='$old'/>" --live --config || true
+  # The reservation stays until the scenario undefines the network: a live net-update while the
+  # domains run makes libvirt (9.0) forget the network's connection count, and vagrant-libvirt's
+  # destroy then undefines a network its other machines still use ("Network not found"; the
+  # destroy of the run on 7e96cdf failed exactly so).
 }
 
 # k0slua's LoadBalancer controller (issue 25, docs/services.md). `up` installed it on every
