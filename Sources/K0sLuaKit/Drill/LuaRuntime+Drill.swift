@@ -14,11 +14,7 @@ extension LuaRuntime {
     /// - Parameter host: `{ nodes = {…}, cluster = {…} }`, what the drill module offers as
     ///   `drill.nodes` and `drill.cluster`.
     func prepareDrill(source: Data, displayName: String, host: LuaValue) throws(DiagnosticList) -> LuaFunctionRef {
-        trackedFile = displayName
-        free(trackedSourceName)
-        trackedSourceName = strdup("@" + displayName)
-        accounting.pointee.tracked_source = UnsafePointer(trackedSourceName)
-        accounting.pointee.tracked_source_ptr = nil
+        track(displayName)
         let top = lua_gettop(state)
         defer { lua_settop(state, top) }
         // stack: → module

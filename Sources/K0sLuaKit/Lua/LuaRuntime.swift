@@ -80,13 +80,18 @@ public final class LuaRuntime: @unchecked Sendable {
         return try evaluate(source: data, displayName: displayName)
     }
 
-    /// Runs Lua source text (never bytecode) as the tracked chunk and returns its value.
-    public func evaluate(source: Data, displayName: String) throws(DiagnosticList) -> LuaValue {
+    /// Makes `displayName` the tracked chunk: the one whose lines errors and budgets report.
+    func track(_ displayName: String) {
         trackedFile = displayName
         free(trackedSourceName)
         trackedSourceName = strdup("@" + displayName)
         accounting.pointee.tracked_source = UnsafePointer(trackedSourceName)
         accounting.pointee.tracked_source_ptr = nil
+    }
+
+    /// Runs Lua source text (never bytecode) as the tracked chunk and returns its value.
+    public func evaluate(source: Data, displayName: String) throws(DiagnosticList) -> LuaValue {
+        track(displayName)
         let top = lua_gettop(state)
         defer { lua_settop(state, top) }
         let status = source.withUnsafeBytes { bytes in
