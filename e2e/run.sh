@@ -19,6 +19,13 @@ root=$(cd "$here/.." && pwd)
 started=$(date +%s)
 unset worker_count worker_memory  # the lifecycle scenario sets them; no scenario takes them from the caller's shell
 step() { echo "e2e [$(( $(date +%s) - started ))s] $*"; }
+# One run at a time on a machine: runs share the namespace, libvirtd, its pool and the work
+# directory, so a second run's set-up or tear-down would pull them from under the first.
+exec 9>>/var/lock/k0slua-e2e.lock
+if ! flock -n 9; then
+  step "waiting for the e2e run that holds /var/lock/k0slua-e2e.lock"
+  flock 9
+fi
 scenarios=${E2E_SCENARIOS:-vmnet-shared softnet lifecycle}
 for name in $scenarios; do
   [ -f "$here/scenarios/$name/scenario.env" ] || { echo "e2e: unknown scenario $name (see e2e/scenarios/)" >&2; exit 64; }
@@ -72,6 +79,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 "$here/host-up.sh"
+# Machines an interrupted or failed earlier run left (the cluster ids are the same every run, so
+# they would block this run's `vagrant up`): only domains whose disks are in the e2e's own pool.
+for domain in $(virsh list --all --name); do
+  virsh domblklist --details "$domain" 2>/dev/null | awk -v pool="$K0SLUA_E2E_WORK/pool/" '$2 == "disk" && index($4, pool) == 1 {found=1} END {exit !found}' || continue
+  step "removing $domain, left by an earlier run"
+  virsh -q destroy "$domain" >/dev/null 2>&1 || true
+  virsh -q undefine --remove-all-storage "$domain" >/dev/null
+done
 mkdir -p "$VAGRANT_HOME"
 # Re-add the boxes when the build changed (the cache key is part of the path).
 if [ "$(cat "$VAGRANT_HOME/k0slua-boxes" 2>/dev/null)" != "$boxes" ]; then
