@@ -23,18 +23,16 @@ extension K0sLuaCommand {
         @Option(help: ArgumentHelp("Wall-clock limit for the whole drill, e.g. 90s, 10m; faults are undone when it runs out.", valueName: "duration"))
         var timeout: String = "10m"
 
-        @Option(help: ArgumentHelp("How many SSH sessions to nodes run at once (partition, health).", valueName: "n"))
-        var parallel: Int = FanOut.defaultLimit
+        @OptionGroup var fanOut: FanOutOptions
 
         func validate() throws {
-            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
             if undo, drill != nil { throw ValidationError("--undo runs no drill; leave out the drill file") }
             if !undo, drill == nil { throw ValidationError("name the drill file, e.g. `k0slua drill drills/worker-stop.lua`") }
-            _ = try Self.seconds(timeout)
+            _ = try DurationOption.seconds(timeout, option: "--timeout")
         }
 
         func run() async throws {
-            let seconds = try Self.seconds(timeout)
+            let seconds = try DurationOption.seconds(timeout, option: "--timeout")
             let loaded = try options.load()
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // kubectl from the cache when PATH lacks it
             let layout = try state.layout(for: loaded, file: options.file)
@@ -43,7 +41,7 @@ extension K0sLuaCommand {
             var drillOptions = DrillOptions(timeoutSeconds: seconds, budget: options.budget,
                                             libraryDirectory: Self.library(options.lib, clusterFile: options.file),
                                             environment: ProcessInfo.processInfo.environment)
-            drillOptions.concurrency = parallel
+            drillOptions.concurrency = fanOut.parallel
             let runner = DrillRunner(cluster: cluster, layout: layout, runner: SubprocessRunner(),
                                      undoRunner: SubprocessRunner(supervisor: InterruptSupervisor()), options: drillOptions)
             let json = self.json
@@ -75,12 +73,6 @@ extension K0sLuaCommand {
             let lib = directory.isEmpty ? "lib" : directory + "/lib"
             var isDirectory: ObjCBool = false
             return FileManager.default.fileExists(atPath: lib, isDirectory: &isDirectory) && isDirectory.boolValue ? lib : nil
-        }
-
-        static func seconds(_ text: String) throws -> Double {
-            do { return try Health.seconds(text) } catch {
-                throw ValidationError("--timeout takes a duration such as 90s or 10m, got \"\(text)\"")
-            }
         }
     }
 }

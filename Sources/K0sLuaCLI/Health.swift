@@ -23,21 +23,25 @@ extension K0sLuaCommand {
         @Option(help: ArgumentHelp("Checks to skip, comma-separated (reported as skipped).", valueName: "check,…"))
         var skip: String?
 
-        @Option(help: ArgumentHelp("How many SSH sessions to nodes run at once (connectivity, /etc/hosts, health).", valueName: "n"))
-        var parallel: Int = FanOut.defaultLimit
+        @OptionGroup var fanOut: FanOutOptions
+
+        var skipped: Set<String> {
+            Set((skip ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+
+        func validate() throws {
+            try HealthWaitOptions.requireKnownChecks(skipped, option: "--skip")
+            _ = try wait.map { try DurationOption.seconds($0, option: "--wait") }
+        }
 
         func run() async throws {
-            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
-            let skipped = Set((skip ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            for name in skipped where !HealthChecker.checkNames.contains(name) {
-                throw ValidationError("unknown check \"\(name)\" for --skip; checks: \(HealthChecker.checkNames.joined(separator: ", "))")
-            }
-            let seconds = try wait.map(Self.seconds)
+            let skipped = self.skipped
+            let seconds = try wait.map { try DurationOption.seconds($0, option: "--wait") }
             let loaded = try options.load()
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // k0sctl/kubectl from the cache when PATH lacks them
             let layout = try state.layout(for: loaded, file: options.file)
             var checker = HealthChecker(cluster: try state.applied(loaded, layout: layout).cluster, layout: layout, runner: SubprocessRunner())
-            checker.concurrency = parallel
+            checker.concurrency = fanOut.parallel
             let configured = checker
             let report = try await runInterruptibly {
                 await configured.run(HealthOptions(skip: skipped, smoke: smoke, waitSeconds: seconds))
@@ -47,15 +51,6 @@ extension K0sLuaCommand {
                 Console.writeError("hint: collect logs for a bug report: k0slua support\n")
                 throw ExitCode(1)
             }
-        }
-
-        static func seconds(_ text: String) throws -> Double {
-            let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-            for (suffix, factor) in units where text.hasSuffix(suffix) {
-                if let value = Double(text.dropLast(suffix.count)), value >= 0 { return value * factor }
-            }
-            if let value = Double(text), value >= 0 { return value }
-            throw ValidationError("--wait takes a duration such as 90s or 5m, got \"\(text)\"")
         }
     }
 }

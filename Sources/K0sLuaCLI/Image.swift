@@ -24,15 +24,13 @@ extension K0sLuaCommand.Image {
         @Option(help: ArgumentHelp("Only these nodes, comma-separated (default: every node that runs a kubelet).", valueName: "node,…"))
         var nodes: String?
 
-        @Option(help: ArgumentHelp("How many nodes receive images at once.", valueName: "n"))
-        var parallel: Int = FanOut.defaultLimit
+        @OptionGroup var fanOut: FanOutOptions
 
         @Argument(help: ArgumentHelp("Image archives or image names.", valueName: "image|tarball"))
         var images: [String] = []
 
         func validate() throws {
             guard !images.isEmpty else { throw ValidationError("name at least one image or image archive, e.g. k0slua image load myapp:dev") }
-            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
         }
 
         func run() async throws {
@@ -54,7 +52,7 @@ extension K0sLuaCommand.Image {
             var service = ImageLoad(cluster: cluster, layout: layout, runner: SubprocessRunner()) { line in
                 if !quiet { Console.writeError("    \(line)\n") }
             }
-            service.parallelism = parallel
+            service.parallelism = fanOut.parallel
             let configured = service
             let arguments = images
             let scratch = NSTemporaryDirectory() + "k0slua-image-\(UUID().uuidString)"
@@ -70,7 +68,7 @@ extension K0sLuaCommand.Image {
             if !quiet {
                 let total = ByteCount.text(sources.reduce(0) { $0 + $1.archive.bytes })
                 Console.writeError("==> loading \(sources.count) image\(sources.count == 1 ? "" : "s") (\(total)) into \(targets.count) node\(targets.count == 1 ? "" : "s"), "
-                    + "\(min(parallel, targets.count)) at a time\n")
+                    + "\(min(fanOut.parallel, targets.count)) at a time\n")
             }
             let outcomes = try await runInterruptibly { try await configured.load(sources, into: targets) }
             let loadedInto = outcomes.filter { $0.failure == nil }.map(\.node)

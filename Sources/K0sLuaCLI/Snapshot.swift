@@ -52,16 +52,12 @@ extension K0sLuaCommand.Snapshot {
         @OptionGroup var state: StateOptions
         @OptionGroup var snapshot: SnapshotName
 
-        @Option(help: ArgumentHelp("How long health checks retry after the restart, e.g. 300s, 5m, 0 for once.", valueName: "duration"))
-        var healthWait: String = "5m"
-
-        @Option(help: ArgumentHelp("Health checks to skip after the restart, comma-separated (reported as skipped).", valueName: "check,…"))
-        var skipChecks: String?
+        @OptionGroup var health: HealthWaitOptions
+        @OptionGroup var fanOut: FanOutOptions
 
         func run() async throws {
             let name = snapshot.name
-            let options = BootstrapOptions(skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
-                                           healthWaitSeconds: try K0sLuaCommand.Health.seconds(healthWait))
+            let options = try health.bootstrapOptions(fanOut)
             let note = try await K0sLuaCommand.Snapshot.run(self.options, state, command: "snapshot save", bootstrapOptions: options) { try await $0.saveSnapshot(name) }
             print(note)
         }
@@ -75,19 +71,12 @@ extension K0sLuaCommand.Snapshot {
         @OptionGroup var state: StateOptions
         @OptionGroup var snapshot: SnapshotName
 
-        @Option(help: ArgumentHelp("How long health checks retry before restore fails, e.g. 300s, 5m, 0 for once.", valueName: "duration"))
-        var healthWait: String = "5m"
-
-        @Flag(help: "Do not run the health checks.")
-        var skipHealth = false
-
-        @Option(help: ArgumentHelp("Health checks to skip, comma-separated (reported as skipped).", valueName: "check,…"))
-        var skipChecks: String?
+        @OptionGroup var health: HealthWaitOptions
+        @OptionGroup var fanOut: FanOutOptions
 
         func run() async throws {
             let name = snapshot.name
-            let options = BootstrapOptions(skip: skipHealth ? [.health] : [], skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
-                                           healthWaitSeconds: try K0sLuaCommand.Health.seconds(healthWait))
+            let options = try health.bootstrapOptions(fanOut)
             // A destroyed cluster's snapshots remain: restore needs no applied cluster.
             let result = try await K0sLuaCommand.Snapshot.run(self.options, state, command: "snapshot restore", bootstrapOptions: options,
                                                               requireApplied: false) { try await $0.restoreSnapshot(name) }

@@ -30,28 +30,14 @@ extension K0sLuaCommand {
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions
 
-        @Option(help: ArgumentHelp("How long health checks retry before start fails, e.g. 300s, 5m, 0 for once.", valueName: "duration"))
-        var healthWait: String = "5m"
-
-        @Flag(help: "Do not run the health checks.")
-        var skipHealth = false
-
-        @Option(help: ArgumentHelp("Health checks to skip, comma-separated (reported as skipped).", valueName: "check,…"))
-        var skipChecks: String?
-
-        @Option(help: ArgumentHelp("How many SSH sessions to nodes run at once (connectivity, /etc/hosts, health).", valueName: "n"))
-        var parallel: Int = FanOut.defaultLimit
+        @OptionGroup var health: HealthWaitOptions
+        @OptionGroup var fanOut: FanOutOptions
 
         func run() async throws {
-            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
-            let seconds = try Health.seconds(healthWait)
+            let bootstrapOptions = try health.bootstrapOptions(fanOut)
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
             try state.requireApplied(loaded, layout: layout, command: "start")
-            var bootstrapOptions = BootstrapOptions(skip: skipHealth ? [.health] : [],
-                                                    skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
-                                                    healthWaitSeconds: seconds)
-            bootstrapOptions.concurrency = parallel
             try await ClusterLock.holding(layout, command: "start") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(),
                                           options: bootstrapOptions,

@@ -22,21 +22,19 @@ extension K0sLuaCommand {
         @Option(help: ArgumentHelp("Skip a node that has not answered within this long, e.g. 30s, 2m.", valueName: "duration"))
         var nodeTimeout: String = "60s"
 
-        @Option(help: ArgumentHelp("How many nodes are asked at once.", valueName: "n"))
-        var parallel: Int = FanOut.defaultLimit
+        @OptionGroup var fanOut: FanOutOptions
 
         func validate() throws {
-            _ = try Self.seconds(since, option: "--since")
-            guard try Self.seconds(nodeTimeout, option: "--node-timeout") > 0 else { throw ValidationError("--node-timeout must be positive") }
-            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
+            _ = try DurationOption.seconds(since, option: "--since")
+            guard try DurationOption.seconds(nodeTimeout, option: "--node-timeout") > 0 else { throw ValidationError("--node-timeout must be positive") }
         }
 
         func run() async throws {
             Console.bootstrapLogging(quiet: options.quiet, verbose: options.verbose)
             var request = try request()
-            request.sinceSeconds = Int(try Self.seconds(since, option: "--since"))
-            request.nodeTimeoutSeconds = try Self.seconds(nodeTimeout, option: "--node-timeout")
-            request.parallelism = parallel
+            request.sinceSeconds = Int(try DurationOption.seconds(since, option: "--since"))
+            request.nodeTimeoutSeconds = try DurationOption.seconds(nodeTimeout, option: "--node-timeout")
+            request.parallelism = fanOut.parallel
             _ = await ToolProvisioner.activateCached(runner: SubprocessRunner())  // kubectl from the cache when PATH lacks it
             let quiet = options.quiet
             let bundle = SupportBundle(request: request, runner: SubprocessRunner()) { line in
@@ -70,14 +68,6 @@ extension K0sLuaCommand {
             }
             return SupportRequest(version: K0sLuaCommand.configuration.version, clusterFile: options.file, cluster: loaded.cluster,
                                   warnings: loaded.warnings, layout: try state.layout(for: loaded, file: options.file), outputDirectory: out)
-        }
-
-        static func seconds(_ text: String, option: String) throws -> Double {
-            let units: [(String, Double)] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-            for (suffix, factor) in units where text.hasSuffix(suffix) {
-                if let value = Double(text.dropLast(suffix.count)), value >= 0, value.isFinite { return value * factor }
-            }
-            throw ValidationError("\(option) takes a duration such as 90s, 30m, 2h or 1d, got \"\(text)\"")
         }
     }
 }

@@ -38,24 +38,32 @@ extension K0sLuaCommand {
         @Flag(help: .hidden)
         var noParallel = false
 
-        @Option(help: ArgumentHelp("How many SSH sessions to nodes run at once (connectivity, /etc/hosts, health).", valueName: "n"))
-        var parallel: Int = FanOut.defaultLimit
+        @OptionGroup var fanOut: FanOutOptions
+
+        var skippedChecks: Set<String> {
+            Set((skipChecks ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        }
+
+        func validate() throws {
+            _ = try DurationOption.seconds(healthWait, option: "--health-wait")
+            _ = try DurationOption.seconds(drainTimeout, option: "--drain-timeout")
+            try HealthWaitOptions.requireKnownChecks(skippedChecks, option: "--skip-checks")
+        }
 
         func run() async throws {
-            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
             let skipped = try BootstrapOptionsParser.phases(skip)
-            let healthWaitSeconds = try Health.seconds(healthWait)
-            let drainSeconds = try Health.seconds(drainTimeout)
+            let healthWaitSeconds = try DurationOption.seconds(healthWait, option: "--health-wait")
+            let drainSeconds = try DurationOption.seconds(drainTimeout, option: "--drain-timeout")
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
             // A record this k0slua cannot read stops up before anything changes.
             let applied = try state.applied(loaded, layout: layout, quiet: true)
             var bootstrapOptions = BootstrapOptions(skip: skipped, mergeKubeconfig: mergeKubeconfig, parallel: !noParallel,
-                                                    skipHealthChecks: Set((skipChecks ?? "").split(separator: ",").map(String.init)),
+                                                    skipHealthChecks: skippedChecks,
                                                     healthWaitSeconds: healthWaitSeconds, offline: offline)
             bootstrapOptions.drainTimeoutSeconds = max(1, Int(drainSeconds))
             bootstrapOptions.forceDrain = forceDrain
-            bootstrapOptions.concurrency = parallel
+            bootstrapOptions.concurrency = fanOut.parallel
             bootstrapOptions.forceControllerRemoval = forceControllerRemoval
             try await ClusterLock.holding(layout, command: "up") {
                 let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,

@@ -156,4 +156,43 @@ import Testing
         #expect(Console.exitCode(for: [user]) == 65)
         #expect(Console.exitCode(for: [user, bug]) == 70)
     }
+
+    // MARK: - Shared option groups (one of each: the health wait, the fan-out bound, durations)
+
+    @Test func anUnknownHealthCheckNameIsAUsageErrorOnEveryCommandThatWaitsForHealth() {
+        for arguments in [["start"], ["snapshot", "save", "base"], ["snapshot", "restore", "base"]] {
+            #expect(throws: (any Error).self, "\(arguments)") { try K0sLuaCommand.parseAsRoot(arguments + ["--skip-checks", "lod-balancers"]) }
+            #expect(K0sLuaCommand.usageMessage(for: CLIProbe.error { _ = try K0sLuaCommand.parseAsRoot(arguments + ["--skip-checks", "lod-balancers"]) })
+                .contains("unknown check \"lod-balancers\" for --skip-checks"))
+        }
+    }
+
+    @Test func aBadDurationNamesTheOptionItCameFrom() {
+        let cases: [([String], String)] = [(["start", "--health-wait", "soon"], "--health-wait"), (["up", "--drain-timeout", "5 min"], "--drain-timeout"),
+                                            (["health", "--wait", "x"], "--wait"), (["drill", "d.lua", "--timeout", "1y"], "--timeout"),
+                                            (["support", "--since", "2y"], "--since")]
+        for (arguments, option) in cases {
+            let message = K0sLuaCommand.usageMessage(for: CLIProbe.error { _ = try K0sLuaCommand.parseAsRoot(arguments) })
+            #expect(message.contains("\(option) takes a duration"), "\(arguments): \(message)")
+        }
+    }
+
+    @Test func snapshotSaveAndRestoreTakeTheSameHealthAndFanOutOptionsAsStart() throws {
+        for arguments in [["start"], ["snapshot", "save", "base"], ["snapshot", "restore", "base"]] {
+            _ = try K0sLuaCommand.parseAsRoot(arguments + ["--health-wait", "90s", "--skip-health", "--skip-checks", "vip,smoke", "--parallel", "4"])
+            #expect(throws: (any Error).self) { try K0sLuaCommand.parseAsRoot(arguments + ["--parallel", "0"]) }
+        }
+    }
+}
+
+/// The error a throwing parse raised.
+enum CLIProbe {
+    static func error(_ body: () throws -> Void) -> Error? {
+        do { try body() } catch { return error }
+        return nil
+    }
+}
+
+extension K0sLuaCommand {
+    static func usageMessage(for error: Error?) -> String { error.map { message(for: $0) } ?? "no error" }
 }

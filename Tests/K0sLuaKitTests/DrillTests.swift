@@ -104,7 +104,8 @@ import Testing
             "undo: remove partition k0slua_drill_1 on control-plane-2", "undo: remove partition k0slua_drill_1 on control-plane-1",
             "undo: start k0sworker on worker-1", "undo: start k0scontroller on control-plane-2",
         ])
-        #expect(report.steps.first?.line == 1 && report.steps[6].line == 7)
+        try #require(report.steps.count > 6)
+        #expect(report.steps[0].line == 1 && report.steps[6].line == 7)
         #expect(!FileManager.default.fileExists(atPath: DrillJournal.path(scratch.layout)), "nothing left to undo")
     }
 
@@ -134,6 +135,7 @@ import Testing
         #expect(report.steps.map(\.step) == ["ssh worker-1 `hostname`", "expect hostname answers", "kubectl get nodes",
                                              "wait worker-1 NotReady", "expect worker-1 is Ready"])
         #expect(report.steps.map(\.line) == [1, 2, 3, 5, 6])
+        try #require(report.steps.count > 3)
         #expect(report.steps[3].result.hasPrefix("met after"))
         #expect(runner.calls.contains { $0.executable == "kubectl" && $0.arguments.suffix(4) == ["get", "nodes", "-o", "json"] })
     }
