@@ -9,6 +9,8 @@ peer's node address, so packets leave the node with a pod-range source. Under so
 source-address enforcement those are dropped; through the overlay they pass. Both are printed;
 only a failing overlay fails the apply.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 from e2e_etcd import ssh
 
 DEVICE, PODS, VNI, PORT = "k0slua-vxlan", "k0slua-pods", 4097, 4789
@@ -20,15 +22,18 @@ def mac(index):
 
 def run(nodes, log):
     # One root shell per node and step (`sudo sh -s`, script on stdin): sudo is slow under TCG.
-    for index, node in enumerate(nodes, 1):
+    def pod_address(index, node):
         script = [f"ip link del {DEVICE} 2>/dev/null; ip link del {PODS} 2>/dev/null; set -e",
                   f"ip link add {PODS} type dummy", f"ip addr add 10.244.{index}.1/24 dev {PODS}", f"ip link set {PODS} up"]
         script += [f"ip route replace 10.244.{peer}.0/24 via {other.address}" for peer, other in enumerate(nodes, 1) if peer != index]
-        result = ssh(node, "sudo sh -s", stdin="\n".join(script).encode())
+        return ssh(node, "sudo sh -s", stdin="\n".join(script).encode())
+
+    for node, result in zip(nodes, each_node(nodes, pod_address)):
         if result.returncode != 0:
             return f"failed on 1 hosts:\n - [ssh] {node.host['ssh']['address']}: pod address: {result.stderr.decode().strip()}"
     native = probe(nodes, log, "native routing (pod-range source, no encapsulation)")
-    for index, node in enumerate(nodes, 1):
+
+    def overlay_device(index, node):
         script = [f"ip route del 10.244.{peer}.0/24 2>/dev/null;" for peer in range(1, len(nodes) + 1) if peer != index]
         script += ["set -e", f"ip link add {DEVICE} address {mac(index)} type vxlan id {VNI} local {node.address} dstport {PORT} nolearning",
                    f"ip addr add 10.244.{index}.0/32 dev {DEVICE}", f"ip link set {DEVICE} up"]
@@ -37,7 +42,9 @@ def run(nodes, log):
                 script += [f"bridge fdb append {mac(peer_index)} dev {DEVICE} dst {peer.address}",
                            f"ip neigh replace 10.244.{peer_index}.0 lladdr {mac(peer_index)} dev {DEVICE} nud permanent",
                            f"ip route replace 10.244.{peer_index}.0/24 via 10.244.{peer_index}.0 dev {DEVICE} onlink"]
-        result = ssh(node, "sudo sh -s", stdin="\n".join(script).encode())
+        return ssh(node, "sudo sh -s", stdin="\n".join(script).encode())
+
+    for node, result in zip(nodes, each_node(nodes, overlay_device)):
         if result.returncode != 0:
             return f"failed on 1 hosts:\n - [ssh] {node.host['ssh']['address']}: vxlan: {result.stderr.decode().strip()}"
     log(f"vxlan {DEVICE} (VNI {VNI}, UDP {PORT}) on every node's private address; pods 10.244.N.1/24 behind it")
@@ -50,14 +57,24 @@ def run(nodes, log):
 
 def probe(nodes, log, what):
     """Pings every other node's pod address from this node's pod address; returns (passed, pairs)."""
-    passed = pairs = 0
-    for index, node in enumerate(nodes, 1):
+    # Every node at once, every peer at once on each node (a lost pair waits out its ping timeout).
+    def ask(index, node):
         targets = [f"10.244.{peer}.1" for peer in range(1, len(nodes) + 1) if peer != index]
-        checks = " ".join(f"if ping -c 2 -W 2 -I 10.244.{index}.1 {t} >/dev/null 2>&1; then echo {t} ok; else echo {t} lost; fi;" for t in targets)
-        result = ssh(node, checks)
-        for line in result.stdout.decode().split("\n"):
+        checks = " ".join(f"(if ping -c 2 -W 2 -I 10.244.{index}.1 {t} >/dev/null 2>&1; then echo {t} ok; else echo {t} lost; fi) &" for t in targets)
+        return ssh(node, checks + " wait")
+
+    results = each_node(nodes, ask)
+    passed = pairs = 0
+    for (index, node), result in zip(enumerate(nodes, 1), results):
+        for line in sorted(result.stdout.decode().split("\n")):
             if line.endswith(" ok") or line.endswith(" lost"):
                 pairs += 1
                 passed += line.endswith(" ok")
                 log(f"[ssh] {node.host['ssh']['address']}: pod 10.244.{index}.1 -> {line.replace(' ok', ': ok').replace(' lost', ': lost')} ({what})")
     return passed, pairs
+
+
+def each_node(nodes, work):
+    """work(index, node) for every node at once (index from 1, k0sctl.yaml order); results in that order."""
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        return list(pool.map(lambda pair: work(*pair), enumerate(nodes, 1)))
