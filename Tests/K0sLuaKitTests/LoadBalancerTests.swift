@@ -219,6 +219,16 @@ import Testing
         #expect(up.standardError.contains("load balancer on 3 controllers"))
     }
 
+    /// Installing on the controllers is an SSH fan-out like the others (issue 24: one shared bound).
+    @Test func issue25_theControllersGetTheirInstallAtOnceUnderTheParallelBound() async throws {
+        let (world, environment) = try Self.world("libvirt")
+        let up = try await world.run(["up", "--skip", "health", "--parallel", "2"], environment: environment.merging(["K0SLUA_STANDIN_DELAY": "ssh:call=0.5"]) { $1 })
+        #expect(up.exitCode == 0, "\(up.standardError)")
+        #expect(Self.installCalls(world).count == 3)
+        let peak = try ScaleTests.peakSSH(world) { $0.last == "sudo sh -s" }
+        #expect(peak == 2, "\(peak) installs at once with --parallel 2")
+    }
+
     @Test func issue25_theInstallAndRemoveScriptsAreValidShellAndWriteEveryFileThroughARename() async throws {
         let install = LoadBalancerController.installScript(extraReservedPorts: [2222])
         for script in [install, LoadBalancerController.uninstallScript] {

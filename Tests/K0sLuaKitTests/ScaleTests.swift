@@ -197,8 +197,8 @@ import Testing
     }
 
     /// The most ssh processes the transcript shows alive at once (start and end lines by pid, on
-    /// one clock: `started` and the end line's `time`).
-    static func peakSSH(_ world: StandInWorld) throws -> Int {
+    /// one clock: `started` and the end line's `time`), counting those whose arguments `include` takes.
+    static func peakSSH(_ world: StandInWorld, where include: ([String]) -> Bool = { _ in true }) throws -> Int {
         let text = try String(contentsOfFile: world.directory + "/transcript.jsonl", encoding: .utf8)
         var starts: [Int: Double] = [:]
         var events: [(Double, Int)] = []
@@ -206,6 +206,7 @@ import Testing
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             guard object["tool"] as? String == "ssh", let pid = object["pid"] as? Int,
                   let time = (object["started"] ?? object["time"]) as? Double else { continue }
+            if object["end"] == nil, object["event"] == nil, object["signal"] == nil, !include(object["argv"] as? [String] ?? []) { continue }
             if object["end"] != nil {
                 if let start = starts.removeValue(forKey: pid) { events += [(start, 1), (time, -1)] }
             } else if object["event"] == nil, object["signal"] == nil {

@@ -36,10 +36,40 @@ extension Bootstrap {
             guard applied != nil else { return "" }
             script = LoadBalancerController.uninstallScript
         }
-        for node in controllers {
+        // Every controller at once, under the bound the other SSH fan-outs share.
+        let results = try await FanOut.map(controllers, limit: options.concurrency) { [ssh, runner] node -> (Node, Command, CommandResult?, String?) in
             var command = ssh.command(node, run: "sudo sh -s")
             command.standardInput = script
-            try await step(.k0sctl, command, log: "load-balancer", tool: "ssh")
+            do {
+                return (node, command, try await runner.run(command), nil)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                return (node, command, nil, "\(error)")
+            }
+        }
+        let log = logFile("load-balancer")
+        var failures: [String] = []
+        for (node, command, result, error) in results {
+            log.write("$ \(command)")
+            if let result {
+                for text in [result.standardOutput, result.standardError] where !text.isEmpty { log.write(text.hasSuffix("\n") ? String(text.dropLast()) : text) }
+                log.write("exit \(result.exitCode)")
+                if !result.succeeded {
+                    let last = OutputExcerpt.lines(result.standardOutput + "\n" + result.standardError, limit: 3).joined(separator: " / ")
+                    failures.append("\(node.name): exit \(result.exitCode)" + (last.isEmpty ? "" : ": \(last)"))
+                }
+            } else {
+                log.write("could not run: \(error ?? "?")")
+                failures.append("\(node.name): could not run ssh: \(error ?? "?")")
+            }
+        }
+        if Task.isCancelled { throw CancellationError() }
+        guard failures.isEmpty else {
+            let done = controllers.count - failures.count
+            throw BootstrapFailure(phase: .k0sctl, tool: "ssh",
+                                   message: "the load balancer could not be \(cluster.loadBalancer == .nodeIP ? "installed" : "removed") on \(failures.count) controller(s) (\(done) of \(controllers.count) done)",
+                                   outputTail: failures, logFile: log.path, hint: "`k0slua up` again retries it on every controller")
         }
         // Existing hosts k0sctl just reset as controllers stay on: the controller leaves with k0s
         // (best effort; VMs are destroyed anyway).
