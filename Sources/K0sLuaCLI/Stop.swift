@@ -11,12 +11,19 @@ extension K0sLuaCommand {
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions
 
+        @Option(help: ArgumentHelp("How many machines halt at once (one `vagrant halt` each; workers first, then controllers).", valueName: "n"))
+        var parallel: Int = FanOut.defaultLimit
+
         func run() async throws {
+            guard parallel >= 1 else { throw ValidationError("--parallel takes a number of at least 1, got \(parallel)") }
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
             try state.requireApplied(loaded, layout: layout, command: "stop")
+            var bootstrapOptions = BootstrapOptions()
+            bootstrapOptions.concurrency = parallel
             try await ClusterLock.holding(layout, command: "stop") {
-                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), progress: StderrProgress(quiet: options.quiet))
+                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
+                                          progress: StderrProgress(quiet: options.quiet))
                 let note = try await runInterruptibly { try await bootstrap.stop() }
                 print(note)
             }
