@@ -140,4 +140,25 @@ import Testing
         #expect(stderr.contains("interrupted; state and logs are kept"), "\(stderr)")
         #expect(try #require(try ClusterRecord.load(world.layout)).isStopped == false)
     }
+
+    /// `snapshot restore` powers today's machines off with one `vagrant halt --force` each, at once:
+    /// vagrant-libvirt's forced halt still waits for the guest's ACPI shutdown.
+    @Test func itemHalt_2_restorePowersEveryMachineOffAtOnce() async throws {
+        let world = try StandInWorld()
+        #expect(try await world.run(["up", "--skip", "health"], environment: ParallelHaltTests.libvirt).exitCode == 0)
+        #expect(try await world.run(["snapshot", "save", "base", "--health-wait", "0"], environment: ParallelHaltTests.libvirt).exitCode == 0)
+        let grown = ParallelHaltTests.libvirt.merging(["worker_count": "2"]) { $1 }
+        #expect(try await world.run(["up", "--skip", "health"], environment: grown).exitCode == 0)
+        world.clearTranscript()
+        let restore = try await world.run(["snapshot", "restore", "base", "--skip-health"], environment: grown.merging(["K0SLUA_STANDIN_DELAY": "vagrant:halt=1"]) { $1 })
+        #expect(restore.exitCode == 0, "\(restore.standardError)")
+        let halts = try Self.halts(world)
+        #expect(halts.map(\.machines).sorted { $0.joined() < $1.joined() } == [["control-plane-1"], ["worker-1"], ["worker-2"]])
+        #expect(halts.allSatisfy { $0.argv.contains("--force") })
+        let ends = halts.compactMap(\.end)
+        try #require(ends.count == 3)
+        #expect(halts.map(\.start).max()! < ends.min()!, "every machine's power-off started before the first one ended")
+    }
+
+    static let libvirt = ["vagrant_provider": "libvirt"]
 }

@@ -42,7 +42,8 @@ extension Bootstrap {
             halted += group.map(\.name).filter { name in !failed.contains { $0.node == name } }
             guard failed.isEmpty else {
                 let later = groups.dropFirst(index + 1).joined().map { "\($0.name) (controllers halt after every worker)" }
-                throw haltFailure(failed, halted: halted, notStarted: later, log: "\(layout.logs)/vagrant-halt.log")
+                throw haltFailure(failed, halted: halted, notStarted: later, log: "\(layout.logs)/vagrant-halt.log",
+                                  hint: "run `k0slua stop` again: it halts what still runs (halted machines stay halted)")
             }
         }
         record.stoppedAt = Date()
@@ -130,7 +131,7 @@ extension Bootstrap {
 
     /// The phase's failure after `failed` halts: each one's output, then which machines halted and
     /// which did not (`notStarted`: those whose halt never began, with why).
-    func haltFailure(_ failed: [MachineHaltFailure], halted: [String], notStarted: [String], log: String) -> BootstrapFailure {
+    func haltFailure(_ failed: [MachineHaltFailure], halted: [String], notStarted: [String], log: String, hint: String) -> BootstrapFailure {
         var lines: [String] = []
         for failure in failed {
             if failed.count > 1 { lines.append("\(failure.node): \(failure.problem)") }
@@ -140,8 +141,7 @@ extension Bootstrap {
         lines.append("not halted: " + (failed.map { "\($0.node) (its halt failed)" } + notStarted).joined(separator: ", "))
         let message = failed.count == 1 ? "could not halt \(failed[0].node): \(failed[0].problem)"
             : "could not halt \(failed.map(\.node).joined(separator: ", "))"
-        return BootstrapFailure(phase: .machines, tool: "vagrant", message: message, outputTail: lines, logFile: log,
-                                hint: "run `k0slua stop` again: it halts what still runs (halted machines stay halted)")
+        return BootstrapFailure(phase: .machines, tool: "vagrant", message: message, outputTail: lines, logFile: log, hint: hint)
     }
 
     /// `vagrant up --no-provision` of existing machines: controllers first, then workers.
