@@ -11,12 +11,17 @@ extension K0sLuaCommand {
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions
 
+        @OptionGroup var fanOut: FanOutOptions
+
         func run() async throws {
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
             try state.requireApplied(loaded, layout: layout, command: "stop")
+            var bootstrapOptions = BootstrapOptions()
+            bootstrapOptions.concurrency = fanOut.parallel
             try await ClusterLock.holding(layout, command: "stop") {
-                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), progress: StderrProgress(quiet: options.quiet))
+                let bootstrap = Bootstrap(loaded: loaded, layout: layout, runner: SubprocessRunner(), options: bootstrapOptions,
+                                          progress: StderrProgress(quiet: options.quiet))
                 let note = try await runInterruptibly { try await bootstrap.stop() }
                 print(note)
             }

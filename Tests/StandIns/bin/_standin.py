@@ -8,8 +8,10 @@ Environment:
   K0SLUA_STANDIN_STATE   directory for state (required)
   K0SLUA_STANDIN_LOG     transcript file (JSON lines)
   K0SLUA_STANDIN_FAIL    comma list of TOOL:SUBCOMMAND (e.g. vagrant:up, k0sctl:apply, ssh:hook)
-                         making that call fail the way the real tool fails
-  K0SLUA_STANDIN_DELAY   comma list of TOOL:SUBCOMMAND[:MACHINE]=SECONDS
+                         making that call fail the way the real tool fails; vagrant:halt:MACHINE
+                         fails the halt of that machine only
+  K0SLUA_STANDIN_DELAY   comma list of TOOL:SUBCOMMAND[:MACHINE]=SECONDS (vagrant halt: each
+                         machine's shutdown in turn, as Vagrant halts one after another)
   K0SLUA_STANDIN_CLEANUP seconds vagrant needs to clean up after a first SIGINT (a second SIGINT
                          exits at once without cleanup, as Vagrant does); unset: exit at once
   K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME/NAME, unreachable:NAME,
@@ -135,6 +137,37 @@ def save(name, value):
     with open(tmp, "w") as f:
         json.dump(value, f, indent=1, sort_keys=True)
     os.replace(tmp, os.path.join(STATE, name))
+
+
+HELD_LOCKS = []
+
+
+def machine_action_lock(environment, machine):
+    """Vagrant's per-machine lock (lib/vagrant/machine.rb `action`: `@env.lock("machine-action-#{id}")`,
+    the id from the project and the machine's name): held until this process ends; False when
+    another process holds it (Vagrant's MachineActionLockedError). Several processes acting on
+    different machines of one project run side by side."""
+    os.makedirs(STATE, exist_ok=True)
+    name = hashlib.md5(f"{environment}/{machine}".encode()).hexdigest()
+    handle = open(os.path.join(STATE, f"lock.machine-action-{name}.lock"), "w+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False
+    HELD_LOCKS.append(handle)
+    return True
+
+
+class locked_state:
+    """Read-modify-write of the stand-ins' state by several processes at once (concurrent halts)."""
+    def __enter__(self):
+        os.makedirs(STATE, exist_ok=True)
+        self.handle = open(os.path.join(STATE, "state.lock"), "w+")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *_):
+        self.handle.close()
 
 
 def out(text):
@@ -327,13 +360,25 @@ def vagrant(args):
         if unknown:
             err(f"The machine with the name '{sorted(unknown)[0]}' was not found configured for\nthis Vagrant environment.\n")
             return 1
-        for m in machines:
+        # One after another, last defined first (plugins/commands/halt/command.rb:
+        # `with_target_vms(argv, reverse: true)`); a failing machine ends the command.
+        for m in reversed(machines):
             if targets and m["name"] not in targets:
                 continue
+            if not machine_action_lock(key, m["name"]):
+                err(f"An action 'halt' was attempted on the machine '{m['name']}',\nbut another process is already executing an action on the machine.\n"
+                    "Vagrant locks each machine for access by only one process at a time.\n")
+                return 1
             if env_state.get(m["name"], {}).get("state") == "running":
                 out(f"==> {m['name']}: Attempting graceful shutdown of VM...\n")
-                env_state[m["name"]]["state"] = "stopped" if m["provider"] == "tart" else "shutoff"
-        save("vagrant.json", state)
+                time.sleep(delay("halt", m["name"]))
+                if should_fail("halt") or should_fail(f"halt:{m['name']}"):
+                    err(f"An error occurred while halting {m['name']} (stand-in failure injected).\n")
+                    return 1
+                with locked_state():
+                    state = load("vagrant.json", {})
+                    state[key][m["name"]]["state"] = "stopped" if m["provider"] == "tart" else "shutoff"
+                    save("vagrant.json", state)
         return 0
     if command == "status":
         ts = int(time.time())

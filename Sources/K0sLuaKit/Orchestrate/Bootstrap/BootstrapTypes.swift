@@ -30,7 +30,8 @@ public struct BootstrapOptions: Sendable {
     public var forceControllerRemoval: Bool = false
     /// How long a resized node may take to come back (Node Ready, or k0s answering).
     public var resizeWaitSeconds: Double = 300
-    /// How many SSH sessions to nodes run at once (`--parallel N`), in every phase that fans out.
+    /// How many SSH sessions to nodes run at once (`--parallel N`), in every phase that fans out;
+    /// also how many machines `stop` halts at once.
     public var concurrency: Int = FanOut.defaultLimit
 
     public init(skip: Set<BootstrapPhase> = [], mergeKubeconfig: Bool = false, parallel: Bool = true, skipHealthChecks: Set<String> = [],

@@ -98,14 +98,20 @@ extension Bootstrap {
         }
         let files = FileManager.default
         try files.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
-        // 1. The machines of today: powered off (their disks are replaced, so nothing of theirs
-        // needs a clean shutdown), and those the snapshot does not have destroyed.
+        // 1. The machines of today: powered off, all at once (their disks are replaced, so nothing
+        // of theirs needs a clean shutdown; vagrant-libvirt's `halt --force` still waits for an
+        // ACPI shutdown, action/shutdown_domain.rb), and those the snapshot does not have destroyed.
         if let current = record {
             let today = current.cluster(declared: loaded.cluster)
             cluster = today
             try renderRecordedMachines(today)
             progress.info("powering off \(today.nodes.map(\.name).joined(separator: ", "))")
-            try await step(.machines, tools.vagrant(["halt", "--force"] + today.nodes.map(\.name)), log: "vagrant-halt")
+            let failed = try await haltEach(today.nodes, force: true, log: "vagrant-halt")
+            guard failed.isEmpty else {
+                throw haltFailure(failed, halted: today.nodes.map(\.name).filter { name in !failed.contains { $0.node == name } }, notStarted: [],
+                                  log: "\(layout.logs)/vagrant-halt.log",
+                                  hint: "nothing of the snapshot is restored yet; `k0slua snapshot restore \(name)` again starts over")
+            }
             let extra = today.nodes.filter { !meta.nodes.contains($0.name) }
             if !extra.isEmpty {
                 progress.info("destroying \(extra.map(\.name).joined(separator: ", ")) (added since the snapshot)")

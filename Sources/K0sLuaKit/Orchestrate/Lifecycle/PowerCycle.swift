@@ -26,15 +26,25 @@ extension Bootstrap {
         }
     }
 
-    /// Halts workers, then controllers, and records the cluster as stopped.
+    /// Halts workers, then controllers (the machines of a group at once, at most
+    /// `options.concurrency`), and records the cluster as stopped. A failed halt fails the phase
+    /// after its group's other halts ended, naming what halted and what did not.
     public func stop() async throws -> String {
         var record = try requireRecord(.machines)
         let applied = record.cluster(declared: loaded.cluster)
         try FileManager.default.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
         try renderRecordedMachines(applied)
-        for group in [applied.workers, applied.controllers] where !group.isEmpty {
-            progress.info("halting \(group.map(\.name).joined(separator: ", "))")
-            try await step(.machines, tools.vagrant(["halt"] + group.map(\.name)), log: "vagrant-halt")
+        let groups = [applied.workers, applied.controllers].filter { !$0.isEmpty }
+        var halted: [String] = []
+        for (index, group) in groups.enumerated() {
+            progress.info("halting \(group.map(\.name).joined(separator: ", "))" + (group.count > 1 ? " (\(min(group.count, options.concurrency)) at a time)" : ""))
+            let failed = try await haltEach(group, log: "vagrant-halt")
+            halted += group.map(\.name).filter { name in !failed.contains { $0.node == name } }
+            guard failed.isEmpty else {
+                let later = groups.dropFirst(index + 1).joined().map { "\($0.name) (controllers halt after every worker)" }
+                throw haltFailure(failed, halted: halted, notStarted: later, log: "\(layout.logs)/vagrant-halt.log",
+                                  hint: "run `k0slua stop` again: it halts what still runs (halted machines stay halted)")
+            }
         }
         record.stoppedAt = Date()
         try record.save(layout)
@@ -81,6 +91,57 @@ extension Bootstrap {
             _ = try await runPhase(.health, health: &health)
         }
         return (notes, health)
+    }
+
+    /// One `vagrant halt [--force] <node>` per machine, at most `options.concurrency` at once: one
+    /// `vagrant halt a b c` halts its machines one after another (hashicorp/vagrant
+    /// plugins/commands/halt/command.rb, `with_target_vms(argv, reverse: true)`), while Vagrant
+    /// locks each machine, not the project (lib/vagrant/machine.rb `action`: `@env.lock("machine-action-#{id}")`,
+    /// the id from the machine's name), so processes naming different machines run side by side.
+    /// Every halt runs to its end, also when another fails; each one's lines go into `log` as one
+    /// block when it ends, so the log reads machine by machine. The failed halts, in `nodes`' order.
+    func haltEach(_ nodes: [Node], force: Bool = false, log name: String) async throws -> [MachineHaltFailure] {
+        let log = logFile(name)
+        let outcomes = try await FanOut.map(nodes, limit: options.concurrency) { [tools, runner] node -> MachineHaltFailure? in
+            let command = tools.vagrant(["halt"] + (force ? ["--force"] : []) + [node.name])
+            let block = LogBlock("$ \(command)")
+            defer { log.write(block.text) }
+            let result: CommandResult
+            do {
+                result = try await runner.run(command) { line in
+                    switch line {
+                    case .standardOutput(let text), .standardError(let text): block.append(text)
+                    }
+                }
+            } catch is CancellationError {
+                block.append("interrupted")
+                throw CancellationError()
+            } catch {
+                block.append("could not run: \(error)")
+                return MachineHaltFailure(node: node.name, problem: "could not run `\(command.executable)`: \(error)", output: [])
+            }
+            block.append("exit \(result.exitCode)")
+            if Task.isCancelled { throw CancellationError() }
+            guard !result.succeeded else { return nil }
+            return MachineHaltFailure(node: node.name, problem: "`\(command)` exited with \(result.exitCode)",
+                                      output: OutputExcerpt.lines(result.standardOutput + "\n" + result.standardError, limit: 15))
+        }
+        return outcomes.compactMap { $0 }
+    }
+
+    /// The phase's failure after `failed` halts: each one's output, then which machines halted and
+    /// which did not (`notStarted`: those whose halt never began, with why).
+    func haltFailure(_ failed: [MachineHaltFailure], halted: [String], notStarted: [String], log: String, hint: String) -> BootstrapFailure {
+        var lines: [String] = []
+        for failure in failed {
+            if failed.count > 1 { lines.append("\(failure.node): \(failure.problem)") }
+            lines += failure.output
+        }
+        lines.append("halted: " + (halted.isEmpty ? "none" : halted.joined(separator: ", ")))
+        lines.append("not halted: " + (failed.map { "\($0.node) (its halt failed)" } + notStarted).joined(separator: ", "))
+        let message = failed.count == 1 ? "could not halt \(failed[0].node): \(failed[0].problem)"
+            : "could not halt \(failed.map(\.node).joined(separator: ", "))"
+        return BootstrapFailure(phase: .machines, tool: "vagrant", message: message, outputTail: lines, logFile: log, hint: hint)
     }
 
     /// `vagrant up --no-provision` of existing machines: controllers first, then workers.
@@ -153,4 +214,23 @@ extension Bootstrap {
         }
         return results.filter(\.1).map(\.0)
     }
+}
+
+/// A machine whose `vagrant halt` failed: the command's problem and its last output lines.
+struct MachineHaltFailure: Sendable {
+    let node: String
+    let problem: String
+    let output: [String]
+}
+
+/// The lines of one command, collected while it runs and written to its log as one block.
+final class LogBlock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String]
+
+    init(_ first: String) { lines = [first] }
+
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
 }
