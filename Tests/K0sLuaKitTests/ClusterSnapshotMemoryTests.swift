@@ -168,6 +168,14 @@ import Testing
                                                             "virsh destroy -- \(id)-control-plane-1", "virsh destroy -- \(id)-worker-1"])
         #expect(try Self.domains(world) == ["\(id)-control-plane-1": "shut off", "\(id)-worker-1": "shut off"], "powered off, not paused")
         #expect(try #require(try ClusterRecord.load(world.layout)).isStopped)
+        // The worker's resume fails after the controller's succeeded: both are powered off again.
+        world.clearTranscript()
+        let half = try await world.run(["snapshot", "restore", "base", "--skip-health"],
+                                       environment: Self.libvirt.merging(["K0SLUA_STANDIN_FAIL": "virsh:resume:\(id)-worker-1"]) { $1 })
+        #expect(half.exitCode == 1)
+        #expect(Array(Self.virshCalls(world).suffix(4)) == ["virsh resume -- \(id)-control-plane-1", "virsh resume -- \(id)-worker-1",
+                                                            "virsh destroy -- \(id)-control-plane-1", "virsh destroy -- \(id)-worker-1"])
+        #expect(try Self.domains(world) == ["\(id)-control-plane-1": "shut off", "\(id)-worker-1": "shut off"])
         let again = try await world.run(["snapshot", "restore", "base", "--skip-health"], environment: Self.libvirt)
         #expect(again.exitCode == 0, "\(again.standardError)")
         #expect(try Self.domains(world) == ["\(id)-control-plane-1": "running", "\(id)-worker-1": "running"])

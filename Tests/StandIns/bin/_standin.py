@@ -732,7 +732,7 @@ def virsh(args):
             positional.remove(args[args.index(option) + 1])
     pool_dir = "/var/lib/libvirt/images"
     time.sleep(delay(command))
-    if should_fail(command):
+    if should_fail(command) or (positional and should_fail(f"{command}:{positional[0]}")):
         err(f"error: cannot {command}\nerror: No space left on device\n")
         return 1
     if command == "list":

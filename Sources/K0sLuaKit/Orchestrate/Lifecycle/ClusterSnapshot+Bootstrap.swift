@@ -177,6 +177,11 @@ extension Bootstrap {
                 try await resumeDomains(cluster.nodes, frozen: frozen)
             }
         } catch {
+            // The record says stopped: whatever this restore brought back, paused or resumed
+            // already, is powered off.
+            frozen.paused = meta.machines.compactMap(\.domain).filter { domain in
+                frozen.paused.contains(domain) || frozen.resumed.contains(domain)
+            }
             await powerOffPaused(frozen)
             throw error
         }

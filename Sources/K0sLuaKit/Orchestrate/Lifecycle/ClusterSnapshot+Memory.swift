@@ -21,6 +21,8 @@ final class FrozenDomains: @unchecked Sendable {
     var paused: [String] = []
     /// Domains `virsh save` shut off, and their memory image, not restored yet.
     var saved: [(domain: String, image: String)] = []
+    /// Domains this command resumed.
+    var resumed: [String] = []
 }
 
 extension Bootstrap {
@@ -50,6 +52,7 @@ extension Bootstrap {
             let domain = domainName(node.name)
             try await step(.machines, virsh(["resume", "--", domain]), log: "snapshot")
             frozen.paused.removeAll { $0 == domain }
+            frozen.resumed.append(domain)
         }
     }
 
