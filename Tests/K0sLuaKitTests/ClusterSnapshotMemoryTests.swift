@@ -82,6 +82,9 @@ import Testing
         #expect(Self.virshCalls(world) == expected)
         let vagrant = world.calls.filter { $0.tool == "vagrant" && ["halt", "up", "destroy"].contains($0.argv.first) }.map(\.description)
         #expect(vagrant == ["vagrant destroy -f worker-2"], "only the machine added since goes; none boots")
+        let extraGone = try #require(world.calls.firstIndex { $0.description == "vagrant destroy -f worker-2" })
+        let firstPowerOff = try #require(world.calls.firstIndex { $0.tool == "virsh" && $0.argv.first == "destroy" })
+        #expect(extraGone < firstPowerOff, "the extra machine goes while the saved ones still run (vagrant-libvirt keeps networks in use)")
         #expect(Self.clockCalls(world).count == 2)
         let lastResume = try #require(world.calls.lastIndex { $0.tool == "virsh" && $0.argv.first == "resume" })
         let firstClock = try #require(world.calls.firstIndex { $0.tool == "ssh" && $0.argv.contains { $0.hasPrefix("sudo date -u -s @") } })
@@ -94,13 +97,15 @@ import Testing
         #expect(record.nodes.map(\.name) == ["control-plane-1", "worker-1"] && !record.isStopped)
         #expect(restore.standardOutput.contains("connectivity:") || restore.standardError.contains("connectivity"), "\(restore.standardOutput)")
 
-        // After `destroy` the saved machines come back from the snapshot, resumed.
+        // After `destroy` (its networks went with it) the saved machines come back from the
+        // snapshot's disks and boot: `vagrant up` makes the networks again.
         #expect(try await world.run(["destroy"], environment: Self.libvirt).exitCode == 0)
         world.clearTranscript()
         let again = try await world.run(["snapshot", "restore", "base", "--skip-health"], environment: Self.libvirt)
         #expect(again.exitCode == 0, "\(again.standardError)")
         #expect(try Self.domains(world) == ["\(id)-control-plane-1": "running", "\(id)-worker-1": "running"])
-        #expect(!world.calls.contains { $0.tool == "vagrant" && $0.argv.first == "up" })
+        #expect(world.calls.filter { $0.tool == "vagrant" && $0.argv.first == "up" }.count == 2)
+        #expect(!world.calls.contains { $0.tool == "virsh" && $0.argv.first == "restore" })
         let list = try await world.run(["snapshot", "list", "--json"], environment: Self.libvirt)
         let listed = try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as! [String: Any]
         var images: Int64 = 0

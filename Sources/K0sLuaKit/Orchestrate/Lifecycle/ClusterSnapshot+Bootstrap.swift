@@ -114,29 +114,31 @@ extension Bootstrap {
         }
         let files = FileManager.default
         try files.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
-        // Saved with their memory (libvirt, running): resumed rather than booted.
-        let withMemory = meta.provider == .libvirt && !meta.machines.isEmpty && meta.machines.allSatisfy { $0.memoryImage != nil }
+        // Saved with their memory (libvirt, running): resumed rather than booted. Not after
+        // `destroy`: the networks the images name went with it, and only `vagrant up` makes them.
+        let withMemory = record != nil && meta.provider == .libvirt && !meta.machines.isEmpty && meta.machines.allSatisfy { $0.memoryImage != nil }
         // 1. The machines of today: powered off (their disks are replaced, so nothing of theirs
         // needs a clean shutdown), and those the snapshot does not have destroyed.
         if let current = record {
             let today = current.cluster(declared: loaded.cluster)
             cluster = today
             try renderRecordedMachines(today)
-            progress.info("powering off \(today.nodes.map(\.name).joined(separator: ", "))")
+            let extra = today.nodes.filter { !meta.nodes.contains($0.name) }
             if withMemory {
-                // `virsh destroy` (power off) is all a replaced disk needs, paused domains included.
+                // Machines added since go first, while the saved ones still run: vagrant-libvirt
+                // removes a network it made once no running domain uses it
+                // (action/destroy_networks.rb), and `virsh restore` needs the networks the
+                // images name. Then `virsh destroy` (power off) is all a replaced disk needs.
+                try await destroyExtraMachines(extra)
+                progress.info("powering off \(today.nodes.filter { meta.nodes.contains($0.name) }.map(\.name).joined(separator: ", "))")
                 let active = try await activeDomains()
                 for node in today.nodes where meta.nodes.contains(node.name) && active.contains(domainName(node.name)) {
                     try await step(.machines, virsh(["destroy", "--", domainName(node.name)]), log: "snapshot")
                 }
             } else {
+                progress.info("powering off \(today.nodes.map(\.name).joined(separator: ", "))")
                 try await step(.machines, tools.vagrant(["halt", "--force"] + today.nodes.map(\.name)), log: "vagrant-halt")
-            }
-            let extra = today.nodes.filter { !meta.nodes.contains($0.name) }
-            if !extra.isEmpty {
-                progress.info("destroying \(extra.map(\.name).joined(separator: ", ")) (added since the snapshot)")
-                try await step(.machines, tools.vagrant(["destroy", "-f"] + extra.map(\.name)), log: "snapshot")
-                for node in extra { try? files.removeItem(atPath: "\(layout.directory)/.vagrant/machines/\(node.name)") }
+                try await destroyExtraMachines(extra)
             }
         }
         // 2. The snapshot's files, its record marked stopped until the machines run again.
@@ -193,6 +195,14 @@ extension Bootstrap {
         }
         let notes = ["restored snapshot \"\(name)\" (\(meta.nodes.count) machine(s)) in \(String(format: "%.1f", Date().timeIntervalSince(started)))s"]
         return (result.notes + notes, result.health)
+    }
+
+    /// `vagrant destroy -f` of the machines a snapshot does not have, and Vagrant's data of them.
+    func destroyExtraMachines(_ extra: [Node]) async throws {
+        guard !extra.isEmpty else { return }
+        progress.info("destroying \(extra.map(\.name).joined(separator: ", ")) (added since the snapshot)")
+        try await step(.machines, tools.vagrant(["destroy", "-f"] + extra.map(\.name)), log: "snapshot")
+        for node in extra { try? FileManager.default.removeItem(atPath: "\(layout.directory)/.vagrant/machines/\(node.name)") }
     }
 
     /// Deletes snapshot `name` (its directory and, on Tart, its clones).
