@@ -24,7 +24,9 @@ overlay=$(ms qemu-img create -q -f qcow2 -b "$dir/saved.img" -F qcow2 "$dir/laye
 flatten=$(ms qemu-img convert -O qcow2 "$dir/node.img" "$dir/flat.img")
 qemu-img compare -q "$dir/node.img" "$dir/saved.img"
 echo "snapshot disk copy, one node (${mb} MB in the overlay over a 1 GB box; $(du -h "$dir/saved.img" | cut -f1) on disk):"
-printf '  %-52s %6d ms   target <= 10000 ms per node  %s\n' "save: copy the overlay (what k0slua does)" "$save" "$([ "$save" -le 10000 ] && echo ok || echo SLOW)"
+printf '  %-52s %6d ms   target <= 10000 ms per node  %s\n' "save: copy the overlay (the disk part of k0slua's)" "$save" "$([ "$save" -le 10000 ] && echo ok || echo SLOW)"
 printf '  %-52s %6d ms\n' "restore: copy it back" "$restore"
 printf '  %-52s %6d ms   (not chosen: the disk would depend on the snapshot)\n' "restore alternative: new overlay on the saved one" "$overlay"
 printf '  %-52s %6d ms   (not chosen: copies the box too)\n' "save alternative: flatten the chain (qemu-img convert)" "$flatten"
+echo "  (disks only: a running libvirt cluster's save also writes each node's memory image, and its restore resumes it;"
+echo "   the end-to-end save and restore times come from the VM e2e's lifecycle scenario, docs/snapshots.md)"

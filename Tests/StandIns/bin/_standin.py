@@ -736,12 +736,36 @@ def sudo(args):
 
 # ------------------------------------------------------------------------------------------ virsh
 
+def vagrant_machine_of_domain(domain):
+    """(environment, machine) whose `.vagrant/machines/<machine>/libvirt/id` names the domain, as
+    vagrant-libvirt finds a machine's domain; None when no environment has it."""
+    for key in load("vagrant.json", {}):
+        machines = os.path.join(key, ".vagrant", "machines")
+        for machine in (sorted(os.listdir(machines)) if os.path.isdir(machines) else []):
+            path = os.path.join(machines, machine, "libvirt", "id")
+            if os.path.exists(path) and open(path).read().strip() == domain:
+                return key, machine
+    return None
+
+
+def vagrant_follows_domain(domain, libvirt_state):
+    """vagrant-libvirt reads a machine's state from libvirt: `vagrant status` says what virsh did."""
+    owner = vagrant_machine_of_domain(domain)
+    state = load("vagrant.json", {})
+    entry = state.get(owner[0], {}).get(owner[1]) if owner else None
+    if entry and entry.get("state") not in (None, "not_created"):
+        entry["state"] = {"shut off": "shutoff"}.get(libvirt_state, libvirt_state)
+        save("vagrant.json", state)
+
+
 def virsh(args):
     """libvirt on the host (shared by every Vagrant environment): domains (virsh.json: name ->
     state), their UUIDs (domain-uuids.json) and the `default` pool's volumes (volumes.json: name ->
     {domain, content}; vagrant-libvirt's `<domain>.img` overlay per machine). list, destroy,
     undefine [--remove-all-storage], dumpxml, define, vol-pool, vol-info, vol-download, vol-upload,
-    vol-create-as, vol-delete, pool-refresh; `--` ends the options as in virsh."""
+    vol-create-as, vol-delete, pool-refresh, suspend, resume, domstate, save DOMAIN FILE (the memory
+    image: the domain and its machine's Vagrant state, lease included; the domain is shut off),
+    restore [--paused] FILE; `--` ends the options as in virsh."""
     if args[:1] == ["-c"]:
         args = args[2:]
     domains = load("virsh.json", {})
@@ -752,18 +776,45 @@ def virsh(args):
         if option in args[1:]:
             positional.remove(args[args.index(option) + 1])
     pool_dir = "/var/lib/libvirt/images"
-    if should_fail(command):
+    time.sleep(delay(command))
+    if should_fail(command) or (positional and should_fail(f"{command}:{positional[0]}")):
         err(f"error: cannot {command}\nerror: No space left on device\n")
         return 1
     if command == "list":
         names = sorted(domains) if "--all" in args else sorted(n for n, st in domains.items() if st == "running")
         out("".join(n + "\n" for n in names) + "\n")
         return 0
-    if command in ("destroy", "undefine", "dumpxml") and positional:
+    if command in ("destroy", "undefine", "dumpxml", "suspend", "resume", "domstate", "save") and positional:
         name = positional[0]
         if name not in domains:
             err(f"error: failed to get domain '{name}'\n")
             return 1
+        if command == "domstate":
+            out(f"{domains[name]}\n\n")
+            return 0
+        if command in ("suspend", "resume"):
+            wanted, becomes = ("running", "paused") if command == "suspend" else ("paused", "running")
+            if domains[name] != wanted:
+                err(f"error: Failed to {command} domain '{name}'\nerror: Requested operation is not valid: domain is not {wanted}\n")
+                return 1
+            domains[name] = becomes
+            save("virsh.json", domains)
+            vagrant_follows_domain(name, becomes)
+            out(f"Domain '{name}' {'suspended' if command == 'suspend' else 'resumed'}\n\n")
+            return 0
+        if command == "save":
+            # The memory image: here the domain's name and its machine as Vagrant knew it (its lease).
+            if domains[name] not in ("running", "paused"):
+                err(f"error: Failed to save domain '{name}' to {positional[1]}\nerror: Requested operation is not valid: domain is not running\n")
+                return 1
+            owner = vagrant_machine_of_domain(name)
+            with open(positional[1], "w") as f:
+                json.dump({"domain": name, "vagrant": owner and [owner[0], owner[1], load("vagrant.json", {}).get(owner[0], {}).get(owner[1], {})]}, f)
+            domains[name] = "shut off"
+            save("virsh.json", domains)
+            vagrant_follows_domain(name, "shut off")
+            out(f"\nDomain '{name}' saved to {positional[1]}\n\n")
+            return 0
         if command == "dumpxml":
             uuids = load("domain-uuids.json", {})
             uuid = uuids.setdefault(name, hashlib.md5(name.encode()).hexdigest())
@@ -774,10 +825,11 @@ def virsh(args):
                 f"    <disk type='file' device='cdrom'><source file='/tmp/seed.iso'/></disk>\n  </devices>\n</domain>\n")
             return 0
         if command == "destroy":
-            if domains[name] != "running":
+            if domains[name] not in ("running", "paused"):
                 err(f"error: Failed to destroy domain '{name}'\nerror: Requested operation is not valid: domain is not running\n")
                 return 1
             domains[name] = "shut off"
+            vagrant_follows_domain(name, "shut off")
         else:
             domains.pop(name)
             if "--remove-all-storage" in args:
@@ -821,6 +873,22 @@ def virsh(args):
         volumes[positional[1]] = {"domain": None, "content": ""}
         save("volumes.json", volumes)
         out(f"Vol {positional[1]} created\n")
+        return 0
+    if command == "restore" and positional:
+        # A saved domain comes back as it was saved (paused with --paused), its guest with the lease it had.
+        image = json.load(open(positional[0]))
+        name = image["domain"]
+        if domains.get(name) in ("running", "paused"):
+            err(f"error: Failed to restore domain from {positional[0]}\nerror: operation failed: domain '{name}' is already active\n")
+            return 1
+        domains[name] = "paused" if "--paused" in args else "running"
+        save("virsh.json", domains)
+        if image.get("vagrant"):
+            key, machine, entry = image["vagrant"]
+            state = load("vagrant.json", {})
+            state.setdefault(key, {})[machine] = dict(entry, state=domains[name])
+            save("vagrant.json", state)
+        out(f"Domain restored from {positional[0]}\n\n")
         return 0
     if command == "pool-refresh":
         out(f"Pool {positional[0] if positional else 'default'} refreshed\n")

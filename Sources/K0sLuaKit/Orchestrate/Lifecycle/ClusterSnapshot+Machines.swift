@@ -16,12 +16,13 @@ extension Bootstrap {
     func virsh(_ arguments: [String]) -> Command { Command("virsh", arguments) }
 
     /// Saves each node's machine image into `directory` (a snapshot being written).
-    func saveMachineImages(_ nodes: [Node], into directory: String, snapshot: String) async throws -> [ClusterSnapshot.Machine] {
+    /// `frozen`: the libvirt domains are paused and their memory is saved too.
+    func saveMachineImages(_ nodes: [Node], into directory: String, snapshot: String, frozen: FrozenDomains? = nil) async throws -> [ClusterSnapshot.Machine] {
         var machines: [ClusterSnapshot.Machine] = []
         for node in nodes {
             try Task.checkCancellation()
             switch cluster.provider {
-            case .libvirt: machines.append(try await saveLibvirtMachine(node, into: directory))
+            case .libvirt: machines.append(try await saveLibvirtMachine(node, into: directory, frozen: frozen))
             case .tart: machines.append(try await saveTartMachine(node, snapshot: snapshot))
             case .hosts: break
             }
@@ -31,13 +32,16 @@ extension Bootstrap {
 
     func domainName(_ node: String) -> String { VagrantfileRenderer.libvirtDomainPrefix(cluster, layout: layout) + node }
 
-    func saveLibvirtMachine(_ node: Node, into directory: String) async throws -> ClusterSnapshot.Machine {
+    func saveLibvirtMachine(_ node: Node, into directory: String, frozen: FrozenDomains? = nil) async throws -> ClusterSnapshot.Machine {
         let domain = domainName(node.name)
-        progress.info("saving \(node.name) (libvirt domain \(domain))")
+        progress.info("saving \(node.name) (libvirt domain \(domain)\(frozen == nil ? "" : ", with its memory"))")
         let xml = try await step(.machines, virsh(["dumpxml", "--inactive", "--security-info", "--", domain]), log: "snapshot").standardOutput
         try FileManager.default.createDirectory(atPath: directory + "/domains", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: directory + "/disks", withIntermediateDirectories: true)
         _ = try FileWriter.write(xml, to: "\(directory)/domains/\(node.name).xml")
+        // The memory first: the domain is shut off while its disks are copied, then back paused.
+        var memory: String?
+        if let frozen { memory = try await saveMemory(node, domain: domain, into: directory, frozen: frozen) }
         var volumes: [ClusterSnapshot.Volume] = []
         for path in Self.diskFiles(inDomainXML: xml) {
             let pool = try await step(.machines, virsh(["vol-pool", "--", path]), log: "snapshot").standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -52,7 +56,8 @@ extension Bootstrap {
             throw BootstrapFailure(phase: .machines, tool: "virsh", message: "libvirt domain \(domain) has no disk file to save", outputTail: [],
                                    logFile: "\(layout.logs)/snapshot.log")
         }
-        return ClusterSnapshot.Machine(node: node.name, domain: domain, volumes: volumes)
+        if let frozen, let memory { try await restorePaused(domain: domain, image: "\(directory)/\(memory)", frozen: frozen) }
+        return ClusterSnapshot.Machine(node: node.name, domain: domain, volumes: volumes, memoryImage: memory)
     }
 
     /// The `<source file='…'/>` of each `device='disk'` disk in a domain's XML.

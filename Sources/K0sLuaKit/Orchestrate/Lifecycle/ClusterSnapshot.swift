@@ -46,10 +46,13 @@ public struct ClusterSnapshot: Sendable, Equatable {
         /// Tart: the VM the node's machine was cloned into, and the node VM's MAC address.
         public var tartClone: String?
         public var macAddress: String?
+        /// libvirt, saved while running: the domain's memory image (`virsh save`), relative to the
+        /// snapshot's directory (`memory/<node>.save`); restore resumes it instead of booting.
+        public var memoryImage: String?
 
         enum CodingKeys: String, CodingKey {
             case node, domain, volumes
-            case tartClone = "tart_clone", macAddress = "mac_address"
+            case tartClone = "tart_clone", macAddress = "mac_address", memoryImage = "memory_image"
         }
     }
 

@@ -57,14 +57,23 @@ extension Bootstrap {
     /// worker's changed one is recorded, k0sctl.yaml and /etc/hosts are rewritten and k0sctl apply
     /// reconfigures k0s), then connectivity and health.
     public func start() async throws -> (notes: [String], health: HealthReport?) {
-        var record = try requireRecord(.machines)
-        var notes: [String] = []
+        let record = try requireRecord(.machines)
         cluster = record.cluster(declared: loaded.cluster)
         try FileManager.default.createDirectory(atPath: layout.logs, withIntermediateDirectories: true)
         try renderRecordedMachines(cluster)
         try await bootMachines(cluster.nodes)
+        return try await machinesRun()
+    }
+
+    /// The half of `start` after the recorded machines run again (booted, or resumed from a
+    /// snapshot's memory images): addresses checked against the record, then connectivity and
+    /// health. `setClocks`: the guests were resumed and their clocks stand at the save time.
+    func machinesRun(setClocks: Bool = false) async throws -> (notes: [String], health: HealthReport?) {
+        var record = try requireRecord(.machines)
+        var notes: [String] = []
         let changed = try await rediscoverAddresses()
         try refuseMovedControllers(changed.map { (name: $0.name, to: $0.to) })
+        if setClocks { try await setGuestClocks(cluster.nodes) }
         if let note = try await wakeSoftnetNodes() { notes.append(note) }
         if !changed.isEmpty {
             notes += changed.map { "\($0.name): address changed from \($0.from) to \($0.to)" }
