@@ -141,11 +141,14 @@ import Testing
         #expect(try #require(try ClusterRecord.load(world.layout)).isStopped == false)
     }
 
-    /// `snapshot restore` powers today's machines off with one `vagrant halt --force` each, at once:
-    /// vagrant-libvirt's forced halt still waits for the guest's ACPI shutdown.
+    /// `snapshot restore` of a disks-only snapshot powers today's machines off with one `vagrant halt
+    /// --force` each, at once: vagrant-libvirt's forced halt still waits for the guest's ACPI shutdown.
     @Test func itemHalt_2_restorePowersEveryMachineOffAtOnce() async throws {
         let world = try StandInWorld()
         #expect(try await world.run(["up", "--skip", "health"], environment: ParallelHaltTests.libvirt).exitCode == 0)
+        // Saved while stopped: disks only, so restore powers machines off through Vagrant (a
+        // running libvirt cluster's memory snapshot uses `virsh destroy`).
+        #expect(try await world.run(["stop"], environment: ParallelHaltTests.libvirt).exitCode == 0)
         #expect(try await world.run(["snapshot", "save", "base", "--health-wait", "0"], environment: ParallelHaltTests.libvirt).exitCode == 0)
         let grown = ParallelHaltTests.libvirt.merging(["worker_count": "2"]) { $1 }
         #expect(try await world.run(["up", "--skip", "health"], environment: grown).exitCode == 0)
