@@ -133,7 +133,7 @@ def load(name, default):
 
 def save(name, value):
     os.makedirs(STATE, exist_ok=True)
-    tmp = os.path.join(STATE, name + ".tmp")
+    tmp = os.path.join(STATE, f"{name}.{os.getpid()}.tmp")  # several stand-ins may save at once
     with open(tmp, "w") as f:
         json.dump(value, f, indent=1, sort_keys=True)
     os.replace(tmp, os.path.join(STATE, name))
@@ -1439,6 +1439,11 @@ def ssh_load_balancer(command, name):
     if command != "sudo sh -s":
         return None
     script = sys.stdin.read()
+    with locked_state():  # k0slua installs on every controller at once
+        return record_load_balancer(script, name)
+
+
+def record_load_balancer(script, name):
     state = load("load-balancer.json", {})
     if "systemctl enable k0slua-lb.service" in script:
         if f"no-python:{name}" in faults():
