@@ -229,6 +229,17 @@ import Testing
         #expect(peak == 2, "\(peak) installs at once with --parallel 2")
     }
 
+    /// One controller's install fails: the others still get theirs, and `up` fails naming it.
+    @Test func issue25_aFailedInstallNamesItsControllerAndTheOthersAreDone() async throws {
+        let (world, environment) = try Self.world("libvirt")
+        let up = try await world.run(["up", "--skip", "health"], environment: environment.merging(["K0SLUA_STANDIN_FAULTS": "no-python:control-plane-2"]) { $1 })
+        #expect(up.exitCode == 1)
+        #expect(up.standardError.contains("the load balancer could not be installed on 1 controller(s) (2 of 3 done)"), "\(up.standardError)")
+        #expect(up.standardError.contains("control-plane-2: exit 3: python3 is missing"), "\(up.standardError)")
+        #expect(Set(Self.installed(world).keys) == ["control-plane-1", "control-plane-3"])
+        #expect(Self.installCalls(world).count == 3)
+    }
+
     @Test func issue25_theInstallAndRemoveScriptsAreValidShellAndWriteEveryFileThroughARename() async throws {
         let install = LoadBalancerController.installScript(extraReservedPorts: [2222])
         for script in [install, LoadBalancerController.uninstallScript] {
