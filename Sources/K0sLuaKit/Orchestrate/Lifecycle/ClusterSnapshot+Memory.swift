@@ -121,21 +121,11 @@ extension Bootstrap {
     func setGuestClocks(_ nodes: [Node]) async throws {
         let log = logFile("snapshot")
         let outcomes = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, String?) in
-            var last = "no attempt ran"
-            for attempt in 0..<5 {
-                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
-                do {
-                    // The host's time when the command starts, not when the fan-out began.
-                    let result = try await runner.run(ssh.command(node, run: "sudo date -u -s @\(Int(Date().timeIntervalSince1970))"))
-                    if result.succeeded { return (node, nil) }
-                    last = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    last = "\(error)"
-                }
+            // The host's time when each attempt starts, not when the fan-out began.
+            let (result, failure) = try await runner.runRetrying(attempts: 5) {
+                ssh.command(node, run: "sudo date -u -s @\(Int(Date().timeIntervalSince1970))")
             }
-            return (node, last)
+            return (node, result == nil ? failure : nil)
         }
         let failures = outcomes.compactMap { node, problem in problem.map { "\(node.name) (\(node.sshAddress ?? "?")): \($0)" } }
         for (node, problem) in outcomes { log.write("clock of \(node.name): \(problem ?? "set")") }

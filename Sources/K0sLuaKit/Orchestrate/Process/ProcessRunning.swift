@@ -72,11 +72,16 @@ extension ProcessRunning {
     /// (a node's sshd may still be starting). The successful result, or why the last attempt
     /// failed (exit code and standard error, or why it could not run). Cancellation is rethrown.
     public func runRetrying(_ command: Command, attempts: Int = 3) async throws -> (result: CommandResult?, failure: String) {
+        try await runRetrying(attempts: attempts) { command }
+    }
+
+    /// `runRetrying` of a command made anew for each attempt (one that carries the time it starts).
+    public func runRetrying(attempts: Int = 3, _ command: () -> Command) async throws -> (result: CommandResult?, failure: String) {
         var failure = "no attempt ran"
         for attempt in 0..<attempts {
             if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
             do {
-                let result = try await run(command)
+                let result = try await run(command())
                 if result.succeeded { return (result, "") }
                 failure = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
             } catch is CancellationError {
