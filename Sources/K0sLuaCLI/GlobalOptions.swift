@@ -79,7 +79,7 @@ struct HealthWaitOptions: ParsableArguments {
     var skipChecks: String?
 
     var skippedChecks: Set<String> {
-        Set((skipChecks ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        Set(CommaList.words(skipChecks))
     }
 
     func validate() throws {
@@ -99,6 +99,13 @@ struct HealthWaitOptions: ParsableArguments {
         for name in names.sorted() where !HealthChecker.checkNames.contains(name) {
             throw ValidationError("unknown check \"\(name)\" for \(option); checks: \(HealthChecker.checkNames.joined(separator: ", "))")
         }
+    }
+}
+
+/// `a, b,c` on the command line: the words, trimmed, empty ones left out.
+enum CommaList {
+    static func words(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 }
 

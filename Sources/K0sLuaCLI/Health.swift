@@ -26,7 +26,7 @@ extension K0sLuaCommand {
         @OptionGroup var fanOut: FanOutOptions
 
         var skipped: Set<String> {
-            Set((skip ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            Set(CommaList.words(skip))
         }
 
         func validate() throws {

@@ -37,7 +37,7 @@ extension K0sLuaCommand.Image {
             let loaded = try options.load()
             let layout = try state.layout(for: loaded, file: options.file)
             let cluster = try state.applied(loaded, layout: layout, quiet: options.quiet).cluster
-            let names = nodes.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            let names = nodes.map { CommaList.words($0) }
             if names?.isEmpty == true { throw ValidationError("--nodes takes node names, comma-separated, e.g. --nodes worker-1,worker-2") }
             let targets: [Node]
             switch ImageLoad.targets(cluster, named: names) {

@@ -41,7 +41,7 @@ extension K0sLuaCommand {
         @OptionGroup var fanOut: FanOutOptions
 
         var skippedChecks: Set<String> {
-            Set((skipChecks ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+            Set(CommaList.words(skipChecks))
         }
 
         func validate() throws {
@@ -83,7 +83,7 @@ extension K0sLuaCommand {
 enum BootstrapOptionsParser {
     static func phases(_ text: String?) throws -> Set<BootstrapPhase> {
         var phases = Set<BootstrapPhase>()
-        for word in (text ?? "").split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !word.isEmpty {
+        for word in CommaList.words(text) {
             guard let phase = BootstrapPhase(rawValue: word) else {
                 throw ValidationError("unknown phase \"\(word)\" for --skip; phases: \(BootstrapPhase.allCases.map(\.rawValue).joined(separator: ", "))")
             }
