@@ -480,9 +480,13 @@ PY
 )
   check "$scenario: load balancer: fixtures for k0s kubectl on $c" ssh_node "$state" "$user" "$c_ip" \
     "sudo mkdir -p /var/lib/k0slua-e2e/kubectl && echo $bundle | base64 -d | sudo tar -xz -C /var/lib/k0slua-e2e/kubectl"
+  # The controller patches statuses first and records refusals after, one kubectl call each:
+  # wait for both, or the event check races the controller's next call.
+  local refused=no
   for _ in $(seq 30); do
     got=$(ssh_node "$state" "$user" "$c_ip" "python3 -c 'import json; s = [i for i in json.load(open(\"/var/lib/k0slua-e2e/kubectl/services.json\"))[\"items\"] if i[\"metadata\"][\"name\"] == \"e2e-web\"][0]; print(\",\".join(x[\"ip\"] for x in s.get(\"status\", {}).get(\"loadBalancer\", {}).get(\"ingress\", [])))'" || true)
-    [ "$got" = "$expected" ] && break
+    ssh_node "$state" "$user" "$c_ip" "grep -qs ReservedPort /var/lib/k0slua-e2e/kubectl/events.log" && refused=yes
+    [ "$got" = "$expected" ] && [ "$refused" = yes ] && break
     sleep 1
   done
   check "$scenario: load balancer: the controller on $c gave e2e-web the workers' addresses ($expected; got ${got:-none})" test "$got" = "$expected"
