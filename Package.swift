@@ -32,10 +32,10 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
-            // The k0s and drill host modules' Lua sources (PackageResources.k0s_lua, .drill_lua) and the
+            // The k0s, drill and hook host modules' Lua sources (PackageResources.k0s_lua, .drill_lua, .hooks_lua) and the
             // LoadBalancer controller k0slua installs on controllers (PackageResources.lb_controller_py), compiled in as bytes.
             resources: [.embedInCode("Lua/Resources/k0s.lua"), .embedInCode("Drill/Resources/drill.lua"),
-                        .embedInCode("Orchestrate/LoadBalancer/Resources/lb_controller.py")]
+                        .embedInCode("Orchestrate/Bootstrap/Resources/hooks.lua"), .embedInCode("Orchestrate/LoadBalancer/Resources/lb_controller.py")]
         ),
         .target(
             name: "K0sLuaCLI",

@@ -355,6 +355,16 @@ static int traceback_handler(lua_State *L) {
     return 1;
 }
 
+void k0s_push_traceback_handler(lua_State *L) {
+    lua_pushcfunction(L, traceback_handler);
+}
+
+double k0s_seconds_left(k0s_budget *budget) {
+    if (budget->deadline_ns == 0) return 0;
+    int64_t left = budget->deadline_ns - k0s_now_ns();
+    return left > 0 ? (double)left / 1e9 : 0;
+}
+
 int k0s_pcall(lua_State *L, int nargs, int nresults) {
     k0s_budget *b = k0s_budget_of(L);
     int base = lua_gettop(L) - nargs;

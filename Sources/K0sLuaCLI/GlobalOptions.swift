@@ -59,7 +59,7 @@ struct ClusterOptions: ParsableArguments {
 
 /// `--parallel N`: the bound on SSH sessions to nodes (and machine operations) running at once.
 struct FanOutOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("How many SSH sessions to nodes (or machine operations: stop's halts) run at once.", valueName: "n"))
+    @Option(help: ArgumentHelp("How many SSH sessions to nodes (Lua hooks' included; stop: machine halts) run at once.", valueName: "n"))
     var parallel: Int = FanOut.defaultLimit
 
     func validate() throws {

@@ -130,7 +130,8 @@ import Testing
         }
         """
         let world = try StandInWorld(cluster: source)
-        let result = try await world.run(["up", "--skip", "health"])
+        // One at a time: plan order (side by side: HookStageTests).
+        let result = try await world.run(["up", "--skip", "health", "--parallel", "1"])
         #expect(result.exitCode == 0, "\(result.standardError)")
         let hookCalls = world.calls.compactMap { call -> String? in
             if call.tool == "ssh", let remote = call.argv.last, remote.hasPrefix("echo ") {

@@ -86,6 +86,13 @@ int k0s_load_text(lua_State *L, const char *buf, size_t len, const char *chunkna
 /// stack: f args → results | message
 int k0s_pcall(lua_State *L, int nargs, int nresults);
 
+/// Pushes k0s_pcall's message handler (the message and the traceback of the thread that raised),
+/// for an xpcall inside a coroutine. stack: → handler
+void k0s_push_traceback_handler(lua_State *L);
+
+/// Seconds left before the deadline set by k0s_set_deadline (host waits extend it); 0 if none.
+double k0s_seconds_left(k0s_budget *budget);
+
 /// The line at which the table at `index` was created in the tracked chunk, or 0. NEWTABLE carries
 /// the line of the token before `{`; the host corrects that against the source text.
 int k0s_table_line(lua_State *L, k0s_budget *budget, int index);

@@ -29,17 +29,20 @@ extension LuaRuntime {
                                              hint: "if the script is right, raise the limit with \(flag)")])
         }
         guard status == LUA_OK else {
-            let full = string(at: -1) ?? "(error object is not a string)"
-            let (message, traceback) = splitTraceback(full)
-            let (line, file) = locate(message)
-            var text = stripLocation(message)
-            if let context {
-                let location = line.map { "\(file ?? trackedFile):\($0): " } ?? ""
-                text = "\(context) failed: \(location)\(text)"
-            }
-            throw DiagnosticList([Diagnostic(.runtimeError, file: file ?? trackedFile, line: line, path: "",
-                                             message: text, traceback: traceback)])
+            throw DiagnosticList([runtimeError(string(at: -1) ?? "(error object is not a string)", context: context)])
         }
+    }
+
+    /// A Lua error message with its traceback (from k0s_pcall's handler) as a diagnostic.
+    func runtimeError(_ full: String, context: String?) -> Diagnostic {
+        let (message, traceback) = splitTraceback(full)
+        let (line, file) = locate(message)
+        var text = stripLocation(message)
+        if let context {
+            let location = line.map { "\(file ?? trackedFile):\($0): " } ?? ""
+            text = "\(context) failed: \(location)\(text)"
+        }
+        return Diagnostic(.runtimeError, file: file ?? trackedFile, line: line, path: "", message: text, traceback: traceback)
     }
 
     private static func seconds(_ value: Double) -> String {
@@ -67,7 +70,8 @@ extension LuaRuntime {
         // The host's own frames (error(), the k0s prelude) say nothing to the user.
         let frames = text[range.upperBound...].split(separator: "\n").filter { frame in
             let trimmed = frame.trimmingCharacters(in: .whitespaces)
-            return !trimmed.hasPrefix("[C]: in function 'error'") && !trimmed.hasPrefix("k0s:")
+            return !trimmed.hasPrefix("[C]: in function 'error'") && !trimmed.hasPrefix("k0s:") && !trimmed.hasPrefix("hooks:")
+                && !trimmed.hasPrefix("[C]: in function 'xpcall'")
                 && trimmed != "(...tail calls...)" && !trimmed.hasPrefix("[C]: in ?")
         }
         return (String(text[..<range.lowerBound]), (["stack traceback:"] + frames).joined(separator: "\n"))

@@ -3,47 +3,41 @@ import Logging
 
 extension Bootstrap {
     /// Runs the Lua hooks of one stage: the cluster's `pre_join` before the nodes', the cluster's
-    /// `post_join` after them; nodes in plan order.
+    /// `post_join` after them. The nodes' hooks run side by side, at most `--parallel N` at once,
+    /// started in plan order (docs/bootstrap.md).
     func hooks(_ phase: BootstrapPhase) async throws -> String? {
         let stage = phase == .preJoin ? "pre_join" : "post_join"
-        var calls: [(node: Node?, function: LuaFunctionRef)] = []
         let clusterHook = phase == .preJoin ? cluster.hooks.preJoin : cluster.hooks.postJoin
-        for node in cluster.nodes {
-            // Node hooks run once, for nodes joining now (docs/bootstrap.md, "Lifecycle").
-            guard joining.contains(node.name) else { continue }
-            if let function = phase == .preJoin ? node.hooks.preJoin : node.hooks.postJoin { calls.append((node, function)) }
+        // Node hooks run once, for nodes joining now (docs/bootstrap.md, "Lifecycle").
+        let nodeCalls = cluster.nodes.filter { joining.contains($0.name) }.compactMap { node -> HookCall? in
+            (phase == .preJoin ? node.hooks.preJoin : node.hooks.postJoin).map { HookCall(node: node, function: $0, stage: stage) }
         }
+        var waves = [nodeCalls]
         if let clusterHook, !joining.isEmpty {
-            if phase == .preJoin { calls.insert((nil, clusterHook), at: 0) } else { calls.append((nil, clusterHook)) }
+            let call = HookCall(node: nil, function: clusterHook, stage: stage)
+            if phase == .preJoin { waves.insert([call], at: 0) } else { waves.append([call]) }
         }
-        guard !calls.isEmpty else { return "none" }
+        waves.removeAll { $0.isEmpty }
+        guard !waves.isEmpty else { return "none" }
         let log = LogFile(path: "\(layout.logs)/hooks-\(stage).log")
-        for call in calls {
-            try Task.checkCancellation()
-            let target = call.node.map { " for \($0.name)" } ?? ""
-            let context = "hook \"\(stage)\"\(target) (\(call.function.source):\(call.function.line))"
-            progress.info("\(stage)\(target)")
-            let failure: String? = await onLuaThread { [self] () -> String? in
-                let runtime = loaded.runtime
-                let ctx = hookContext(stage: stage, node: call.node, log: log)
-                do throws(DiagnosticList) {
-                    let arguments: [LuaValue] = call.node.map { [Self.luaNode($0), ctx] } ?? [ctx]
-                    try runtime.call(call.function, arguments: arguments, context: context)
-                    return String?.none
-                } catch {
-                    return error.diagnostics.map { d in
-                        d.message + (d.traceback.map { "\n" + $0 } ?? "")
-                    }.joined(separator: "\n")
+        let hookStage = HookStage(runtime: loaded.runtime, runner: runner, limit: options.concurrency, log: log, progress: progress) { [self] node in
+            HookHost(runner: runner, ssh: ssh, tools: tools, cluster: cluster, node: node, log: log, logger: loaded.runtime.logger)
+        }
+        let ran = waves.reduce(0) { $0 + $1.count }
+        for wave in waves {
+            let failures = try await hookStage.run(wave, context: { [self] call, host in hookContext(stage: stage, node: call.node, host: host) })
+            guard failures.isEmpty else {
+                var lines = failures.flatMap { failure in
+                    let d = failure.diagnostic
+                    return (d.message + (d.traceback.map { "\n" + $0 } ?? "")).split(separator: "\n").map(String.init)
                 }
-            }
-            if let failure {
-                let lines = failure.split(separator: "\n").map(String.init)
-                log.write(failure)
-                throw BootstrapFailure(phase: phase, tool: nil, message: lines.first ?? context, outputTail: Array(lines.dropFirst()),
-                                       logFile: log.path)
+                log.write(lines.joined(separator: "\n"))
+                let message = failures.count == 1 ? lines.removeFirst() : "\(failures.count) \(stage) hooks failed"
+                throw BootstrapFailure(phase: phase, tool: nil, message: message, outputTail: lines, logFile: log.path,
+                                       hint: failures.compactMap(\.diagnostic.hint).first)
             }
         }
-        return "\(calls.count) hook\(calls.count == 1 ? "" : "s") ran"
+        return "\(ran) hook\(ran == 1 ? "" : "s") ran"
     }
 
     /// The node as hooks see it.
@@ -61,27 +55,36 @@ extension Bootstrap {
         ]))
     }
 
-    /// `ctx` for a hook: run/run_on over SSH, kubectl after the join, log. Runs on the Lua thread.
-    func hookContext(stage: String, node: Node?, log: LogFile) -> LuaValue {
-        let host = HookHost(runner: runner, ssh: ssh, tools: tools, cluster: cluster, node: node, log: log, logger: loaded.runtime.logger)
-        var functions: [String: LuaHostFunction] = [
+    /// The host's half of a hook's `ctx` (the hook module adds run, run_on and kubectl from
+    /// `deferred` over `perform`). Runs on the Lua thread.
+    func hookContext(stage: String, node: Node?, host: HookHost) -> LuaValue {
+        let functions: [String: LuaHostFunction] = [
             "log": { arguments throws(LuaHostError) in try host.log(arguments) },
-            "run_on": { arguments throws(LuaHostError) in try host.runOn(arguments) },
+            "perform": { arguments throws(LuaHostError) in try host.perform(arguments) },
         ]
-        // Typed-throws closures are given their type before going into the dictionary (Swift 6.3
-        // crashes in SILGen on the subscript-assignment form).
-        let run: LuaHostFunction = { arguments throws(LuaHostError) in try host.run(arguments) }
-        let kubectl: LuaHostFunction = { arguments throws(LuaHostError) in try host.kubectl(arguments) }
-        if node != nil { functions["run"] = run }
-        if stage == "post_join" { functions["kubectl"] = kubectl }
+        var deferred = ["run_on"]
+        if node != nil { deferred.append("run") }
+        if stage == "post_join" { deferred.append("kubectl") }
         var values: [String: LuaValue] = ["phase": .string(stage), "cluster": .string(cluster.name)]
         values["nodes"] = .table(LuaTable(entries: cluster.nodes.enumerated().map { (key: .integer(Int64($0.offset + 1)), value: Self.luaNode($0.element)) }))
+        values["deferred"] = .table(LuaTable(entries: deferred.enumerated().map { (key: .integer(Int64($0.offset + 1)), value: .string($0.element)) }))
         return loaded.runtime.makeTable(values: values, functions: functions)
     }
 }
 
-/// The functions behind a hook's `ctx`. They block the Lua thread while a program runs.
-struct HookHost {
+/// A program a hook asked for (ctx.run, ctx.run_on, ctx.kubectl), ready to run.
+struct HookCommand: Sendable {
+    let command: Command
+    /// The node it runs on; nil for kubectl on the host.
+    let target: Node?
+    /// The command as the hook wrote it: `apt-get install …`, or kubectl's words.
+    let text: String
+    /// A non-zero exit raises in the hook (ctx.run's `check`, always for kubectl).
+    let check: Bool
+}
+
+/// The functions behind a hook's `ctx`: what a request asks for, and the answer the hook gets.
+struct HookHost: Sendable {
     let runner: any ProcessRunning
     let ssh: NodeSSH
     let tools: Tools
@@ -91,12 +94,21 @@ struct HookHost {
     let log: LogFile
     let logger: Logger
 
-    static func result(_ r: CommandResult) -> [LuaValue] {
-        [.table(LuaTable(entries: [
+    static func result(_ r: CommandResult) -> LuaValue {
+        .table(LuaTable(entries: [
             (key: .string("code"), value: .integer(Int64(r.exitCode))),
             (key: .string("stdout"), value: .string(r.standardOutput)),
             (key: .string("stderr"), value: .string(r.standardError)),
-        ]))]
+        ]))
+    }
+
+    /// What the hook module makes of an answer: `{ value = … }` is returned, `{ error = … }` raised
+    /// at the hook's line.
+    static func answer(_ outcome: Result<LuaValue, LuaHostError>) -> LuaValue {
+        switch outcome {
+        case .success(let value): .table(LuaTable(entries: [(key: .string("value"), value: value)]))
+        case .failure(let error): .table(LuaTable(entries: [(key: .string("error"), value: .string(error.message))]))
+        }
     }
 
     /// Arguments after an optional leading table (the `ctx:run(...)` call style).
@@ -113,60 +125,84 @@ struct HookHost {
     func log(_ arguments: [LuaValue]) throws(LuaHostError) -> [LuaValue] {
         let text = Self.plain(arguments).map { value -> String in if case .string(let s) = value { s } else { value.shortDescription } }
             .joined(separator: "\t")
-        log.write(text)
+        log.write(node.map { "[\($0.name)] " + text } ?? text)
         logger.info("\(text)")
         return []
     }
 
-    func run(_ arguments: [LuaValue]) throws(LuaHostError) -> [LuaValue] {
-        guard let target = node else { throw LuaHostError("ctx.run: cluster-level hooks use ctx.run_on(node_name, command)") }
-        let args = Self.plain(arguments)
-        guard case .string(let command)? = args.first else {
-            throw LuaHostError("ctx.run(command [, { check = false }]): expected a command string")
-        }
-        return try execute(on: target, command, check: Self.check(args.count > 1 ? args[1] : nil))
-    }
-
-    func runOn(_ arguments: [LuaValue]) throws(LuaHostError) -> [LuaValue] {
-        let args = Self.plain(arguments)
-        guard args.count >= 2, case .string(let name) = args[0], case .string(let command) = args[1] else {
-            throw LuaHostError("ctx.run_on(node_name, command [, { check = false }]): expected two strings")
-        }
-        guard let target = cluster.node(named: name) else { throw LuaHostError("ctx.run_on: no node named \"\(name)\"") }
-        return try execute(on: target, command, check: Self.check(args.count > 2 ? args[2] : nil))
-    }
-
-    func execute(on target: Node, _ command: String, check: Bool) throws(LuaHostError) -> [LuaValue] {
-        log.write("[\(target.name)] $ \(command)")
-        let runner = self.runner
-        let invocation = ssh.command(target, run: command)
-        switch blocking({ try await runner.run(invocation) }) {
-        case .failure(let error):
-            throw LuaHostError("cannot run `\(command)` on \(target.name): \(error)")
-        case .success(let r):
-            log.write(r.standardOutput + r.standardError + "exit \(r.exitCode)")
-            if check, r.exitCode != 0 {
-                let detail = (r.standardError.isEmpty ? r.standardOutput : r.standardError).trimmingCharacters(in: .whitespacesAndNewlines)
-                throw LuaHostError("`\(command)` on \(target.name) exited with \(r.exitCode)" + (detail.isEmpty ? "" : ": \(detail)"))
+    /// The program behind `ctx.<kind>(arguments…)`; a usage error is raised in the hook.
+    func command(_ kind: String, _ arguments: [LuaValue]) throws(LuaHostError) -> HookCommand {
+        switch kind {
+        case "run":
+            guard let target = node else { throw LuaHostError("ctx.run: cluster-level hooks use ctx.run_on(node_name, command)") }
+            guard case .string(let command)? = arguments.first else {
+                throw LuaHostError("ctx.run(command [, { check = false }]): expected a command string")
             }
-            return Self.result(r)
+            return HookCommand(command: ssh.command(target, run: command), target: target, text: command,
+                               check: Self.check(arguments.count > 1 ? arguments[1] : nil))
+        case "run_on":
+            guard arguments.count >= 2, case .string(let name) = arguments[0], case .string(let command) = arguments[1] else {
+                throw LuaHostError("ctx.run_on(node_name, command [, { check = false }]): expected two strings")
+            }
+            guard let target = cluster.node(named: name) else { throw LuaHostError("ctx.run_on: no node named \"\(name)\"") }
+            return HookCommand(command: ssh.command(target, run: command), target: target, text: command,
+                               check: Self.check(arguments.count > 2 ? arguments[2] : nil))
+        case "kubectl":
+            let words = arguments.compactMap { value -> String? in if case .string(let s) = value { s } else { nil } }
+            return HookCommand(command: tools.kubectl(words), target: nil, text: words.joined(separator: " "), check: true)
+        default:
+            throw LuaHostError("ctx.\(kind): not a hook function")
         }
     }
 
-    func kubectl(_ arguments: [LuaValue]) throws(LuaHostError) -> [LuaValue] {
-        let words = Self.plain(arguments).compactMap { value -> String? in if case .string(let s) = value { s } else { nil } }
-        log.write("$ kubectl \(words.joined(separator: " "))")
-        let runner = self.runner
-        let invocation = tools.kubectl(words)
-        switch blocking({ try await runner.run(invocation) }) {
-        case .failure(let error):
-            throw LuaHostError("cannot run kubectl: \(error)")
-        case .success(let r):
-            if r.exitCode != 0 {
-                throw LuaHostError("`kubectl \(words.joined(separator: " "))` exited with \(r.exitCode): \(r.standardError.trimmingCharacters(in: .whitespacesAndNewlines))")
-            }
-            return Self.result(r)
+    /// How the log names a request: hooks run side by side, so every line says whose it is.
+    func tag(_ command: HookCommand) -> String {
+        switch (node, command.target) {
+        case (let hook?, let target?) where hook.name != target.name: "[\(hook.name) → \(target.name)] "
+        case (_, let target?): "[\(target.name)] "
+        case (let hook?, nil): "[\(hook.name)] "
+        case (nil, nil): ""
         }
+    }
+
+    func started(_ command: HookCommand) {
+        log.write(tag(command) + (command.target == nil ? "$ kubectl " : "$ ") + command.text)
+    }
+
+    /// The answer for the hook once `command` ran.
+    func answer(_ command: HookCommand, _ outcome: Result<CommandResult, any Error>) -> LuaValue {
+        let who = tag(command)
+        switch outcome {
+        case .failure(let error):
+            let what = command.target.map { "cannot run `\(command.text)` on \($0.name)" } ?? "cannot run kubectl"
+            log.write("\(who)\(what): \(error)")
+            return Self.answer(.failure(LuaHostError("\(what): \(error)")))
+        case .success(let r):
+            let lines = (r.standardOutput + r.standardError).split(separator: "\n").map { who + $0 } + ["\(who)exit \(r.exitCode)"]
+            log.write(lines.joined(separator: "\n"))
+            guard command.check, r.exitCode != 0 else { return Self.answer(.success(Self.result(r))) }
+            guard let target = command.target else {
+                return Self.answer(.failure(LuaHostError(
+                    "`kubectl \(command.text)` exited with \(r.exitCode): \(r.standardError.trimmingCharacters(in: .whitespacesAndNewlines))")))
+            }
+            let detail = (r.standardError.isEmpty ? r.standardOutput : r.standardError).trimmingCharacters(in: .whitespacesAndNewlines)
+            return Self.answer(.failure(LuaHostError("`\(command.text)` on \(target.name) exited with \(r.exitCode)" + (detail.isEmpty ? "" : ": \(detail)"))))
+        }
+    }
+
+    /// `perform(kind, arguments)`: a request the hook could not yield (it was inside a sort
+    /// comparison, say); runs it while the Lua thread waits.
+    func perform(_ arguments: [LuaValue]) throws(LuaHostError) -> [LuaValue] {
+        guard case .string(let kind)? = arguments.first, arguments.count == 2 else { throw LuaHostError("perform(kind, arguments)") }
+        let request: HookCommand
+        do throws(LuaHostError) {
+            request = try command(kind, HookStep.unpacked(arguments[1]))
+        } catch {
+            return [Self.answer(.failure(error))]
+        }
+        started(request)
+        let runner = self.runner, invocation = request.command
+        return [answer(request, blocking { try await runner.run(invocation) })]
     }
 }
 
