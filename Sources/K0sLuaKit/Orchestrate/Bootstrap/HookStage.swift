@@ -23,7 +23,6 @@ struct HookStage: Sendable {
     let runtime: LuaRuntime
     let runner: any ProcessRunning
     let limit: Int
-    let log: LogFile
     let progress: any ProgressReporting
     /// The host functions for a hook of this node (nil: the cluster's hook).
     let host: @Sendable (Node?) -> HookHost

@@ -20,12 +20,16 @@ extension Bootstrap {
         waves.removeAll { $0.isEmpty }
         guard !waves.isEmpty else { return "none" }
         let log = LogFile(path: "\(layout.logs)/hooks-\(stage).log")
-        let hookStage = HookStage(runtime: loaded.runtime, runner: runner, limit: options.concurrency, log: log, progress: progress) { [self] node in
+        let hookStage = HookStage(runtime: loaded.runtime, runner: runner, limit: options.concurrency, progress: progress) { [self] node in
             HookHost(runner: runner, ssh: ssh, tools: tools, cluster: cluster, node: node, log: log, logger: loaded.runtime.logger)
         }
         let ran = waves.reduce(0) { $0 + $1.count }
+        // ctx.nodes, built once per stage (a fleet's hooks would each build it again).
+        let nodes = LuaValue.table(LuaTable(entries: cluster.nodes.enumerated().map { (key: .integer(Int64($0.offset + 1)), value: Self.luaNode($0.element)) }))
         for wave in waves {
-            let failures = try await hookStage.run(wave, context: { [self] call, host in hookContext(stage: stage, node: call.node, host: host) })
+            let failures = try await hookStage.run(wave, context: { [self] call, host in
+                hookContext(stage: stage, node: call.node, host: host, nodes: nodes)
+            })
             guard failures.isEmpty else {
                 var lines = failures.flatMap { failure in
                     let d = failure.diagnostic
@@ -57,7 +61,7 @@ extension Bootstrap {
 
     /// The host's half of a hook's `ctx` (the hook module adds run, run_on and kubectl from
     /// `deferred` over `perform`). Runs on the Lua thread.
-    func hookContext(stage: String, node: Node?, host: HookHost) -> LuaValue {
+    func hookContext(stage: String, node: Node?, host: HookHost, nodes: LuaValue) -> LuaValue {
         let functions: [String: LuaHostFunction] = [
             "log": { arguments throws(LuaHostError) in try host.log(arguments) },
             "perform": { arguments throws(LuaHostError) in try host.perform(arguments) },
@@ -66,7 +70,7 @@ extension Bootstrap {
         if node != nil { deferred.append("run") }
         if stage == "post_join" { deferred.append("kubectl") }
         var values: [String: LuaValue] = ["phase": .string(stage), "cluster": .string(cluster.name)]
-        values["nodes"] = .table(LuaTable(entries: cluster.nodes.enumerated().map { (key: .integer(Int64($0.offset + 1)), value: Self.luaNode($0.element)) }))
+        values["nodes"] = nodes
         values["deferred"] = .table(LuaTable(entries: deferred.enumerated().map { (key: .integer(Int64($0.offset + 1)), value: .string($0.element)) }))
         return loaded.runtime.makeTable(values: values, functions: functions)
     }
