@@ -200,13 +200,12 @@ import Testing
         }
         """
         let world = try StandInWorld(cluster: source)
-        let started = Date()
         let up = try await world.run(["up", "--max-hook-seconds", "1"])
-        #expect(Date().timeIntervalSince(started) < 40, "the other hook's sleep 60 was not waited for")
         #expect(up.exitCode == 1)
         #expect(up.standardError.contains("hook \"pre_join\" for worker-1 (cluster.lua:2): time limit of 1 s exceeded"), "\(up.standardError)")
         #expect(up.standardError.contains("--max-hook-seconds"))
         let sleeper = try Self.run(try Self.runs(world), "sleep 60 # worker-2")
+        // Stopped by a signal, not waited for (a finished sleep ends without one).
         #expect(sleeper.signal != nil && sleeper.end != nil, "worker-2's command was stopped")
     }
 
@@ -305,13 +304,11 @@ import Testing
         try await waitFor { (try? Self.runs(world).filter { $0.remote.hasPrefix("sleep 120") }.count) == 3 }
         try await Task.sleep(for: .milliseconds(300))
         let group = try InterruptTests.k0slua(under: process)
-        let started = Date()
         kill(-group, SIGINT)
         try await exited(process)
         #expect(process.terminationStatus == 130)
-        #expect(Date().timeIntervalSince(started) < 30)
         let sleeps = try Self.runs(world).filter { $0.remote.hasPrefix("sleep 120") }
-        #expect(sleeps.count == 3 && sleeps.allSatisfy { $0.end != nil }, "every hook's command ended")
+        #expect(sleeps.count == 3 && sleeps.allSatisfy { $0.signal != nil && $0.end != nil }, "every hook's command was stopped")
         let stderr = try String(contentsOfFile: errors, encoding: .utf8)
         #expect(stderr.contains("interrupted; state and logs are kept"), "\(stderr)")
         #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
