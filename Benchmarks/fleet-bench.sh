@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `k0slua up` and `k0slua health` of a 200-node `hosts` cluster against stand-ins where every ssh
 # connection takes a fixed time: wall time against the ideal for the --parallel bound, and
-# k0slua's own overhead (wall time while no child process runs). The download phase is skipped.
+# k0slua's own overhead (wall time while no child process runs). The download phase is skipped;
+# every node has a pre_join and a post_join hook that runs one command (hooks fan out too).
 set -euo pipefail
 k0slua=$(realpath "${1:?usage: fleet-bench.sh PATH-TO-K0SLUA}")
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,12 +16,15 @@ ln -s "$root/lib" "$dir/lib"
 printf 'not a real key\n' >"$dir/id_bench"
 cat >"$dir/cluster.lua" <<LUA
 local nodes = require "k0slua.nodes"
+local function hook(node, ctx) ctx.run("echo " .. ctx.phase .. " " .. node.name) end
 return {
   name = "fleet", provider = "hosts", network = { cidr = "10.30.0.0/16" },
   ssh = { user = "ops", key_path = "id_bench" },
   nodes = nodes.concat(
-    nodes.class { prefix = "control-plane", role = "controller", count = 3, first_ip = "10.30.0.10", cpus = 2, memory = 2048, disk = 20 },
-    nodes.class { prefix = "worker", role = "worker", count = $((nodes - 3)), first_ip = "10.30.1.10", cpus = 2, memory = 2048, disk = 20 }),
+    nodes.class { prefix = "control-plane", role = "controller", count = 3, first_ip = "10.30.0.10", cpus = 2, memory = 2048, disk = 20,
+                  hooks = { pre_join = hook, post_join = hook } },
+    nodes.class { prefix = "worker", role = "worker", count = $((nodes - 3)), first_ip = "10.30.1.10", cpus = 2, memory = 2048, disk = 20,
+                  hooks = { pre_join = hook, post_join = hook } }),
 }
 LUA
 

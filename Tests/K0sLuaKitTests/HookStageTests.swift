@@ -311,6 +311,8 @@ import Testing
         #expect(sleeps.count == 3 && sleeps.allSatisfy { $0.signal != nil && $0.end != nil }, "every hook's command was stopped")
         let stderr = try String(contentsOfFile: errors, encoding: .utf8)
         #expect(stderr.contains("interrupted; state and logs are kept"), "\(stderr)")
+        #expect(stderr.components(separatedBy: "interrupted: waiting up to").count == 2, "one line for the three ssh: \(stderr)")
+        #expect(stderr.contains("interrupted: waiting up to 10 s for 3 ssh processes to clean up"))
         #expect(!world.calls.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
     }
 }

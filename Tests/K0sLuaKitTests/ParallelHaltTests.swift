@@ -138,6 +138,9 @@ import Testing
         #expect(halts.allSatisfy { $0.signal == "INT" && $0.end != nil }, "each halt got Ctrl-C once and ended")
         let stderr = try String(contentsOfFile: errors, encoding: .utf8)
         #expect(stderr.contains("interrupted; state and logs are kept"), "\(stderr)")
+        // One line for both halts, not one per process.
+        #expect(stderr.components(separatedBy: "interrupted: waiting up to").count == 2, "\(stderr)")
+        #expect(stderr.contains("interrupted: waiting up to 60 s for 2 vagrant processes to clean up and stop (Ctrl-C again to terminate them now)"))
         #expect(try #require(try ClusterRecord.load(world.layout)).isStopped == false)
     }
 

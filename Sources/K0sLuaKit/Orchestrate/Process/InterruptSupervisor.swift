@@ -27,6 +27,8 @@ public final class InterruptSupervisor: @unchecked Sendable {
     private var presses = 0
     private var terminated = false
     private var hungUp = false
+    /// Tools already named as overdue after the first Ctrl-C (one line for all of them).
+    private var overdueReported: Set<String> = []
     /// Where the supervisor says what it waits for (stderr in the CLI).
     public var report: @Sendable (String) -> Void = { _ in }
 
@@ -59,7 +61,12 @@ public final class InterruptSupervisor: @unchecked Sendable {
             children[group] = child
             return (presses > 0 || hungUp, terminated)
         }
-        if term { kill(-group, SIGTERM) } else if interrupted { signalOnce(group, child) }
+        if term {
+            kill(-group, SIGTERM)
+        } else if interrupted {
+            signalOnce(group, child)
+            report(Self.waiting(for: [child]))
+        }
         return !(interrupted || term)
     }
 
@@ -76,7 +83,7 @@ public final class InterruptSupervisor: @unchecked Sendable {
         switch press {
         case 1:
             for (group, child) in running { signalOnce(group, child) }
-            if running.isEmpty { report("interrupted; stopping") }
+            reportWaiting(running)
         case 2:
             if !running.isEmpty { report("second Ctrl-C: terminating \(Self.names(running)) (SIGTERM); Ctrl-C once more to kill") }
             for group in running.keys { kill(-group, SIGTERM) }
@@ -95,7 +102,7 @@ public final class InterruptSupervisor: @unchecked Sendable {
         }
         guard first else { return }
         for (group, child) in running { signalOnce(group, child) }
-        if running.isEmpty { report("hung up; stopping") }
+        if running.isEmpty { report("hung up; stopping") } else { reportWaiting(running) }
     }
 
     /// SIGTERM arrived.
@@ -108,12 +115,29 @@ public final class InterruptSupervisor: @unchecked Sendable {
         for group in running.keys { kill(-group, SIGTERM) }
     }
 
+    /// One line per tool, however many of it run (a fan-out interrupted runs sixteen ssh at once).
+    private func reportWaiting(_ running: [pid_t: Child]) {
+        if running.isEmpty { report("interrupted; stopping") }
+        for children in Dictionary(grouping: running.values, by: \.tool).values.sorted(by: { $0[0].tool < $1[0].tool }) {
+            report(Self.waiting(for: children))
+        }
+    }
+
+    private static func waiting(for children: [Child]) -> String {
+        let child = children[0]
+        let who = children.count == 1 ? child.tool : "\(children.count) \(child.tool) processes"
+        return "interrupted: waiting up to \(Int(child.grace)) s for \(who) to clean up and stop (Ctrl-C again to terminate \(children.count == 1 ? "it" : "them") now)"
+    }
+
     private func signalOnce(_ group: pid_t, _ child: Child) {
         kill(-group, SIGINT)
-        report("interrupted: waiting up to \(Int(child.grace)) s for \(child.tool) to clean up and stop (Ctrl-C again to terminate it now)")
         DispatchQueue.global().asyncAfter(deadline: .now() + child.grace) { [self] in
-            guard lock.withLock({ children[group] != nil }) else { return }
-            report("\(child.tool) did not stop within \(Int(child.grace)) s: terminating it (SIGTERM)")
+            let (running, first) = lock.withLock { () -> (Bool, Bool) in
+                guard children[group] != nil else { return (false, false) }
+                return (true, overdueReported.insert(child.tool).inserted)
+            }
+            guard running else { return }
+            if first { report("\(child.tool) did not stop within \(Int(child.grace)) s: terminating it (SIGTERM)") }
             kill(-group, SIGTERM)
             DispatchQueue.global().asyncAfter(deadline: .now() + 10) { [self] in
                 guard lock.withLock({ children[group] != nil }) else { return }
@@ -132,6 +156,7 @@ public final class InterruptSupervisor: @unchecked Sendable {
             presses = 0
             terminated = false
             hungUp = false
+            overdueReported = []
         }
     }
 }
