@@ -57,4 +57,18 @@ PY
 
 echo "fleet: $nodes hosts, every ssh call ${ssh_seconds}s, --parallel $bound (stand-ins)"
 run up up --quiet --skip download --parallel "$bound" --health-wait 0
+# Every node's hooks ran, each once (a release build once dropped most of them: HookStage.swift).
+python3 - "$dir/log.jsonl" "$nodes" <<'PY'
+import collections, json, sys
+runs = collections.Counter()
+for line in open(sys.argv[1]):
+    entry = json.loads(line)
+    command = (entry.get("argv") or [""])[-1]
+    if entry.get("tool") == "ssh" and "end" not in entry and "signal" not in entry and command.startswith("echo "):
+        runs[command.split()[1]] += 1
+nodes = int(sys.argv[2])
+if runs != {"pre_join": nodes, "post_join": nodes}:
+    sys.exit(f"fleet: expected {nodes} pre_join and {nodes} post_join hooks, the stand-ins saw {dict(runs)}")
+print(f"  hooks    {nodes} pre_join and {nodes} post_join hooks ran, each once")
+PY
 run health health --parallel "$bound"

@@ -27,6 +27,12 @@ struct HookStage: Sendable {
     /// The host functions for a hook of this node (nil: the cluster's hook).
     let host: @Sendable (Node?) -> HookHost
 
+    /// A hook's program ended: its result, or why it could not run.
+    struct ProgramOutcome: Sendable {
+        let hook: Int
+        let result: Result<CommandResult, any Error>
+    }
+
     struct Failure: Sendable {
         let call: HookCall
         let diagnostic: Diagnostic
@@ -52,7 +58,7 @@ struct HookStage: Sendable {
         var secondsLeft = [Double](repeating: runtime.budget.hookSeconds, count: calls.count)
         var running: [Int: HookCommand] = [:]
         var failures: [Failure] = []
-        try await withThrowingTaskGroup(of: (Int, Result<CommandResult, any Error>).self) { group in
+        try await withThrowingTaskGroup(of: ProgramOutcome.self) { group in
             var next = 0, active = 0
             // Hooks to step now: a new one (reply nil) or one whose request has its answer.
             var ready: [(index: Int, reply: LuaValue?)] = []
@@ -64,10 +70,10 @@ struct HookStage: Sendable {
                     active += 1
                 }
                 if ready.isEmpty {
-                    guard active > 0, let (index, outcome) = try await group.next() else { break }
+                    guard active > 0, let finished = try await group.next() else { break }
                     try Task.checkCancellation()
-                    guard let command = running.removeValue(forKey: index) else { continue }
-                    ready.append((index, hosts[index].answer(command, outcome)))
+                    guard let command = running.removeValue(forKey: finished.hook) else { continue }
+                    ready.append((finished.hook, hosts[finished.hook].answer(command, finished.result)))
                     continue
                 }
                 let (index, reply) = ready.removeFirst()
@@ -99,15 +105,15 @@ struct HookStage: Sendable {
                 case .success(.unreadableRequest(let message)):
                     ready.append((index, HookHost.answer(.failure(LuaHostError(message)))))
                 case .success(.request(let kind, let arguments)):
-                    do throws(LuaHostError) {
-                        let command = try host.command(kind, arguments)
+                    // Not inside a `do throws(LuaHostError)`: there Swift 6.3.1's optimizer corrupted the
+                    // child task's result (release builds only; Benchmarks/fleet-bench.sh counts the hooks).
+                    switch host.prepare(kind, arguments) {
+                    case .failure(let error):
+                        ready.append((index, HookHost.answer(.failure(error))))
+                    case .success(let command):
                         host.started(command)
                         running[index] = command
-                        group.addTask { [runner] in
-                            do { return (index, .success(try await runner.run(command.command))) } catch { return (index, .failure(error)) }
-                        }
-                    } catch {
-                        ready.append((index, HookHost.answer(.failure(error))))
+                        group.addTask { [runner] in ProgramOutcome(hook: index, result: await runner.outcome(of: command.command)) }
                     }
                 }
             }
@@ -128,5 +134,12 @@ extension HookStep {
         var byPosition: [Int64: LuaValue] = [:]
         for entry in table.entries { if case .integer(let position) = entry.key { byPosition[position] = entry.value } }
         return (1...count).map { byPosition[$0] ?? .nil_ }
+    }
+}
+
+extension ProcessRunning {
+    /// `run`, its error as a value (for a task group's child that must not throw).
+    func outcome(of command: Command) async -> Result<CommandResult, any Error> {
+        do { return .success(try await run(command)) } catch { return .failure(error) }
     }
 }

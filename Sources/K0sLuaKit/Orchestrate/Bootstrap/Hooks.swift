@@ -159,6 +159,11 @@ struct HookHost: Sendable {
         }
     }
 
+    /// `command(kind, arguments)` as a value.
+    func prepare(_ kind: String, _ arguments: [LuaValue]) -> Result<HookCommand, LuaHostError> {
+        do throws(LuaHostError) { return .success(try command(kind, arguments)) } catch { return .failure(error) }
+    }
+
     /// How the log names a request: hooks run side by side, so every line says whose it is.
     func tag(_ command: HookCommand) -> String {
         switch (node, command.target) {
@@ -199,10 +204,9 @@ struct HookHost: Sendable {
     func perform(_ arguments: [LuaValue]) throws(LuaHostError) -> [LuaValue] {
         guard case .string(let kind)? = arguments.first, arguments.count == 2 else { throw LuaHostError("perform(kind, arguments)") }
         let request: HookCommand
-        do throws(LuaHostError) {
-            request = try command(kind, HookStep.unpacked(arguments[1]))
-        } catch {
-            return [Self.answer(.failure(error))]
+        switch prepare(kind, HookStep.unpacked(arguments[1])) {
+        case .failure(let error): return [Self.answer(.failure(error))]
+        case .success(let command): request = command
         }
         started(request)
         let runner = self.runner, invocation = request.command
