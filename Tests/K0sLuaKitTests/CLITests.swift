@@ -5,7 +5,7 @@ import Testing
 
 /// The built `k0slua` binary: exit codes, where output goes, and the README's promises.
 @Suite struct CLITests {
-    static let binary = Repo.root + "/.build/debug/k0slua"
+    static let binary = StandInWorld.binary
 
     func run(_ arguments: [String], environment: [String: String] = [:], in directory: String = Repo.root) async throws -> CommandResult {
         var env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "NO_COLOR": "1"]

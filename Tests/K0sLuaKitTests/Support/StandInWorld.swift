@@ -6,7 +6,8 @@ import Testing
 /// k0sctl, kubectl and ssh first on PATH (Tests/StandIns/bin); runs the built k0slua there and reads
 /// back what the stand-ins were asked.
 final class StandInWorld: @unchecked Sendable {
-    static let binary = Repo.root + "/.build/debug/k0slua"
+    /// The debug build, or `K0SLUA_TEST_BINARY` (`task test:release` runs suites against the release build).
+    static let binary = ProcessInfo.processInfo.environment["K0SLUA_TEST_BINARY"] ?? Repo.root + "/.build/debug/k0slua"
     let directory: String
     var environment: [String: String]
 
