@@ -6,7 +6,8 @@
 -- coroutine library, and only a yield with the private token below is a request.
 local co, traceback = ...
 local create, resume, status, yield, isyieldable = co.create, co.resume, co.status, co.yield, co.isyieldable
-local type, select, error, pairs, ipairs, pack, xpcall = type, select, error, pairs, ipairs, table.pack, xpcall
+local type, select, error, pairs, ipairs, xpcall = type, select, error, pairs, ipairs, xpcall
+local pack, unpack = table.pack, table.unpack
 
 local token = {}
 local threads = {}
@@ -57,7 +58,7 @@ return function(id, reply, hook, ...)
   if hook ~= nil then
     local arguments = pack(...)
     arguments[arguments.n] = context(arguments[arguments.n])
-    local thread = create(function() return xpcall(hook, traceback, table.unpack(arguments, 1, arguments.n)) end)
+    local thread = create(function() return xpcall(hook, traceback, unpack(arguments, 1, arguments.n)) end)
     threads[id] = thread
     return settle(id, resume(thread))
   end
