@@ -29,6 +29,25 @@ import Testing
 
     static let nodeNames = ["control-plane-1", "worker-1", "worker-2", "worker-3"]
 
+    /// One controller (running workloads) and `workers` workers whose `pre_join` hook is
+    /// `function(node, ctx)` with `body`, whose first line is cluster.lua:3; the controller runs the
+    /// hook too with `controllerHook`.
+    static func hooked(_ body: String, workers: Int, controllerHook: Bool = false) -> String {
+        """
+        local nodes = require "k0slua.nodes"
+        local function hook(node, ctx)
+        \(body)
+        end
+        return {
+          nodes = nodes.concat(
+            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
+                          workloads = function() return true end\(controllerHook ? ", hooks = { pre_join = hook }" : "") },
+            nodes.class { prefix = "worker", role = "worker", count = \(workers), first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
+                          hooks = { pre_join = hook } }),
+        }
+        """
+    }
+
     /// One stand-in process: its command line, when it ran (`started`, then its `end` line) and
     /// the signal it got.
     struct Run {
@@ -126,23 +145,14 @@ import Testing
     /// worker-1's hook fails while worker-2's waits for its command: worker-2's runs to its end,
     /// worker-3's (third, with --parallel 2) never starts, k0sctl never runs.
     @Test func item24_hooks_4_aFailureLetsStartedHooksFinishAndStartsNoOther() async throws {
-        let source = """
-        local nodes = require "k0slua.nodes"
-        local function hook(node, ctx)
-          if node.name == "worker-1" then
-            ctx.run("sleep 0.2 # " .. node.name)
-            error("no widget on " .. node.name)
-          end
-          ctx.run("sleep 2 # " .. node.name)
-          ctx.run("echo after " .. node.name)
-        end
-        return {
-          nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32 },
-            nodes.class { prefix = "worker", role = "worker", count = 3, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
-                          hooks = { pre_join = hook } }),
-        }
-        """
+        let source = Self.hooked("""
+              if node.name == "worker-1" then
+                ctx.run("sleep 0.2 # " .. node.name)
+                error("no widget on " .. node.name)
+              end
+              ctx.run("sleep 2 # " .. node.name)
+              ctx.run("echo after " .. node.name)
+              """, workers: 3)
         let world = try StandInWorld(cluster: source)
         let up = try await world.run(["up", "--parallel", "2"])
         #expect(up.exitCode == 1)
@@ -156,18 +166,10 @@ import Testing
     }
 
     @Test func item24_hooks_4_everyFailedHookIsNamed() async throws {
-        let source = """
-        local nodes = require "k0slua.nodes"
-        return {
-          nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32 },
-            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
-                          hooks = { pre_join = function(node, ctx)
-                            ctx.run("sleep 0.5 # " .. node.name)
-                            ctx.run("false # " .. node.name)
-                          end } }),
-        }
-        """
+        let source = Self.hooked("""
+              ctx.run("sleep 0.5 # " .. node.name)
+              ctx.run("false # " .. node.name)
+              """, workers: 2)
         let world = try StandInWorld(cluster: source)
         let up = try await world.run(["up"], environment: ["K0SLUA_STANDIN_FAIL": "ssh:hook"])
         #expect(up.exitCode == 1)
@@ -175,7 +177,7 @@ import Testing
         #expect(up.standardError.contains("error: up failed in phase pre-join: 2 pre_join hooks failed"), "\(up.standardError)")
         for name in ["worker-1", "worker-2"] {
             #expect(up.standardError.contains(
-                "hook \"pre_join\" for \(name) (cluster.lua:6) failed: cluster.lua:7: `sleep 0.5 # \(name)` on \(name) exited with 1: stand-in: hook command failed"),
+                "hook \"pre_join\" for \(name) (cluster.lua:2) failed: cluster.lua:3: `sleep 0.5 # \(name)` on \(name) exited with 1: stand-in: hook command failed"),
                 "\(up.standardError)")
         }
     }
@@ -183,22 +185,13 @@ import Testing
     /// A hook that computes past --max-hook-seconds ends the stage at once: the Lua state is spent,
     /// so the other hook's program is stopped rather than waited for.
     @Test func item24_hooks_5_aHookOverItsTimeLimitStopsTheOthers() async throws {
-        let source = """
-        local nodes = require "k0slua.nodes"
-        local function hook(node, ctx)
-          if node.name == "worker-1" then
-            ctx.run("sleep 0.2 # " .. node.name)
-            while true do end
-          end
-          ctx.run("sleep 60 # " .. node.name)
-        end
-        return {
-          nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32 },
-            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
-                          hooks = { pre_join = hook } }),
-        }
-        """
+        let source = Self.hooked("""
+              if node.name == "worker-1" then
+                ctx.run("sleep 0.2 # " .. node.name)
+                while true do end
+              end
+              ctx.run("sleep 60 # " .. node.name)
+              """, workers: 2)
         let world = try StandInWorld(cluster: source)
         let up = try await world.run(["up", "--max-hook-seconds", "1"])
         #expect(up.exitCode == 1)
@@ -212,16 +205,10 @@ import Testing
     /// Waiting for programs is not the hook's time, summed over its steps: two 1.5 s commands
     /// under a 1 s limit.
     @Test func item24_hooks_5_waitingDoesNotCountAgainstTheLimit() async throws {
-        let source = """
-        local nodes = require "k0slua.nodes"
-        local function hook(node, ctx) ctx.run("sleep 1.5 # a " .. node.name); ctx.run("sleep 1.5 # b " .. node.name) end
-        return {
-          nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32 },
-            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
-                          hooks = { pre_join = hook } }),
-        }
-        """
+        let source = Self.hooked("""
+              ctx.run("sleep 1.5 # a " .. node.name)
+              ctx.run("sleep 1.5 # b " .. node.name)
+              """, workers: 2)
         let world = try StandInWorld(cluster: source)
         let up = try await world.run(["up", "--skip", "health", "--max-hook-seconds", "1"])
         #expect(up.exitCode == 0, "\(up.standardError)")
@@ -231,24 +218,14 @@ import Testing
     /// Where a hook cannot yield (a gsub replacement runs inside C), ctx.run still works and its
     /// error still points at the hook's line; `ctx:run(…)` works too.
     @Test func item24_hooks_6_ctxRunWorksWhereAHookCannotYield() async throws {
-        let source = """
-        local nodes = require "k0slua.nodes"
-        local function hook(node, ctx)
-          ctx:run("echo method " .. node.name)
-          assert(pcall(ctx.run, "echo in-pcall " .. node.name))
-          local out = ("x"):gsub("x", function()
-            return ctx.run("echo inside-gsub " .. node.name).code == 0 and "y" or "n"
-          end)
-          ctx.log("gsub gave " .. out)
-        end
-        return {
-          nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
-                          workloads = function() return true end },
-            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
-                          hooks = { pre_join = hook } }),
-        }
-        """
+        let source = Self.hooked("""
+              ctx:run("echo method " .. node.name)
+              assert(pcall(ctx.run, "echo in-pcall " .. node.name))
+              local out = ("x"):gsub("x", function()
+                return ctx.run("echo inside-gsub " .. node.name).code == 0 and "y" or "n"
+              end)
+              ctx.log("gsub gave " .. out)
+              """, workers: 2)
         let world = try StandInWorld(cluster: source)
         let up = try await world.run(["up", "--skip", "health"])
         #expect(up.exitCode == 0, "\(up.standardError)")
@@ -262,21 +239,11 @@ import Testing
     }
 
     @Test func item24_hooks_6_aFailureWhereAHookCannotYieldPointsAtItsLine() async throws {
-        let source = """
-        local nodes = require "k0slua.nodes"
-        local function hook(node, ctx)
-          return (("x"):gsub("x", function()
-            return ctx.run("echo inside-gsub " .. node.name).stdout
-          end))
-        end
-        return {
-          nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
-                          workloads = function() return true end },
-            nodes.class { prefix = "worker", role = "worker", count = 1, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
-                          hooks = { pre_join = hook } }),
-        }
-        """
+        let source = Self.hooked("""
+              return (("x"):gsub("x", function()
+                return ctx.run("echo inside-gsub " .. node.name).stdout
+              end))
+              """, workers: 1)
         let world = try StandInWorld(cluster: source)
         let up = try await world.run(["up"], environment: ["K0SLUA_STANDIN_FAIL": "ssh:hook"])
         #expect(up.exitCode == 1)
@@ -288,17 +255,9 @@ import Testing
     /// Ctrl-C while hooks wait for their commands: every command is stopped, k0slua exits 130 and
     /// k0sctl never runs.
     @Test func item24_hooks_7_ctrlCStopsEveryHooksCommand() async throws {
-        let source = """
-        local nodes = require "k0slua.nodes"
-        local function hook(node, ctx) ctx.run("sleep 120 # " .. node.name) end
-        return {
-          nodes = nodes.concat(
-            nodes.class { prefix = "control-plane", role = "controller", count = 1, first_ip = "dhcp", cpus = 2, memory = 2048, disk = 32,
-                          workloads = function() return true end, hooks = { pre_join = hook } },
-            nodes.class { prefix = "worker", role = "worker", count = 2, first_ip = "dhcp", cpus = 2, memory = 4096, disk = 32,
-                          hooks = { pre_join = hook } }),
-        }
-        """
+        let source = Self.hooked("""
+              ctx.run("sleep 120 # " .. node.name)
+              """, workers: 2, controllerHook: true)
         let world = try StandInWorld(cluster: source)
         let (process, errors) = try world.start(["up"], launcher: ["/usr/bin/setsid", "-w"])
         try await waitFor { (try? Self.runs(world).filter { $0.remote.hasPrefix("sleep 120") }.count) == 3 }
