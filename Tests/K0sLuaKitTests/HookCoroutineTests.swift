@@ -8,6 +8,7 @@ import Testing
 /// is the hook's own Lua time summed over its steps.
 @Suite struct HookCoroutineTests {
     static let source = """
+    local kept -- a ctx one hook keeps and another calls
     return {
       two_steps = function(node, ctx)
         local first = ctx.run("first " .. node)
@@ -31,6 +32,13 @@ import Testing
       spin = function(node, ctx)
         ctx.run("before")
         while true do end
+      end,
+      keep = function(node, ctx)
+        kept = ctx
+        ctx.run("own " .. node)
+      end,
+      borrow = function(node, ctx)
+        ctx.log("borrowed gave " .. kept.run("borrowed by " .. node).stdout)
       end,
     }
     """
@@ -112,10 +120,10 @@ import Testing
         let state = try runtime.stepHook(step, id: 1, start: nil, reply: HookHost.answer(.failure(LuaHostError("`doomed worker-1` exited with 1"))),
                                          seconds: &left, context: context)
         guard case .failed(let problem) = state else { Issue.record("\(state)"); return }
-        #expect(problem.message == "hook \"pre_join\" for worker-1 (cluster.lua:8) failed: cluster.lua:9: `doomed worker-1` exited with 1")
-        #expect(problem.line == 9)
+        #expect(problem.message == "hook \"pre_join\" for worker-1 (cluster.lua:8) failed: cluster.lua:10: `doomed worker-1` exited with 1")
+        #expect(problem.line == 10)
         let traceback = try #require(problem.traceback)
-        #expect(traceback.contains("cluster.lua:9:"), "\(traceback)")
+        #expect(traceback.contains("cluster.lua:10:"), "\(traceback)")
         #expect(!traceback.contains("hooks:") && !traceback.contains("xpcall"), "the host module's frames are left out: \(traceback)")
     }
 
@@ -131,6 +139,29 @@ import Testing
         #expect(log.performed.first?.first == .string("run"))
         #expect(HookStep.unpacked(try #require(log.performed.first?.last)) == [.string("inside worker-1")])
         #expect(log.lines == ["\"performed\""])
+    }
+
+    /// A ctx kept by one hook and called from another (of the same stage or a later one) runs its
+    /// request through its own host, on its own hook's node, and waits: the yield would hand the
+    /// request to the calling hook's host.
+    @Test(arguments: [false, true])
+    func aCtxCalledFromAnotherHookGoesToItsOwnHost(laterStage: Bool) throws {
+        let runtime = try LuaRuntime(environment: [:], libraryDirectory: nil)
+        let hooks = try Self.hooks(runtime), keeper = Log(), borrower = Log()
+        let first = try runtime.prepareHookStage()
+        var left = 30.0
+        #expect(try runtime.stepHook(first, id: 1, start: (try #require(hooks["keep"]), [.string("worker-1"), Self.ctx(runtime, keeper)]),
+                                     reply: .nil_, seconds: &left, context: "keep") == .request(kind: "run", arguments: [.string("own worker-1")]))
+        let second = laterStage ? try runtime.prepareHookStage() : first
+        let state = try runtime.stepHook(second, id: 2, start: (try #require(hooks["borrow"]), [.string("worker-2"), Self.ctx(runtime, borrower)]),
+                                         reply: .nil_, seconds: &left, context: "borrow")
+        #expect(state == .finished)
+        #expect(keeper.performed.count == 1 && borrower.performed.isEmpty, "the keeper's host ran it")
+        #expect(HookStep.unpacked(try #require(keeper.performed.first?.last)) == [.string("borrowed by worker-2")])
+        #expect(borrower.lines == ["\"borrowed gave performed\""])
+        // The keeper's own request is still its own to answer.
+        #expect(try runtime.stepHook(first, id: 1, start: nil, reply: HookHost.answer(.success(Self.result(code: 0, stdout: ""))),
+                                     seconds: &left, context: "keep") == .finished)
     }
 
     @Test func unreadableArgumentsAreAnsweredAsAnErrorTheHookCanCatch() throws {

@@ -5,21 +5,25 @@
 -- a metamethod called from C) they ask the host to perform it and wait. cluster.lua has no
 -- coroutine library, and only a yield with the private token below is a request.
 local co, traceback = ...
-local create, resume, status, yield, isyieldable = co.create, co.resume, co.status, co.yield, co.isyieldable
+local create, resume, running, status, yield, isyieldable = co.create, co.resume, co.running, co.status, co.yield, co.isyieldable
 local type, select, error, pairs, ipairs, xpcall = type, select, error, pairs, ipairs, xpcall
 local pack, unpack = table.pack, table.unpack
 
 local token = {}
-local threads = {}
+local threads = {} -- hook id → its coroutine
+local hosts = {} -- coroutine → the host ctx its hook was started with
 
--- kind: "run", "run_on" or "kubectl"; perform: the host function that runs a request and waits.
-local function deferred(kind, perform)
+-- kind: "run", "run_on" or "kubectl"; host: the host ctx whose `perform` runs a request and waits.
+-- Only the hook the ctx was made for yields its requests (the answer goes to the hook that yields,
+-- on that hook's node); a ctx kept and called from another hook, or from a later stage, waits.
+local function deferred(kind, host)
+  local perform = host.perform
   return function(...)
     local arguments = pack(...)
     -- ctx:run(command) passes the context first.
     if arguments.n > 1 and type(arguments[1]) == "table" then arguments = pack(select(2, ...)) end
     local reply
-    if isyieldable() then reply = yield(token, kind, arguments) else reply = perform(kind, arguments) end
+    if isyieldable() and hosts[running()] == host then reply = yield(token, kind, arguments) else reply = perform(kind, arguments) end
     if reply.error ~= nil then error(reply.error, 2) end
     return reply.value
   end
@@ -31,7 +35,7 @@ local function context(host)
   for key, value in pairs(host) do
     if key ~= "perform" and key ~= "deferred" then ctx[key] = value end
   end
-  for _, kind in ipairs(host.deferred) do ctx[kind] = deferred(kind, host.perform) end
+  for _, kind in ipairs(host.deferred) do ctx[kind] = deferred(kind, host) end
   return ctx
 end
 
@@ -40,13 +44,13 @@ end
 local function settle(id, ok, first, kind, arguments)
   local thread = threads[id]
   if status(thread) == "dead" then
-    threads[id] = nil
+    threads[id], hosts[thread] = nil, nil
     if not ok then return "failed", first end -- raised outside the hook's own xpcall
     if first then return "done" end
     return "failed", kind
   end
   if first ~= token then
-    threads[id] = nil
+    threads[id], hosts[thread] = nil, nil
     return "failed", "a hook yielded without ctx.run, ctx.run_on or ctx.kubectl"
   end
   return "request", kind, arguments
@@ -57,9 +61,10 @@ end
 return function(id, reply, hook, ...)
   if hook ~= nil then
     local arguments = pack(...)
-    arguments[arguments.n] = context(arguments[arguments.n])
+    local host = arguments[arguments.n]
+    arguments[arguments.n] = context(host)
     local thread = create(function() return xpcall(hook, traceback, unpack(arguments, 1, arguments.n)) end)
-    threads[id] = thread
+    threads[id], hosts[thread] = thread, host
     return settle(id, resume(thread))
   end
   return settle(id, resume(threads[id], reply))
