@@ -7,11 +7,14 @@ import Testing
 /// at most `--parallel N` at once; the cluster's hooks run alone, before and after them. The ssh
 /// stand-in runs `sleep S # comment` for S seconds, as a node would.
 @Suite struct HookStageTests {
-    /// 1 controller and 3 workers; every node hook sleeps, then echoes; the cluster's hooks bracket them.
+    /// 1 controller and 3 workers; every node hook sleeps (`hook_seconds`, 3 s unless set: enough
+    /// to overlap on a loaded machine), then echoes; the cluster's hooks bracket them.
     static let cluster = """
+    local k0s = require "k0s"
     local nodes = require "k0slua.nodes"
+    local seconds = k0s.env.integer("hook_seconds", 3, { min = 1 })
     local function hook(node, ctx)
-      ctx.run("sleep 1 # " .. ctx.phase .. " " .. node.name)
+      ctx.run("sleep " .. seconds .. " # " .. ctx.phase .. " " .. node.name)
       ctx.run("echo " .. ctx.phase .. " " .. node.name)
     end
     return {
@@ -28,6 +31,9 @@ import Testing
     """
 
     static let nodeNames = ["control-plane-1", "worker-1", "worker-2", "worker-3"]
+
+    /// A node hook's sleep in `cluster`.
+    static func sleep(_ phase: String, _ node: String, seconds: Int = 3) -> String { "sleep \(seconds) # \(phase) \(node)" }
 
     /// One controller (running workloads) and `workers` workers whose `pre_join` hook is
     /// `function(node, ctx)` with `body`, whose first line is cluster.lua:3; the controller runs the
@@ -93,7 +99,7 @@ import Testing
         #expect(up.exitCode == 0, "\(up.standardError)")
         let runs = try Self.runs(world)
         for phase in ["pre_join", "post_join"] {
-            let sleeps = try Self.nodeNames.map { try Self.run(runs, "sleep 1 # \(phase) \($0)") }
+            let sleeps = try Self.nodeNames.map { try Self.run(runs, Self.sleep(phase, $0)) }
             let ends = try sleeps.map { try #require($0.end) }
             #expect(sleeps.map(\.start).max()! < ends.min()!, "\(phase): every node's hook was waiting for its command at once")
             // A hook's own steps keep their order: its echo after its sleep.
@@ -103,17 +109,17 @@ import Testing
         }
         // The cluster's pre_join ran alone before the nodes', its post_join after them.
         let clusterPre = try Self.run(runs, "echo cluster pre_join")
-        let firstNodeStep = try Self.nodeNames.map { try Self.run(runs, "sleep 1 # pre_join \($0)").start }.min()!
+        let firstNodeStep = try Self.nodeNames.map { try Self.run(runs, Self.sleep("pre_join", $0)).start }.min()!
         #expect(try #require(clusterPre.end) <= firstNodeStep)
         let lastNodeStep = try Self.nodeNames.map { try #require(try Self.run(runs, "echo post_join \($0)").end) }.max()!
         #expect(try Self.run(runs, "echo cluster post_join").start >= lastNodeStep)
         // pre_join before k0sctl apply, post_join after.
         let apply = try #require(runs.first { $0.tool == "k0sctl" && $0.argv.first == "apply" })
         #expect(try Self.nodeNames.allSatisfy { try #require(try Self.run(runs, "echo pre_join \($0)").end) <= apply.start })
-        #expect(try Self.nodeNames.allSatisfy { try Self.run(runs, "sleep 1 # post_join \($0)").start >= apply.start })
+        #expect(try Self.nodeNames.allSatisfy { try Self.run(runs, Self.sleep("post_join", $0)).start >= apply.start })
         // The log names whose every line is.
         let log = try String(contentsOfFile: world.layout.logs + "/hooks-pre_join.log", encoding: .utf8)
-        #expect(log.contains("[worker-2] $ sleep 1 # pre_join worker-2") && log.contains("[worker-2] exit 0"), "\(log)")
+        #expect(log.contains("[worker-2] $ \(Self.sleep("pre_join", "worker-2"))") && log.contains("[worker-2] exit 0"), "\(log)")
     }
 
     @Test func item24_hooks_2_parallelBoundsHowManyHooksWaitAtOnce() async throws {
@@ -124,20 +130,20 @@ import Testing
         #expect(Self.mostAtOnce(runs, phase: "pre_join") == 2)
         #expect(Self.mostAtOnce(runs, phase: "post_join") == 2)
         // Hooks start in plan order: control-plane-1 and worker-1 first.
-        let starts = try Self.nodeNames.map { try Self.run(runs, "sleep 1 # pre_join \($0)").start }
+        let starts = try Self.nodeNames.map { try Self.run(runs, Self.sleep("pre_join", $0)).start }
         #expect(max(starts[0], starts[1]) < min(starts[2], starts[3]), "\(starts)")
     }
 
     @Test func item24_hooks_3_parallelOneRunsThemOneAfterAnotherInPlanOrder() async throws {
         let world = try StandInWorld(cluster: Self.cluster)
-        let up = try await world.run(["up", "--skip", "health", "--parallel", "1"])
+        let up = try await world.run(["up", "--skip", "health", "--parallel", "1"], environment: ["hook_seconds": "1"])
         #expect(up.exitCode == 0, "\(up.standardError)")
         let runs = try Self.runs(world)
         #expect(Self.mostAtOnce(runs, phase: "pre_join") == 1)
         let hookCommands = runs.filter { $0.tool == "ssh" && ($0.remote.hasPrefix("echo ") || $0.remote.hasPrefix("sleep ")) }.map(\.remote)
         let expected = ["sleep 0.5 # cluster pre_join", "echo cluster pre_join"]
-            + Self.nodeNames.flatMap { ["sleep 1 # pre_join \($0)", "echo pre_join \($0)"] }
-            + Self.nodeNames.flatMap { ["sleep 1 # post_join \($0)", "echo post_join \($0)"] }
+            + Self.nodeNames.flatMap { [Self.sleep("pre_join", $0, seconds: 1), "echo pre_join \($0)"] }
+            + Self.nodeNames.flatMap { [Self.sleep("post_join", $0, seconds: 1), "echo post_join \($0)"] }
             + ["echo cluster post_join"]
         #expect(hookCommands == expected)
     }
@@ -150,7 +156,7 @@ import Testing
                 ctx.run("sleep 0.2 # " .. node.name)
                 error("no widget on " .. node.name)
               end
-              ctx.run("sleep 2 # " .. node.name)
+              ctx.run("sleep 4 # " .. node.name)
               ctx.run("echo after " .. node.name)
               """, workers: 3)
         let world = try StandInWorld(cluster: source)
@@ -161,7 +167,7 @@ import Testing
             "\(up.standardError)")
         let runs = try Self.runs(world)
         #expect(runs.contains { $0.remote == "echo after worker-2" }, "the hook already started ran to its end")
-        #expect(!runs.contains { $0.remote == "sleep 2 # worker-3" }, "no hook started after the failure")
+        #expect(!runs.contains { $0.remote == "sleep 4 # worker-3" }, "no hook started after the failure")
         #expect(!runs.contains { $0.tool == "k0sctl" && $0.argv.first == "apply" })
     }
 
