@@ -13,6 +13,8 @@
 # on 127.0.0.1 inside the namespace is K0SLUA_MIRROR, the cache (XDG_CACHE_HOME) starts empty, and
 # the k0sctl stand-in uploads the cached binary and image bundle to the VMs over SSH.
 set -euo pipefail
+# With pipefail, a reader that stops early (`awk '{…; exit}'`, `head`) can end the writer with
+# SIGPIPE and the script with exit 141, depending on timing: host-side pipelines read all input.
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/env.sh"
@@ -157,8 +159,8 @@ PY
 leases_by_node() { # cluster-id
   local prefix="$1-"
   for domain in $(virsh list --name | grep "^$prefix" || true); do
-    mac=$(virsh domiflist "$domain" | awk '$3 == "k0slua-e2e-vmnet" {print $5; exit}')
-    ip=$(virsh net-dhcp-leases k0slua-e2e-vmnet --mac "$mac" | awk '$4 == "ipv4" {sub("/.*", "", $5); print $5; exit}')
+    mac=$(virsh domiflist "$domain" | awk '$3 == "k0slua-e2e-vmnet" && !seen {print $5; seen = 1}')
+    ip=$(virsh net-dhcp-leases k0slua-e2e-vmnet --mac "$mac" | awk '$4 == "ipv4" && !seen {sub("/.*", "", $5); print $5; seen = 1}')
     echo "${domain#"$prefix"} $ip"
   done
 }
@@ -390,7 +392,7 @@ moved_lease_checks() { # scenario state table
       sleep 3
     done
   }
-  mac=$(virsh domiflist "$domain" | awk -v n="$network" '$3 == n {print $5; exit}')
+  mac=$(virsh domiflist "$domain" | awk -v n="$network" '$3 == n && !seen {print $5; seen = 1}')
   echo "  moved lease: $node ($mac) leaves $old for $new when it reboots; etcd read on $leader_ip"
   marker="moved-lease-$cluster_id"
   check "$scenario: moved lease: a marker written to etcd" etcd_leader "put k0slua-e2e/moved-lease $marker"
@@ -572,7 +574,7 @@ support_checks() { # scenario state table
   local scenario=$1 state=$2 table=$3 out="$K0SLUA_E2E_WORK/$1/support" bundle root node file
   rm -rf "$out" && mkdir -p "$out/unpacked"
   (cd "$K0SLUA_E2E_WORK/$scenario" && "${NS[@]}" "${current_env[@]}" "$k0slua" support --out "$out" 2>&1) | sed 's/^/  support: /' || true
-  bundle=$(find "$out" -maxdepth 1 -name 'k0slua-support-*.tar.gz' | head -1)
+  bundle=$(find "$out" -maxdepth 1 -name 'k0slua-support-*.tar.gz' -print -quit)
   check "$scenario: support: a bundle was written, mode 0600" test -n "$bundle" -a "$(stat -c %a "${bundle:-/nonexistent}" 2>/dev/null)" = 600
   [ -n "$bundle" ] || return 0
   tar -xzf "$bundle" -C "$out/unpacked" || true
@@ -815,7 +817,7 @@ lifecycle_drills() { # scenario state work
 # Helpers of scenario_lifecycle (bash's dynamic scope: they see its scenario, work and code).
 lifecycle_plan() { # step: `k0slua plan` into <work>/plan-<step>.txt, its first lines shown
   (cd "$work" && "$k0slua" plan >"$work/plan-$1.txt" 2>&1) || true
-  sed 's/^/  plan: /' "$work/plan-$1.txt" | head -n 4
+  sed -n '1,4s/^/  plan: /p' "$work/plan-$1.txt"
 }
 
 lifecycle_up() { # step: `k0slua up --offline` into <work>/up-<step>.txt; sets code, records its time and phases
