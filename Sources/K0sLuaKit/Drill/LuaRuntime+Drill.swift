@@ -17,19 +17,10 @@ extension LuaRuntime {
         track(displayName)
         let top = lua_gettop(state)
         defer { lua_settop(state, top) }
-        // stack: → module
-        let moduleStatus = DrillModule.source.withCString { k0s_load_text(state, $0, strlen($0), "=drill") }
-        guard moduleStatus == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.internalError, file: "drill", line: nil, path: "",
-                                             message: "the drill module does not load: \(string(at: -1) ?? "")")])
-        }
-        // stack: module → module host coroutine-library
+        // stack: → module host coroutine-library
+        try pushHostModule(DrillModule.source, chunk: "drill", title: "drill")
         push(host)
-        lua_pushcclosure(state, luaopen_coroutine, 0)
-        guard k0s_pcall(state, 0, 1) == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.internalError, file: "drill", line: nil, path: "",
-                                             message: "cannot open the coroutine library: \(string(at: -1) ?? "")")])
-        }
+        try pushCoroutineLibrary(for: "drill")
         // stack: … → module host coroutine-library body
         let status = source.withUnsafeBytes { bytes in
             k0s_load_text(state, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, "@" + displayName)

@@ -5,14 +5,30 @@ import Logging
 
 /// The `k0s` host module and `require` of lib/ modules.
 extension LuaRuntime {
+    /// Loads one of k0slua's own Lua modules (k0s, drill, hooks: compiled in, chunk `=<chunk>`); one
+    /// that does not load is k0slua's bug. stack: → module
+    func pushHostModule(_ source: String, chunk: String, title: String) throws(DiagnosticList) {
+        let status = source.withCString { k0s_load_text(state, $0, strlen($0), "=" + chunk) }
+        guard status == LUA_OK else {
+            throw DiagnosticList([Diagnostic(.internalError, file: chunk, line: nil, path: "",
+                                             message: "the \(title) module does not load: \(string(at: -1) ?? "")")])
+        }
+    }
+
+    /// A coroutine library of its own for a host module (cluster.lua and drill files have none).
+    /// stack: → coroutine-library
+    func pushCoroutineLibrary(for chunk: String) throws(DiagnosticList) {
+        lua_pushcclosure(state, luaopen_coroutine, 0)
+        guard k0s_pcall(state, 0, 1) == LUA_OK else {
+            throw DiagnosticList([Diagnostic(.internalError, file: chunk, line: nil, path: "",
+                                             message: "cannot open the coroutine library: \(string(at: -1) ?? "")")])
+        }
+    }
+
     func installPrelude() throws(DiagnosticList) {
         let top = lua_gettop(state)
         defer { lua_settop(state, top) }
-        let status = K0sModule.source.withCString { k0s_load_text(state, $0, strlen($0), "=k0s") }
-        guard status == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.internalError, file: "k0s", line: nil, path: "",
-                                             message: "the k0s module does not load: \(string(at: -1) ?? "")")])
-        }
+        try pushHostModule(K0sModule.source, chunk: "k0s", title: "k0s")
         let environment = self.environment
         let logger = self.logger
         let libraryDirectory = self.libraryDirectory

@@ -23,19 +23,9 @@ extension LuaRuntime {
     func prepareHookStage() throws(DiagnosticList) -> LuaFunctionRef {
         let top = lua_gettop(state)
         defer { lua_settop(state, top) }
-        // stack: → module
-        let status = HookModule.source.withCString { k0s_load_text(state, $0, strlen($0), "=hooks") }
-        guard status == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.internalError, file: "hooks", line: nil, path: "",
-                                             message: "the hook module does not load: \(string(at: -1) ?? "")")])
-        }
-        // stack: module → module coroutine-library
-        lua_pushcclosure(state, luaopen_coroutine, 0)
-        guard k0s_pcall(state, 0, 1) == LUA_OK else {
-            throw DiagnosticList([Diagnostic(.internalError, file: "hooks", line: nil, path: "",
-                                             message: "cannot open the coroutine library: \(string(at: -1) ?? "")")])
-        }
-        // stack: … → module coroutine-library traceback-handler
+        // stack: → module coroutine-library traceback-handler
+        try pushHostModule(HookModule.source, chunk: "hooks", title: "hook")
+        try pushCoroutineLibrary(for: "hooks")
         k0s_push_traceback_handler(state)
         k0s_set_deadline(accounting, budget.seconds)
         defer { k0s_set_deadline(accounting, 0) }
