@@ -33,14 +33,9 @@ struct HookStage: Sendable {
         let result: Result<CommandResult, any Error>
     }
 
-    struct Failure: Sendable {
-        let call: HookCall
-        let diagnostic: Diagnostic
-    }
-
-    /// Runs `calls`; returns the failed ones (empty: every hook ran to its end).
+    /// Runs `calls`; returns why hooks failed, one diagnostic each (empty: every hook ran to its end).
     /// - Parameter context: the host's ctx for a hook; called on the Lua thread.
-    func run(_ calls: [HookCall], context: @escaping @Sendable (HookCall, HookHost) -> LuaValue) async throws -> [Failure] {
+    func run(_ calls: [HookCall], context: @escaping @Sendable (HookCall, HookHost) -> LuaValue) async throws -> [Diagnostic] {
         guard !calls.isEmpty else { return [] }
         let runtime = self.runtime
         let prepared = await onLuaThread { () -> Result<LuaFunctionRef, DiagnosticList> in
@@ -49,7 +44,7 @@ struct HookStage: Sendable {
         let step: LuaFunctionRef
         switch prepared {
         case .success(let function): step = function
-        case .failure(let error): return [Failure(call: calls[0], diagnostic: Self.first(error, calls[0]))]
+        case .failure(let error): return [Self.first(error, calls[0])]
         }
         // Every Lua step below was awaited: nothing else uses the state when this runs.
         defer { runtime.release(step) }
@@ -57,7 +52,7 @@ struct HookStage: Sendable {
         let hosts = calls.map { host($0.node) }
         var secondsLeft = [Double](repeating: runtime.budget.hookSeconds, count: calls.count)
         var running: [Int: HookCommand] = [:]
-        var failures: [Failure] = []
+        var failures: [Diagnostic] = []
         try await withThrowingTaskGroup(of: ProgramOutcome.self) { group in
             var next = 0, active = 0
             // Hooks to step now: a new one (reply nil) or one whose request has its answer.
@@ -94,14 +89,14 @@ struct HookStage: Sendable {
                 secondsLeft[index] = stepped.1
                 switch stepped.0 {
                 case .failure(let error):
-                    failures.append(Failure(call: call, diagnostic: Self.first(error, call)))
+                    failures.append(Self.first(error, call))
                     group.cancelAll()
                     return
                 case .success(.finished):
                     active -= 1
                 case .success(.failed(let diagnostic)):
                     active -= 1
-                    failures.append(Failure(call: call, diagnostic: diagnostic))
+                    failures.append(diagnostic)
                 case .success(.unreadableRequest(let message)):
                     ready.append((index, HookHost.answer(.failure(LuaHostError(message)))))
                 case .success(.request(let kind, let arguments)):

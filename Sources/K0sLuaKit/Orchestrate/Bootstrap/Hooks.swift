@@ -31,14 +31,13 @@ extension Bootstrap {
                 hookContext(stage: stage, node: call.node, host: host, nodes: nodes)
             })
             guard failures.isEmpty else {
-                var lines = failures.flatMap { failure in
-                    let d = failure.diagnostic
-                    return (d.message + (d.traceback.map { "\n" + $0 } ?? "")).split(separator: "\n").map(String.init)
+                var lines = failures.flatMap { d in
+                    (d.message + (d.traceback.map { "\n" + $0 } ?? "")).split(separator: "\n").map(String.init)
                 }
                 log.write(lines.joined(separator: "\n"))
                 let message = failures.count == 1 ? lines.removeFirst() : "\(failures.count) \(stage) hooks failed"
                 throw BootstrapFailure(phase: phase, tool: nil, message: message, outputTail: lines, logFile: log.path,
-                                       hint: failures.compactMap(\.diagnostic.hint).first)
+                                       hint: failures.compactMap(\.hint).first)
             }
         }
         return "\(ran) hook\(ran == 1 ? "" : "s") ran"
