@@ -59,6 +59,12 @@ import Testing
         return functions
     }
 
+    /// A runtime that ran `source`, its hooks by name, and a hook stage's step function.
+    static func stage(_ budget: LuaBudget = .default) throws -> (LuaRuntime, [String: LuaFunctionRef], LuaFunctionRef) {
+        let runtime = try LuaRuntime(budget: budget, environment: [:], libraryDirectory: nil)
+        return (runtime, try hooks(runtime), try runtime.prepareHookStage())
+    }
+
     /// A ctx as Bootstrap.hookContext builds it; `perform` answers with stdout "performed".
     static func ctx(_ runtime: LuaRuntime, _ log: Log) -> LuaValue {
         runtime.makeTable(values: ["deferred": .table(LuaTable(entries: [(key: .integer(1), value: .string("run")),
@@ -80,9 +86,8 @@ import Testing
     }
 
     @Test func twoHooksInterleaveAtTheirRequestsAndEachGetsItsOwnAnswers() throws {
-        let runtime = try LuaRuntime(environment: [:], libraryDirectory: nil)
-        let hooks = try Self.hooks(runtime), log = Log()
-        let step = try runtime.prepareHookStage()
+        let (runtime, hooks, step) = try Self.stage()
+        let log = Log()
         var left1 = 30.0, left2 = 30.0
         let ctx = Self.ctx(runtime, log)
         let function = try #require(hooks["two_steps"])
@@ -110,9 +115,8 @@ import Testing
     }
 
     @Test func anErrorAnswerIsRaisedAtTheHooksLineWithItsTraceback() throws {
-        let runtime = try LuaRuntime(environment: [:], libraryDirectory: nil)
-        let hooks = try Self.hooks(runtime), log = Log()
-        let step = try runtime.prepareHookStage()
+        let (runtime, hooks, step) = try Self.stage()
+        let log = Log()
         var left = 30.0
         let context = "hook \"pre_join\" for worker-1 (cluster.lua:8)"
         _ = try runtime.stepHook(step, id: 1, start: (try #require(hooks["failing"]), [.string("worker-1"), Self.ctx(runtime, log)]),
@@ -128,9 +132,8 @@ import Testing
     }
 
     @Test func whereAHookCannotYieldTheHostPerformsTheRequest() throws {
-        let runtime = try LuaRuntime(environment: [:], libraryDirectory: nil)
-        let hooks = try Self.hooks(runtime), log = Log()
-        let step = try runtime.prepareHookStage()
+        let (runtime, hooks, step) = try Self.stage()
+        let log = Log()
         var left = 30.0
         let state = try runtime.stepHook(step, id: 1, start: (try #require(hooks["unyielding"]), [.string("worker-1"), Self.ctx(runtime, log)]),
                                          reply: .nil_, seconds: &left, context: "hook")
@@ -146,9 +149,8 @@ import Testing
     /// request to the calling hook's host.
     @Test(arguments: [false, true])
     func aCtxCalledFromAnotherHookGoesToItsOwnHost(laterStage: Bool) throws {
-        let runtime = try LuaRuntime(environment: [:], libraryDirectory: nil)
-        let hooks = try Self.hooks(runtime), keeper = Log(), borrower = Log()
-        let first = try runtime.prepareHookStage()
+        let (runtime, hooks, first) = try Self.stage()
+        let keeper = Log(), borrower = Log()
         var left = 30.0
         #expect(try runtime.stepHook(first, id: 1, start: (try #require(hooks["keep"]), [.string("worker-1"), Self.ctx(runtime, keeper)]),
                                      reply: .nil_, seconds: &left, context: "keep") == .request(kind: "run", arguments: [.string("own worker-1")]))
@@ -165,9 +167,8 @@ import Testing
     }
 
     @Test func unreadableArgumentsAreAnsweredAsAnErrorTheHookCanCatch() throws {
-        let runtime = try LuaRuntime(environment: [:], libraryDirectory: nil)
-        let hooks = try Self.hooks(runtime), log = Log()
-        let step = try runtime.prepareHookStage()
+        let (runtime, hooks, step) = try Self.stage()
+        let log = Log()
         var left = 30.0
         let state = try runtime.stepHook(step, id: 1, start: (try #require(hooks["deep"]), [.string("worker-1"), Self.ctx(runtime, log)]),
                                          reply: .nil_, seconds: &left, context: "hook")
@@ -179,10 +180,8 @@ import Testing
     }
 
     @Test func theTimeLimitIsTheHooksOwnLuaTimeOverItsSteps() throws {
-        let runtime = try LuaRuntime(budget: LuaBudget(instructions: .max, memoryBytes: 64 << 20, seconds: 5, hookSeconds: 0.3),
-                                     environment: [:], libraryDirectory: nil)
-        let hooks = try Self.hooks(runtime), log = Log()
-        let step = try runtime.prepareHookStage()
+        let (runtime, hooks, step) = try Self.stage(LuaBudget(instructions: .max, memoryBytes: 64 << 20, seconds: 5, hookSeconds: 0.3))
+        let log = Log()
         var left = runtime.budget.hookSeconds
         _ = try runtime.stepHook(step, id: 1, start: (try #require(hooks["spin"]), [.string("worker-1"), Self.ctx(runtime, log)]),
                                  reply: .nil_, seconds: &left, context: "hook \"pre_join\" for worker-1")
