@@ -121,7 +121,9 @@ import Testing
         // A terminal that went away: k0slua's stderr is a pipe nobody reads any more.
         let pipe = Pipe()
         var env = world.environment
-        env.merge(["K0SLUA_STANDIN_DELAY": "vagrant:up=600", "K0SLUA_STANDIN_CLEANUP": "3"]) { $1 }
+        let cleanupEnds = world.directory + "/cleanup-ends"
+        env.merge(["K0SLUA_STANDIN_DELAY": "vagrant:up=600", "K0SLUA_STANDIN_CLEANUP": "600",
+                   "K0SLUA_STANDIN_CLEANUP_UNTIL": cleanupEnds]) { $1 }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         process.arguments = ["-w", "/usr/bin/env", "-i"] + env.map { "\($0.key)=\($0.value)" } + [StandInWorld.binary, "up"]
@@ -137,9 +139,12 @@ import Testing
         try pipe.fileHandleForReading.close()
         kill(k0slua, SIGHUP)
         try await waitFor { InterruptTests.vagrantSignals(world) == ["INT"] }
-        // vagrant cleans up for 3 s: the cluster is still locked meanwhile.
+        // vagrant cleans up until the test lets it finish: the cluster is still locked meanwhile.
+        try await Task.sleep(for: .milliseconds(500))
         #expect(world.events.isEmpty)
         #expect(throws: ClusterLock.Failure.self) { try ClusterLock(path: world.layout.lockFile).acquire(command: "test") }
+        #expect(kill(k0slua, 0) == 0, "k0slua waits for vagrant's cleanup")
+        FileManager.default.createFile(atPath: cleanupEnds, contents: Data())
         try await exited(process)
         #expect(process.terminationStatus == 129)
         #expect(InterruptTests.vagrantSignals(world) == ["INT"])

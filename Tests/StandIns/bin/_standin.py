@@ -14,6 +14,8 @@ Environment:
                          machine's shutdown in turn, as Vagrant halts one after another)
   K0SLUA_STANDIN_CLEANUP seconds vagrant needs to clean up after a first SIGINT (a second SIGINT
                          exits at once without cleanup, as Vagrant does); unset: exit at once
+  K0SLUA_STANDIN_CLEANUP_UNTIL  a path: that cleanup ends as soon as the file exists (a test holds
+                         vagrant in its cleanup for as long as it checks, however slow the machine)
   K0SLUA_STANDIN_FAULTS  comma list of cluster faults: partition:NAME/NAME, unreachable:NAME,
                          node-notready:NAME, node-missing:NAME, node-wrong-ip:NAME, extra-taint:NAME,
                          k0s-down:NAME, coredns-crashloop, api-down, hang:NAME (ssh to it never answers),
@@ -93,7 +95,10 @@ def on_signal(number, _frame):
             # second one (this handler again, nested in the sleep below) exits at once.
             sys.stderr.write("==> vagrant: Waiting for cleanup before exiting...\n")
             sys.stderr.flush()
-            time.sleep(cleanup)
+            gate = os.environ.get("K0SLUA_STANDIN_CLEANUP_UNTIL")
+            deadline = time.monotonic() + cleanup
+            while time.monotonic() < deadline and not (gate and os.path.exists(gate)):
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
             record({"event": "cleanup-done"})
             sys.exit(1)
         sys.stderr.write("==> vagrant: Exiting immediately, without cleanup!\n")
