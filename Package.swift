@@ -54,6 +54,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
+                // CLITests walks the command tree's configurations.
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // OutputLinesTests compares k0slua's line splitting with Subprocess's own.
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],

@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Cache: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cache",
             abstract: "The host cache shared by all clusters: k0s, its image bundle, k0sctl, kubectl.",
             discussion: "Lives in $XDG_CACHE_HOME/k0slua (default ~/.cache/k0slua). K0SLUA_MIRROR=<base URL> fetches every https://HOST/PATH as <base>/HOST/PATH; it must be https://, http:// on this machine (127.0.0.1, ::1, localhost) or file://, unless K0SLUA_MIRROR_INSECURE=1.",
             subcommands: [Fetch.self, List.self, Prune.self])
@@ -14,6 +15,7 @@ extension K0sLuaCommand {
 extension K0sLuaCommand.Cache {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fetch",
             abstract: "Download what `up` needs for this cluster, verified against the releases' SHA-256 checksums.",
             discussion: "The k0s binary and airgap image bundle for the guests' architecture (hosts: each host's, as the last `up` found it), k0sctl/kubectl when PATH has none new enough, and on Tart the cluster's image (`tart pull` when Tart's local store lacks it). Without --k0s: cluster.lua's k0s_version, else the version recorded for this cluster, else the latest stable release (then recorded).")
 
@@ -73,7 +75,7 @@ extension K0sLuaCommand.Cache {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cached k0s versions with their sizes, last use and the clusters using them.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Cached k0s versions with their sizes, last use and the clusters using them.")
 
         func run() async throws {
             let cache = CacheLayout.default()
@@ -90,7 +92,7 @@ extension K0sLuaCommand.Cache {
     }
 
     struct Prune: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove cached k0s versions but the most recently used and those existing clusters use.")
+        static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove cached k0s versions but the most recently used and those existing clusters use.")
 
         @Option(help: "How many of the most recently used versions to keep.")
         var keep: Int = 1

@@ -4,7 +4,7 @@ import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Destroy: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Destroy this cluster's machines and remove its generated state.")
+        static let configuration = CommandConfiguration(commandName: "destroy", abstract: "Destroy this cluster's machines and remove its generated state.")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions

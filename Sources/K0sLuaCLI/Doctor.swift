@@ -4,7 +4,7 @@ import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Doctor: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the tools, host capacity and (on macOS) Tart networking the cluster needs (up's preflight alone).")
+        static let configuration = CommandConfiguration(commandName: "doctor", abstract: "Check the tools, host capacity and (on macOS) Tart networking the cluster needs (up's preflight alone).")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions

@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Drill: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "drill",
             abstract: "Run a fault drill written in Lua against the applied cluster (docs/drills.md).",
             discussion: "Faults are undone when the drill ends, also on failure, Ctrl-C and --timeout. Exit 0 passed or skipped, 1 failed, 65 a problem in the drill file, 130 interrupted.")
 

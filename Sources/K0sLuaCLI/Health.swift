@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Health: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "health",
             abstract: "Check that the cluster matches cluster.lua and works.",
             discussion: "Checks: \(HealthChecker.checkNames.joined(separator: ", ")). Exit 0 when all pass, 1 otherwise.")
 

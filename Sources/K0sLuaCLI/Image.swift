@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Image: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "image",
             abstract: "Work with container images on the cluster's nodes.",
             subcommands: [Load.self])
     }
@@ -13,6 +14,7 @@ extension K0sLuaCommand {
 extension K0sLuaCommand.Image {
     struct Load: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "load",
             abstract: "Load images built on this machine into every node that runs a kubelet, without a registry.",
             discussion: "Each argument is an image archive (docker save, podman save or an OCI layout tar) or the name of an image "
                 + "that docker or podman on PATH saves. It is copied to each node over SSH and imported with `k0s ctr -n k8s.io images import` "

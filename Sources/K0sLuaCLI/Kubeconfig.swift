@@ -4,7 +4,7 @@ import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Kubeconfig: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Fetch or refresh the cluster's kubeconfig (k0sctl kubeconfig).")
+        static let configuration = CommandConfiguration(commandName: "kubeconfig", abstract: "Fetch or refresh the cluster's kubeconfig (k0sctl kubeconfig).")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions

@@ -4,7 +4,7 @@ import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Plan: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the nodes cluster.lua describes, without changing anything.")
+        static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show the nodes cluster.lua describes, without changing anything.")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions

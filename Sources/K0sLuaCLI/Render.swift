@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Render: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "render",
             abstract: "Write the Vagrantfile and k0sctl.yaml that cluster.lua describes.",
             discussion: "Files are written atomically and left alone when unchanged. The cluster's SSH key is created next to them on first use.")
 

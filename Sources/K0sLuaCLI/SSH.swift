@@ -4,7 +4,7 @@ import K0sLuaKit
 
 extension K0sLuaCommand {
     struct SSH: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Open a shell on a node, or run a command there: k0slua ssh worker-1 -- uptime")
+        static let configuration = CommandConfiguration(commandName: "ssh", abstract: "Open a shell on a node, or run a command there: k0slua ssh worker-1 -- uptime")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions

@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "snapshot",
             abstract: "Save the whole cluster while its machines are stopped, and bring it back in seconds (libvirt, Tart).",
             discussion: "Snapshots live in <state>/snapshots/<name>/ (docs/snapshots.md); `destroy` keeps them unless --snapshots.",
             subcommands: [Save.self, Restore.self, List.self, Delete.self])
@@ -46,6 +47,7 @@ extension K0sLuaCommand.Snapshot {
 
     struct Save: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "save",
             abstract: "Halt the machines (workers first), save them and the cluster's files as NAME, and start them again if they ran.")
 
         @OptionGroup var options: ClusterOptions
@@ -65,6 +67,7 @@ extension K0sLuaCommand.Snapshot {
 
     struct Restore: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "restore",
             abstract: "Bring the cluster back as NAME saved it: machines added since destroyed, removed ones re-created, then boot, connectivity and health.")
 
         @OptionGroup var options: ClusterOptions
@@ -86,7 +89,7 @@ extension K0sLuaCommand.Snapshot {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete snapshot NAME and its machine images.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete snapshot NAME and its machine images.")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions
@@ -99,7 +102,7 @@ extension K0sLuaCommand.Snapshot {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "This cluster's snapshots: time, k0s version, nodes, size on disk, whether cluster.lua changed since.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "This cluster's snapshots: time, k0s version, nodes, size on disk, whether cluster.lua changed since.")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions

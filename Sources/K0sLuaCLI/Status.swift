@@ -4,7 +4,7 @@ import K0sLuaKit
 
 extension K0sLuaCommand {
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Each machine's state and, with a kubeconfig, each node's Ready condition.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Each machine's state and, with a kubeconfig, each node's Ready condition.")
 
         @OptionGroup var options: ClusterOptions
         @OptionGroup var state: StateOptions

@@ -30,6 +30,7 @@ extension K0sLuaCommand {
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Boot a stopped cluster's machines (controllers first), check addresses and connectivity, and wait for health.")
 
         @OptionGroup var options: ClusterOptions

@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Support: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "support",
             abstract: "Collect logs, state and each node's k0s diagnostics into a tar.gz for a bug report (secrets redacted).",
             discussion: "Writes k0slua-support-<name>-<time>.tar.gz (mode 0600); REDACTED.txt inside lists what was removed. "
                 + "Works whatever state the cluster is in: what cannot be reached is noted and skipped (docs/support.md). "

@@ -5,6 +5,7 @@ import K0sLuaKit
 extension K0sLuaCommand {
     struct Up: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "up",
             abstract: "Create or update the cluster: machines, provisioning, k0s, kubeconfig, hooks, health.",
             discussion: "Phases: \(BootstrapPhase.allCases.map(\.rawValue).joined(separator: ", ")). A failing phase stops everything (exit 1) and keeps the logs under <state>/logs/. Running up again on a healthy cluster is safe.")
 
