@@ -19,6 +19,25 @@ median_ms() {
   printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
 }
 
+# Runs the shell functions $1 and $2 alternately $runs times and prints "medianA medianB
+# medianRatio" (ms, ms, the median of the pairs' A/B): pairing keeps the ratio true while the
+# machine's speed drifts, which on a shared VM moves single runs by a third.
+paired_ms() {
+  local as=() bs=() rs=() start mid end
+  for _ in $(seq "$runs"); do
+    start=$(date +%s%N)
+    "$1" >/dev/null 2>/tmp/k0slua-bench.err || { echo "benchmark command failed: $1" >&2; cat /tmp/k0slua-bench.err >&2; exit 1; }
+    mid=$(date +%s%N)
+    "$2" >/dev/null 2>/tmp/k0slua-bench.err || { echo "benchmark command failed: $2" >&2; cat /tmp/k0slua-bench.err >&2; exit 1; }
+    end=$(date +%s%N)
+    as+=($(( (mid - start) / 1000 ))); bs+=($(( (end - mid) / 1000 )))
+    rs+=($(awk -v a=$(( mid - start )) -v b=$(( end - mid )) 'BEGIN {printf "%.4f", a/b}'))
+  done
+  local median='{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+  printf '%s %s %s\n' "$(printf '%s\n' "${as[@]}" | sort -n | awk "$median")" "$(printf '%s\n' "${bs[@]}" | sort -n | awk "$median")" \
+    "$(printf '%s\n' "${rs[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+}
+
 report() { # name measured_ms target_ms
   awk -v n="$1" -v m="$2" -v t="$3" 'BEGIN {printf "%-44s %9.1f ms   target < %5d ms   ratio %.2f  %s\n", n, m, t, m/t, (m < t ? "ok" : "SLOW")}'
 }
@@ -28,7 +47,10 @@ ratio() { # name measured_ms reference_name reference_ms target_ratio
 }
 
 echo "k0slua benchmarks ($runs runs each, median wall time, $(nproc) cores)"
-version=$(median_ms "$k0slua" --version)
+version_only() { "$k0slua" --version; }
+plan_of_default() { "$k0slua" plan; }
+cd "$root"
+read -r plan_default version plan_ratio < <(paired_ms plan_of_default version_only)
 echo "k0slua --version                             $(printf '%9.1f' "$version") ms"
 validate_dir=$(mktemp -d)
 trap 'rm -rf "$validate_dir"' EXIT
@@ -38,8 +60,7 @@ if [ -f "$validate_dir/Vagrantfile" ] && command -v vagrant >/dev/null; then
   validate=$(cd "$validate_dir" && VAGRANT_CHECKPOINT_DISABLE=1 VAGRANT_BOX_UPDATE_CHECK_DISABLE=1 runs=$(( runs < 5 ? runs : 5 )) median_ms vagrant validate)
   echo "vagrant validate of the 1+1 Vagrantfile      $(printf '%9.1f' "$validate") ms"
 fi
-plan_default=$(cd "$root" && median_ms "$k0slua" plan)
-ratio "plan, default cluster.lua (1+1)" "$plan_default" "--version" "$version" 1.5
+awk -v m="$plan_default" -v r="$version" -v q="$plan_ratio" -v n="$runs" 'BEGIN {printf "%-44s %9.1f ms = %6.3f x --version (%.1f ms; median of %s paired runs)   target <= 1.5 x  %s\n", "plan, default cluster.lua (1+1)", m, q, r, n, (q <= 1.5 ? "ok" : "SLOW")}'
 plan_3_2=$(cd "$root" && control_plane_count=3 worker_count=2 median_ms "$k0slua" plan --json)
 report "plan --json, 3+2" "$plan_3_2" 50
 plan_1000=$(cd "$root" && median_ms "$k0slua" plan --file "$here/cluster-1000.lua" --lib "$root/lib")
