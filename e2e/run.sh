@@ -759,9 +759,10 @@ snapshot_memory_checks() { # save|restore (snapshot_checks' variables)
   check "$scenario: $what booted no machine (the boot ids of the save)" test "$(boot_ids "$state" "$table")" = "$boots_saved"
   check "$scenario: every domain runs after the $what" test "$(virsh list --all --name | grep "^$cluster_id-" | xargs -r -n1 virsh domstate | sort -u | grep .)" = running
   while read -r node ip _; do
-    drift=$(( $(ssh_node "$state" "$user" "$ip" 'date +%s' || echo 0) - $(date +%s) ))
-    echo "  $what: $node's clock is ${drift}s off the host's"
-    check "$scenario: $node's clock is within 5 s of the host's after the $what" test "${drift#-}" -le 5
+    # The guest's reading against the host's once it is back: the return trip only (milliseconds).
+    drift=$(awk -v g="$(ssh_node "$state" "$user" "$ip" 'date -u +%s.%N' || echo 0)" -v h="$(date -u +%s.%N)" 'BEGIN {printf "%.3f", g - h}')
+    echo "  $what: $node's clock is ${drift} s off the host's"
+    check "$scenario: $node's clock is within 1 s of the host's after the $what" awk -v d="$drift" 'BEGIN {exit !(d < 1 && d > -1)}'
   done <<<"$table"
 }
 

@@ -308,7 +308,9 @@ def vagrant(args):
                 # A halted machine boots again; it keeps its disk and (normally) its DHCP lease. Its CPUs and
                 # memory are set from the Vagrantfile on start (vagrant-libvirt action/start_domain.rb redefines
                 # the domain; vagrant-tart action/start_instance.rb runs `tart set --cpu --memory`).
-                env_state[m["name"]] = dict(before, state="running", ip=lease(m, state, before.get("ip")), **m["size"])
+                # A boot sets the guest's clock from the host's (the RTC): whatever it stood at is gone.
+                booted = {k: v for k, v in before.items() if k != "clock"}
+                env_state[m["name"]] = dict(booted, state="running", ip=lease(m, state, before.get("ip")), **m["size"])
                 out(f"==> {m['name']}: Machine already provisioned. Run `vagrant provision` or use the `--provision`\n")
                 continue
             if m["provider"] == "libvirt" and m["domain"] in load("virsh.json", {}):
@@ -763,6 +765,46 @@ def vagrant_follows_domain(domain, libvirt_state):
         save("vagrant.json", state)
 
 
+def domain_clock(domain, action):
+    """The guest clock of a libvirt machine, kept in its Vagrant entry (so a memory image carries
+    it): `{"frozen": guest epoch}` while paused or saved, `{"offset": guest − host seconds}` while it
+    runs (none: in step with the host, as after a boot). QEMU stops a paused guest's clock; a
+    resumed guest goes on from where it stood, behind the host by the pause."""
+    owner = vagrant_machine_of_domain(domain)
+    with locked_state():
+        state = load("vagrant.json", {})
+        entry = state.get(owner[0], {}).get(owner[1]) if owner else None
+        if entry is None:
+            return
+        clock = entry.get("clock") or {}
+        if action == "freeze" and "frozen" not in clock:
+            entry["clock"] = {"frozen": time.time() + clock.get("offset", 0.0)}
+        elif action == "thaw" and "frozen" in clock:
+            entry["clock"] = {"offset": clock["frozen"] - time.time()}
+        save("vagrant.json", state)
+
+
+def guest_clock_command(command, host):
+    """`date -u +%s.%N` and `sudo date -u -s @EPOCH` / `sudo date -u -s '±S seconds'` (GNU date: a
+    relative time moves the clock from the guest's own) on a running machine; None: another command."""
+    moved = re.fullmatch(r"sudo date -u -s (?:@(\d+(?:\.\d+)?)|'([+-]\d+(?:\.\d+)?) seconds')", command)
+    if command != "date -u +%s.%N" and not moved:
+        return None
+    # Locked: the fan-out moves several guests' clocks at once, each a read-modify-write of vagrant.json.
+    with locked_state():
+        state = load("vagrant.json", {})
+        entry = next((m for machines in state.values() for m in machines.values() if m.get("state") == "running" and m.get("ip") == host), None)
+        offset = (entry or {}).get("clock", {}).get("offset", 0.0)
+        if not moved:
+            out(f"{time.time() + offset:.9f}\n")
+            return 0
+        if entry is not None:
+            entry["clock"] = {"offset": float(moved.group(1)) - time.time() if moved.group(1) else offset + float(moved.group(2))}
+            save("vagrant.json", state)
+    out(time.strftime("%a %b %d %H:%M:%S UTC %Y\n", time.gmtime()))
+    return 0
+
+
 def virsh(args):
     """libvirt on the host (shared by every Vagrant environment): domains (virsh.json: name ->
     state), their UUIDs (domain-uuids.json) and the `default` pool's volumes (volumes.json: name ->
@@ -804,6 +846,7 @@ def virsh(args):
                 return 1
             domains[name] = becomes
             save("virsh.json", domains)
+            domain_clock(name, "freeze" if command == "suspend" else "thaw")
             vagrant_follows_domain(name, becomes)
             out(f"Domain '{name}' {'suspended' if command == 'suspend' else 'resumed'}\n\n")
             return 0
@@ -812,6 +855,7 @@ def virsh(args):
             if domains[name] not in ("running", "paused"):
                 err(f"error: Failed to save domain '{name}' to {positional[1]}\nerror: Requested operation is not valid: domain is not running\n")
                 return 1
+            domain_clock(name, "freeze")
             owner = vagrant_machine_of_domain(name)
             with open(positional[1], "w") as f:
                 json.dump({"domain": name, "vagrant": owner and [owner[0], owner[1], load("vagrant.json", {}).get(owner[0], {}).get(owner[1], {})]}, f)
@@ -893,6 +937,8 @@ def virsh(args):
             state = load("vagrant.json", {})
             state.setdefault(key, {})[machine] = dict(entry, state=domains[name])
             save("vagrant.json", state)
+            if "--paused" not in args:
+                domain_clock(name, "thaw")
         out(f"Domain restored from {positional[0]}\n\n")
         return 0
     if command == "pool-refresh":
@@ -1378,6 +1424,9 @@ def ssh(args):
     if answered is not None:
         return answered
     answered = ssh_support(command, host, name)
+    if answered is not None:
+        return answered
+    answered = guest_clock_command(command, host)
     if answered is not None:
         return answered
     if command == "hostname":

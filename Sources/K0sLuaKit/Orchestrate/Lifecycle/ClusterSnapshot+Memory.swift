@@ -116,23 +116,60 @@ extension Bootstrap {
         return Set(listed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
     }
 
-    /// Sets each node's clock to the host's (`sudo date -u -s @EPOCH` over SSH): a guest resumed
-    /// from a memory image has the time it was saved at.
+    /// Sets each node's clock to the host's: a guest resumed from a memory image, or paused for
+    /// a save, has the time it stood still at. One SSH call reads the guest's clock; the host's
+    /// time when the answer is back gives the offset, so the connection's set-up (seconds on a
+    /// busy host) comes before the reading and does not count. A second call moves the guest's
+    /// clock by that offset from its own time, so its own set-up does not count either: the guest
+    /// ends behind only by the time an answer takes to come back. A failed move is retried from a
+    /// new reading, never applied twice.
     func setGuestClocks(_ nodes: [Node]) async throws {
         let log = logFile("snapshot")
         let outcomes = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, String?) in
-            // The host's time when each attempt starts, not when the fan-out began.
-            let (result, failure) = try await runner.runRetrying(attempts: 5) {
-                ssh.command(node, run: "sudo date -u -s @\(Int(Date().timeIntervalSince1970))")
+            var failure = "no attempt ran"
+            for attempt in 0..<5 {
+                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                do {
+                    let reading = try await runner.run(ssh.command(node, run: Self.guestClockReading))
+                    let arrived = Date().timeIntervalSince1970
+                    guard reading.succeeded else {
+                        failure = "ssh exited with \(reading.exitCode): \(reading.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+                        continue
+                    }
+                    let answer = reading.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+                    guard let guest = Double(answer), guest.isFinite else {
+                        // Not a transient failure: no GNU date there (`%N`).
+                        return (node, "`\(Self.guestClockReading)` printed \"\(answer.prefix(80))\", not seconds")
+                    }
+                    let offset = arrived - guest
+                    let move = try await runner.run(ssh.command(node, run: Self.guestClockMove(by: offset)))
+                    guard move.succeeded else {
+                        failure = "ssh exited with \(move.exitCode): \(move.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
+                        continue
+                    }
+                    log.write("clock of \(node.name): \(String(format: "%.3f", abs(offset))) s \(offset >= 0 ? "behind" : "ahead of") the host's; moved")
+                    return (node, nil)
+                } catch is CancellationError {
+                    throw CancellationError()
+                } catch {
+                    failure = "\(error)"
+                }
             }
-            return (node, result == nil ? failure : nil)
+            return (node, failure)
         }
-        let failures = outcomes.compactMap { node, problem in problem.map { "\(node.name) (\(node.sshAddress ?? "?")): \($0)" } }
-        for (node, problem) in outcomes { log.write("clock of \(node.name): \(problem ?? "set")") }
-        guard failures.isEmpty else {
-            throw BootstrapFailure(phase: .machines, tool: "ssh", message: "cannot set the clock of \(failures.count) machine(s) resumed from the snapshot",
-                                   outputTail: failures, logFile: log.path,
-                                   hint: "set it by hand (`sudo date -u -s @$(date +%s)` on the node) or restart the cluster: `k0slua stop && k0slua start`")
-        }
+        let failed = outcomes.compactMap { node, problem in problem.map { (node, $0) } }
+        for (node, problem) in failed { log.write("clock of \(node.name): \(problem)") }
+        guard let first = failed.first?.0 else { return }
+        throw BootstrapFailure(phase: .machines, tool: "ssh", message: "cannot set the clock of \(failed.count) machine(s) resumed from the snapshot",
+                               outputTail: failed.map { "\($0.0.name) (\($0.0.sshAddress ?? "?")): \($0.1)" }, logFile: log.path,
+                               hint: "set it from the host (`k0slua ssh \(first.name) -- sudo date -u -s @$(date +%s)`) or restart the cluster: `k0slua stop && k0slua start`")
+    }
+
+    /// The guest's clock in seconds since the epoch, to the nanosecond (GNU date).
+    static let guestClockReading = "date -u +%s.%N"
+
+    /// Moves the guest's clock by `seconds` from its own time: `sudo date -u -s '+12.345 seconds'`.
+    static func guestClockMove(by seconds: Double) -> String {
+        "sudo date -u -s '\(String(format: "%+.3f", seconds)) seconds'"
     }
 }
