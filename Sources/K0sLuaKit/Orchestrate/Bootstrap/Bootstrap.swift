@@ -213,6 +213,39 @@ public final class Bootstrap: @unchecked Sendable {
         return result
     }
 
+    /// `step` of independent commands side by side (the fan-out bound): each one's lines are
+    /// logged together once all have ended, in the order given, and the first failure in that
+    /// order is thrown, as `step` throws it.
+    func stepEach(_ phase: BootstrapPhase, _ commands: [Command], log name: String) async throws {
+        struct NotRun: Error { let reason: String }
+        let outcomes = try await FanOut.map(commands, limit: options.concurrency) { [runner] command -> Result<CommandResult, NotRun> in
+            do {
+                return .success(try await runner.run(command))
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                return .failure(NotRun(reason: "\(error)"))
+            }
+        }
+        let log = logFile(name)
+        for (command, outcome) in zip(commands, outcomes) {
+            log.write("$ \(command)")
+            switch outcome {
+            case .failure(let notRun):
+                throw BootstrapFailure(phase: phase, tool: command.executable, message: "could not run `\(command.executable)`: \(notRun.reason)",
+                                       outputTail: [], logFile: log.path, hint: "run `k0slua doctor` to see what is missing")
+            case .success(let result):
+                for text in [result.standardOutput, result.standardError] where !text.isEmpty { log.write(text) }
+                log.write("exit \(result.exitCode)")
+                guard result.succeeded else {
+                    throw BootstrapFailure(phase: phase, tool: command.executable, message: "`\(command)` exited with \(result.exitCode)",
+                                           outputTail: OutputExcerpt.lines(result.standardOutput + "\n" + result.standardError, limit: 15), logFile: log.path)
+                }
+            }
+        }
+        if Task.isCancelled { throw CancellationError() }
+    }
+
     /// `text` without the lines of a kubeconfig that carry keys, certificates or tokens.
     static func withoutKeyMaterial(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false)

@@ -132,9 +132,9 @@ extension Bootstrap {
                 try await destroyExtraMachines(extra)
                 progress.info("powering off \(today.nodes.filter { meta.nodes.contains($0.name) }.map(\.name).joined(separator: ", "))")
                 let active = try await activeDomains()
-                for node in today.nodes where meta.nodes.contains(node.name) && active.contains(domainName(node.name)) {
-                    try await step(.machines, virsh(["destroy", "--", domainName(node.name)]), log: "snapshot")
-                }
+                let running = today.nodes.filter { meta.nodes.contains($0.name) }.map { domainName($0.name) }.filter(active.contains)
+                // All at once: each `virsh destroy` waits for its QEMU to end.
+                try await stepEach(.machines, running.map { virsh(["destroy", "--", $0]) }, log: "snapshot")
             } else {
                 // All at once: vagrant-libvirt's `halt --force` still waits for an ACPI shutdown
                 // (action/shutdown_domain.rb).

@@ -73,7 +73,10 @@ extension Bootstrap {
         var notes: [String] = []
         let changed = try await rediscoverAddresses()
         try refuseMovedControllers(changed.map { (name: $0.name, to: $0.to) })
-        if setClocks { try await setGuestClocks(cluster.nodes) }
+        if setClocks {
+            progress.info("setting the clocks of \(cluster.nodes.map(\.name).joined(separator: ", ")) (they stood still while paused)")
+            try await setGuestClocks(cluster.nodes)
+        }
         if let note = try await wakeSoftnetNodes() { notes.append(note) }
         if !changed.isEmpty {
             notes += changed.map { "\($0.name): address changed from \($0.from) to \($0.to)" }
@@ -90,6 +93,7 @@ extension Bootstrap {
             try await applyK0sctl(cluster, phase: .k0sctl)
             notes.append("k0sctl apply reconfigured k0s for the new address(es)")
         }
+        progress.info("checking connectivity between the machines")
         if let note = try await connectivity() { notes.append("connectivity: \(note)") }
         record.stoppedAt = nil
         record.updatedAt = Date()
@@ -97,6 +101,7 @@ extension Bootstrap {
         self.record = record
         var health: HealthReport?
         if !options.skip.contains(.health) {
+            progress.info("health checks")
             _ = try await runPhase(.health, health: &health)
         }
         return (notes, health)
