@@ -601,6 +601,8 @@ scenario_lifecycle() { # scenario name state work code
   table=$(node_table "$name" static "$work/cluster.lua")
   user=$(k0sctl_host "$state" 192.168.64.10 | awk '{print $1}')
   check "$scenario: a marker written to etcd" etcdctl_on "$state" "$user" "put k0slua-e2e/marker $cluster_id"
+  check "$scenario: vagrant-libvirt made the cluster network's bridge without STP (no forward delay for a restored port)" \
+    grep -q "stp='off'" <<<"$(virsh net-dumpxml k0slua-e2e-net)"
   snapshot_checks
   before=$(boot_ids "$state" "$table")
 
@@ -768,6 +770,7 @@ snapshot_1_2() { # (scenario_lifecycle's variables)
   check "$scenario: snapshot restore grown (1+2) succeeded" test "$code" = 0
   check "$scenario: the 1+2 restore booted no machine (the boot ids of the save)" test "$(boot_ids "$state" "$grown")" = "$boots"
   check "$scenario: the record after the 1+2 restore is the snapshot's" test "$(recorded_nodes "$state")" = "$nodes"
+  grep '^clock of' "$state/logs/snapshot.log" | sed 's/^/  1+2 restore: /' || true
   while read -r node ip _; do
     drift=$(awk -v g="$(ssh_node "$state" "$user" "$ip" 'date -u +%s.%N' || echo 0)" -v h="$(date -u +%s.%N)" 'BEGIN {printf "%.3f", g - h}')
     check "$scenario: $node's clock is within 1 s of the host's after the 1+2 restore ($drift s)" awk -v d="$drift" 'BEGIN {exit !(d < 1 && d > -1)}'
@@ -795,6 +798,7 @@ snapshot_memory_checks() { # save|restore (snapshot_checks' variables)
     test "$(grep -E '^\$ virsh resume ' "$state/logs/snapshot.log" | sed -E 's/.*-(worker-[0-9]+|control-plane-[0-9]+)$/\1/' | tr '\n' ' ')" = "control-plane-1 worker-1 "
   check "$scenario: $what booted no machine (the boot ids of the save)" test "$(boot_ids "$state" "$table")" = "$boots_saved"
   check "$scenario: every domain runs after the $what" test "$(virsh list --all --name | grep "^$cluster_id-" | xargs -r -n1 virsh domstate | sort -u | grep .)" = running
+  grep '^clock of' "$state/logs/snapshot.log" | sed "s/^/  $what: /" || true
   while read -r node ip _; do
     # The guest's reading against the host's once it is back: the return trip only (milliseconds).
     drift=$(awk -v g="$(ssh_node "$state" "$user" "$ip" 'date -u +%s.%N' || echo 0)" -v h="$(date -u +%s.%N)" 'BEGIN {printf "%.3f", g - h}')

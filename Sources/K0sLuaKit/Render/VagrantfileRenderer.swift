@@ -142,7 +142,11 @@ public enum VagrantfileRenderer {
         return out
     }
 
-    /// vagrant-libvirt's private network that carries a node's static address.
+    /// vagrant-libvirt's private network that carries a node's static address. Its bridge holds
+    /// only the machines' ports, no loop for STP to break; with STP on (vagrant-libvirt's default,
+    /// `action/create_networks.rb`) Linux holds each new port, that of a machine booted or resumed
+    /// from a memory image, two forward delays of at least 2 s before it forwards, which TCP's SYN
+    /// backoff stretched to 7–10 s before a restored node answered SSH.
     static func privateNetwork(_ ip: IPv4Address, _ network: ClusterNetwork, name: String) -> String {
         var options = [
             "ip: \(Quote.ruby(ip.description))",
@@ -150,6 +154,7 @@ public enum VagrantfileRenderer {
             "libvirt__network_name: \(Quote.ruby(name))",
             "libvirt__dhcp_enabled: false",
             "libvirt__forward_mode: \"none\"",
+            "libvirt__bridge_stp: false",
         ]
         if network.cidr.prefixLength != 24 { options.append("libvirt__netmask: \(Quote.ruby(network.cidr.netmask.description))") }
         return "    node.vm.network :private_network,\n      " + options.joined(separator: ",\n      ") + "\n"

@@ -128,8 +128,12 @@ extension Bootstrap {
         let outcomes = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, String?) in
             var failure = "no attempt ran"
             for attempt in 0..<5 {
-                if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
+                if attempt > 0 {
+                    log.write("clock of \(node.name), attempt \(attempt): \(failure)")
+                    try await Task.sleep(for: .seconds(2 * attempt))
+                }
                 do {
+                    let started = Date()
                     let reading = try await runner.run(ssh.command(node, run: Self.guestClockReading))
                     let arrived = Date().timeIntervalSince1970
                     guard reading.succeeded else {
@@ -147,7 +151,8 @@ extension Bootstrap {
                         failure = "ssh exited with \(move.exitCode): \(move.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
                         continue
                     }
-                    log.write("clock of \(node.name): \(String(format: "%.3f", abs(offset))) s \(offset >= 0 ? "behind" : "ahead of") the host's; moved")
+                    log.write("clock of \(node.name): \(String(format: "%.3f", abs(offset))) s \(offset >= 0 ? "behind" : "ahead of") the host's; moved "
+                              + "(read in \(String(format: "%.1f", arrived - started.timeIntervalSince1970)) s, moved in \(String(format: "%.1f", Date().timeIntervalSince1970 - arrived)) s)")
                     return (node, nil)
                 } catch is CancellationError {
                     throw CancellationError()
