@@ -15,6 +15,11 @@ import Foundation
 extension Bootstrap {
     func virsh(_ arguments: [String]) -> Command { Command("virsh", arguments) }
 
+    /// The domain names `virsh list [--all] --name` printed: one a line, then a blank line.
+    static func domainNames(listedBy output: String) -> [String] {
+        output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// Saves each node's machine image into `directory` (a snapshot being written).
     /// `frozen`: the libvirt domains are paused and their memory is saved too.
     func saveMachineImages(_ nodes: [Node], into directory: String, snapshot: String, frozen: FrozenDomains? = nil) async throws -> [ClusterSnapshot.Machine] {
@@ -71,7 +76,7 @@ extension Bootstrap {
     func restoreLibvirtMachine(_ machine: ClusterSnapshot.Machine, from directory: String) async throws {
         guard let domain = machine.domain, let volumes = machine.volumes else { return }
         progress.info("restoring \(machine.node) (libvirt domain \(domain))")
-        let defined = try await runner.run(virsh(["list", "--all", "--name"])).standardOutput.split(separator: "\n").map(String.init)
+        let defined = Self.domainNames(listedBy: try await step(.machines, virsh(["list", "--all", "--name"]), log: "snapshot").standardOutput)
         if defined.contains(domain) {
             _ = try? await runner.run(virsh(["destroy", "--", domain]))
             try await step(.machines, virsh(["undefine", "--remove-all-storage", "--", domain]), log: "snapshot")

@@ -113,7 +113,7 @@ extension Bootstrap {
     /// The libvirt domains that run or are paused now.
     func activeDomains() async throws -> Set<String> {
         let listed = try await step(.machines, virsh(["list", "--name"]), log: "snapshot").standardOutput
-        return Set(listed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        return Set(Self.domainNames(listedBy: listed))
     }
 
     /// Sets each node's clock to the host's: a guest resumed from a memory image, or paused for

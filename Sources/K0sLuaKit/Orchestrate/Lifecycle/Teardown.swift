@@ -118,7 +118,7 @@ public struct Teardown: Sendable {
     func deleteStrayLibvirtDomains(report: (String) -> Void) async throws {
         guard let listed = try? await runner.run(Command("virsh", ["list", "--all", "--name"])), listed.succeeded else { return }
         let prefix = VagrantfileRenderer.libvirtDomainPrefix(cluster, layout: layout)
-        for name in listed.standardOutput.split(separator: "\n").map(String.init) where name.hasPrefix(prefix) {
+        for name in Bootstrap.domainNames(listedBy: listed.standardOutput) where name.hasPrefix(prefix) {
             _ = try? await runner.run(Command("virsh", ["destroy", name]))
             let undefined = try await runner.run(Command("virsh", ["undefine", name, "--remove-all-storage"]))
             report(undefined.succeeded ? "deleted stray libvirt domain \(name)" : "could not delete libvirt domain \(name): \(undefined.standardError)")
