@@ -623,7 +623,6 @@ scenario_lifecycle() { # scenario name state work code
   check "$scenario: the record has worker-2, joined" test "$(recorded_nodes "$state")" = "control-plane-1 192.168.64.10 True;worker-1 192.168.64.20 True;worker-2 192.168.64.21 True"
   snapshot_1_2
 
-
   step "lifecycle: worker_count=1 (1+2 -> 1+1, offline)"
   export worker_count=1
   lifecycle_plan shrink
