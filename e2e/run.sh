@@ -750,7 +750,7 @@ snapshot_checks() { # (scenario_lifecycle's scenario name state work code table 
 # images), timed against the scenario's first `up`, of 1+1 — an `up` of 1+2 boots one machine more,
 # so the ratio to it is lower still. No machine boots; every guest's clock is right afterwards.
 snapshot_1_2() { # (scenario_lifecycle's variables)
-  local t0 save_seconds restore_seconds up_seconds code nodes grown boots node ip _ drift
+  local t0 save_seconds restore_seconds up_seconds code nodes grown boots
   nodes=$(recorded_nodes "$state")
   grown=$(node_table "$name" static "$work/cluster.lua")
   boots=$(boot_ids "$state" "$grown")
@@ -769,11 +769,7 @@ snapshot_1_2() { # (scenario_lifecycle's variables)
   check "$scenario: snapshot restore grown (1+2) succeeded" test "$code" = 0
   check "$scenario: the 1+2 restore booted no machine (the boot ids of the save)" test "$(boot_ids "$state" "$grown")" = "$boots"
   check "$scenario: the record after the 1+2 restore is the snapshot's" test "$(recorded_nodes "$state")" = "$nodes"
-  grep '^clock of' "$state/logs/snapshot.log" | sed 's/^/  1+2 restore: /' || true
-  while read -r node ip _; do
-    drift=$(awk -v g="$(ssh_node "$state" "$user" "$ip" 'date -u +%s.%N' || echo 0)" -v h="$(date -u +%s.%N)" 'BEGIN {printf "%.3f", g - h}')
-    check "$scenario: $node's clock is within 1 s of the host's after the 1+2 restore ($drift s)" awk -v d="$drift" 'BEGIN {exit !(d < 1 && d > -1)}'
-  done <<<"$grown"
+  guest_clock_checks "1+2 restore" "$grown"
   up_seconds=$(awk 'END {printf "%d", $1}' "$work/up.txt")
   printf '%s\tstep:snapshot save (1+2, 3 nodes)\t%s\t%s\n' "$scenario" "$save_seconds" "$(( save_seconds / 3 ))s per node, target <= 10 s" >>"$timings"
   printf '%s\tbench:restore 1+2 vs up 1+1\t%s\t%s\n' "$scenario" "$restore_seconds" "up ${up_seconds}s, restore $(( 100 * restore_seconds / (up_seconds > 0 ? up_seconds : 1) ))% of it (target <= 15%)" >>"$timings"
@@ -786,7 +782,7 @@ snapshot_1_2() { # (scenario_lifecycle's variables)
 # were paused workers first and resumed controllers first (snapshot.log), no machine booted (the boot
 # ids are those of the save), and each guest's clock is the host's again.
 snapshot_memory_checks() { # save|restore (snapshot_checks' variables)
-  local what=$1 node ip drift
+  local what=$1
   if [ "$what" = save ]; then
     check "$scenario: save paused worker-1, then control-plane-1, before the first virsh save" \
       test "$(grep -E '^\$ virsh (suspend|save) ' "$state/logs/snapshot.log" | head -3 | sed -E 's/^\$ virsh ([a-z]+) .*(worker-1|control-plane-1).*/\1 \2/' | tr '\n' ';')" = "suspend worker-1;suspend control-plane-1;save control-plane-1;"
@@ -797,13 +793,20 @@ snapshot_memory_checks() { # save|restore (snapshot_checks' variables)
     test "$(grep -E '^\$ virsh resume ' "$state/logs/snapshot.log" | sed -E 's/.*-(worker-[0-9]+|control-plane-[0-9]+)$/\1/' | tr '\n' ' ')" = "control-plane-1 worker-1 "
   check "$scenario: $what booted no machine (the boot ids of the save)" test "$(boot_ids "$state" "$table")" = "$boots_saved"
   check "$scenario: every domain runs after the $what" test "$(virsh list --all --name | grep "^$cluster_id-" | xargs -r -n1 virsh domstate | sort -u | grep .)" = running
+  guest_clock_checks "$what" "$table"
+}
+
+# What k0slua logged of each guest's clock after a save or restore, then each guest's clock against
+# the host's: within 1 s.
+guest_clock_checks() { # what table (snapshot_checks' variables)
+  local what=$1 node ip drift
   grep '^clock of' "$state/logs/snapshot.log" | sed "s/^/  $what: /" || true
   while read -r node ip _; do
     # The guest's reading against the host's once it is back: the return trip only (milliseconds).
     drift=$(awk -v g="$(ssh_node "$state" "$user" "$ip" 'date -u +%s.%N' || echo 0)" -v h="$(date -u +%s.%N)" 'BEGIN {printf "%.3f", g - h}')
     echo "  $what: $node's clock is ${drift} s off the host's"
     check "$scenario: $node's clock is within 1 s of the host's after the $what" awk -v d="$drift" 'BEGIN {exit !(d < 1 && d > -1)}'
-  done <<<"$table"
+  done <<<"$2"
 }
 
 # Fault drills (issue 22) on the lifecycle's running 1+1, no new VM: the shipped worker-stop drill,
