@@ -92,31 +92,32 @@ import Testing
     }
 
     /// Each guest's clock is read and then moved from its own time, so however long SSH takes to
-    /// connect (here 1.5 s a call), the clocks end where the host's is (the time sent with the
-    /// command was behind by the connection's set-up: 1.5 s here, 6–8 s on a loaded e2e host).
+    /// connect (here 1.5 s a call), the clocks end where the host's is, but for the reading's trip
+    /// back (milliseconds; 1 s allowed for a loaded machine). The time sent with the command was
+    /// behind by the connection's set-up: 1.94 s here, 6–8 s on a loaded e2e host.
     @Test func snapfast_clocksEndAtTheHostsTimeHoweverSlowSSHIs() async throws {
         let (world, _) = try await Self.upLibvirt()
         let slowSSH = Self.libvirt.merging(["K0SLUA_STANDIN_DELAY": "ssh:call=1.5"]) { $1 }
         let save = try await world.run(["snapshot", "save", "base", "--skip-health"], environment: slowSSH)
         #expect(save.exitCode == 0, "\(save.standardError)")
         var offsets = try Self.guestClockOffsets(world)
-        #expect(offsets.count == 2 && offsets.values.allSatisfy { abs($0) < 0.5 }, "after the save: \(offsets)")
+        #expect(offsets.count == 2 && offsets.values.allSatisfy { abs($0) < 1 }, "after the save: \(offsets)")
         try await Task.sleep(for: .seconds(2))
         let restore = try await world.run(["snapshot", "restore", "base", "--skip-health"], environment: slowSSH)
         #expect(restore.exitCode == 0, "\(restore.standardError)")
         offsets = try Self.guestClockOffsets(world)
-        #expect(offsets.count == 2 && offsets.values.allSatisfy { abs($0) < 0.5 }, "after the restore: \(offsets)")
+        #expect(offsets.count == 2 && offsets.values.allSatisfy { abs($0) < 1 }, "after the restore: \(offsets)")
         let log = try String(contentsOfFile: world.layout.logs + "/snapshot.log", encoding: .utf8)
         #expect(log.contains(#/clock of worker-1: \d+\.\d{3} s behind the host's; moved \(read in \d+\.\d s, moved in \d+\.\d s\)/#), "\(log.suffix(800))")
     }
 
     /// A memory restore powers today's machines off with one `virsh destroy` each, all at once
-    /// (each waits for its QEMU to end: 1 s here, about 2 s per TCG guest in the e2e).
+    /// (each waits for its QEMU to end: 2 s here, about 2 s per TCG guest in the e2e).
     @Test func snapfast_restorePowersTheMachinesOffAllAtOnce() async throws {
         let (world, id) = try await Self.upLibvirt()
         #expect(try await world.run(["snapshot", "save", "base", "--health-wait", "0"], environment: Self.libvirt).exitCode == 0)
         world.clearTranscript()
-        let slowPowerOff = Self.libvirt.merging(["K0SLUA_STANDIN_DELAY": "virsh:destroy=1"]) { $1 }
+        let slowPowerOff = Self.libvirt.merging(["K0SLUA_STANDIN_DELAY": "virsh:destroy=2"]) { $1 }
         let restore = try await world.run(["snapshot", "restore", "base", "--skip-health"], environment: slowPowerOff)
         #expect(restore.exitCode == 0, "\(restore.standardError)")
         let powerOffs = Array(try Self.virshSpans(world, "destroy").prefix(2))
