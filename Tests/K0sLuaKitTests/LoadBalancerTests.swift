@@ -220,9 +220,10 @@ import Testing
     }
 
     /// Installing on the controllers is an SSH fan-out like the others (issue 24: one shared bound).
+    /// Each call takes 1.5 s, so two installs overlap however slowly the stand-ins start on a loaded machine.
     @Test func issue25_theControllersGetTheirInstallAtOnceUnderTheParallelBound() async throws {
         let (world, environment) = try Self.world("libvirt")
-        let up = try await world.run(["up", "--skip", "health", "--parallel", "2"], environment: environment.merging(["K0SLUA_STANDIN_DELAY": "ssh:call=0.5"]) { $1 })
+        let up = try await world.run(["up", "--skip", "health", "--parallel", "2"], environment: environment.merging(["K0SLUA_STANDIN_DELAY": "ssh:call=1.5"]) { $1 })
         #expect(up.exitCode == 0, "\(up.standardError)")
         #expect(Self.installCalls(world).count == 3)
         let peak = try ScaleTests.peakSSH(world) { $0.last == "sudo sh -s" }
