@@ -196,8 +196,7 @@ public final class Bootstrap: @unchecked Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw BootstrapFailure(phase: phase, tool: tool ?? command.executable, message: "could not run `\(command.executable)`: \(error)",
-                                   outputTail: [], logFile: log.path, hint: "run `k0slua doctor` to see what is missing")
+            throw Self.notRun(phase, command, tool: tool, error, log: log.path)
         }
         log.write("exit \(result.exitCode)")
         if Task.isCancelled { throw CancellationError() }
@@ -206,41 +205,39 @@ public final class Bootstrap: @unchecked Sendable {
             // key material is still left out.
             let output = secretOutput ? Self.withoutKeyMaterial(result.standardOutput) : result.standardOutput
             if secretOutput, !output.isEmpty { log.write(output) }
-            throw BootstrapFailure(phase: phase, tool: tool ?? command.executable,
-                                   message: "`\(command)` exited with \(result.exitCode)",
-                                   outputTail: OutputExcerpt.lines(output + "\n" + result.standardError, limit: 15), logFile: log.path)
+            throw Self.exited(phase, command, tool: tool, result, output: output, log: log.path)
         }
         return result
+    }
+
+    /// A step's failure when its command could not run.
+    static func notRun(_ phase: BootstrapPhase, _ command: Command, tool: String?, _ error: any Error, log: String) -> BootstrapFailure {
+        BootstrapFailure(phase: phase, tool: tool ?? command.executable, message: "could not run `\(command.executable)`: \(error)",
+                         outputTail: [], logFile: log, hint: "run `k0slua doctor` to see what is missing")
+    }
+
+    /// A step's failure when its command exited non-zero; `output`: the standard output it may show.
+    static func exited(_ phase: BootstrapPhase, _ command: Command, tool: String?, _ result: CommandResult, output: String, log: String) -> BootstrapFailure {
+        BootstrapFailure(phase: phase, tool: tool ?? command.executable, message: "`\(command)` exited with \(result.exitCode)",
+                         outputTail: OutputExcerpt.lines(output + "\n" + result.standardError, limit: 15), logFile: log)
     }
 
     /// `step` of independent commands side by side (the fan-out bound): each one's lines are
     /// logged together once all have ended, in the order given, and the first failure in that
     /// order is thrown, as `step` throws it.
     func stepEach(_ phase: BootstrapPhase, _ commands: [Command], log name: String) async throws {
-        struct NotRun: Error { let reason: String }
-        let outcomes = try await FanOut.map(commands, limit: options.concurrency) { [runner] command -> Result<CommandResult, NotRun> in
-            do {
-                return .success(try await runner.run(command))
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                return .failure(NotRun(reason: "\(error)"))
-            }
-        }
+        let outcomes = try await FanOut.map(commands, limit: options.concurrency) { [runner] command in await runner.outcome(of: command) }
         let log = logFile(name)
         for (command, outcome) in zip(commands, outcomes) {
             log.write("$ \(command)")
             switch outcome {
-            case .failure(let notRun):
-                throw BootstrapFailure(phase: phase, tool: command.executable, message: "could not run `\(command.executable)`: \(notRun.reason)",
-                                       outputTail: [], logFile: log.path, hint: "run `k0slua doctor` to see what is missing")
+            case .failure(let error):
+                if error is CancellationError { throw CancellationError() }
+                throw Self.notRun(phase, command, tool: nil, error, log: log.path)
             case .success(let result):
                 for text in [result.standardOutput, result.standardError] where !text.isEmpty { log.write(text) }
                 log.write("exit \(result.exitCode)")
-                guard result.succeeded else {
-                    throw BootstrapFailure(phase: phase, tool: command.executable, message: "`\(command)` exited with \(result.exitCode)",
-                                           outputTail: OutputExcerpt.lines(result.standardOutput + "\n" + result.standardError, limit: 15), logFile: log.path)
-                }
+                guard result.succeeded else { throw Self.exited(phase, command, tool: nil, result, output: result.standardOutput, log: log.path) }
             }
         }
         if Task.isCancelled { throw CancellationError() }

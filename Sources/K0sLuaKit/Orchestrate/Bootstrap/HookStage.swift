@@ -131,10 +131,3 @@ extension HookStep {
         return (1...count).map { byPosition[$0] ?? .nil_ }
     }
 }
-
-extension ProcessRunning {
-    /// `run`, its error as a value (for a task group's child that must not throw).
-    func outcome(of command: Command) async -> Result<CommandResult, any Error> {
-        do { return .success(try await run(command)) } catch { return .failure(error) }
-    }
-}

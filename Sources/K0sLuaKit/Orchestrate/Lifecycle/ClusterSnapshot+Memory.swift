@@ -126,41 +126,23 @@ extension Bootstrap {
     func setGuestClocks(_ nodes: [Node]) async throws {
         let log = logFile("snapshot")
         let outcomes = try await FanOut.map(nodes, limit: options.concurrency) { [ssh, runner] node -> (Node, String?) in
-            var failure = "no attempt ran"
-            for attempt in 0..<5 {
-                if attempt > 0 {
-                    log.write("clock of \(node.name), attempt \(attempt): \(failure)")
-                    try await Task.sleep(for: .seconds(2 * attempt))
-                }
-                do {
-                    let started = Date()
-                    let reading = try await runner.run(ssh.command(node, run: Self.guestClockReading))
-                    let arrived = Date().timeIntervalSince1970
-                    guard reading.succeeded else {
-                        failure = "ssh exited with \(reading.exitCode): \(reading.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-                        continue
-                    }
-                    let answer = reading.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-                    guard let guest = Double(answer), guest.isFinite else {
-                        // Not a transient failure: no GNU date there (`%N`).
-                        return (node, "`\(Self.guestClockReading)` printed \"\(answer.prefix(80))\", not seconds")
-                    }
-                    let offset = arrived - guest
-                    let move = try await runner.run(ssh.command(node, run: Self.guestClockMove(by: offset)))
-                    guard move.succeeded else {
-                        failure = "ssh exited with \(move.exitCode): \(move.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-                        continue
-                    }
-                    log.write("clock of \(node.name): \(String(format: "%.3f", abs(offset))) s \(offset >= 0 ? "behind" : "ahead of") the host's; moved "
-                              + "(read in \(String(format: "%.1f", arrived - started.timeIntervalSince1970)) s, moved in \(String(format: "%.1f", Date().timeIntervalSince1970 - arrived)) s)")
-                    return (node, nil)
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch {
-                    failure = "\(error)"
-                }
+            let (offset, failure) = try await retrying(attempts: 5, retried: { log.write("clock of \(node.name), attempt \($0): \($1)") }) {
+                () async throws -> Attempt<Double> in
+                let started = Date()
+                let reading = try await runner.run(ssh.command(node, run: Self.guestClockReading))
+                let arrived = Date().timeIntervalSince1970
+                guard reading.succeeded else { return .retry(reading.sshFailure) }
+                let answer = reading.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+                // Not a transient failure: no GNU date there (`%N`).
+                guard let guest = Double(answer), guest.isFinite else { return .stop("`\(Self.guestClockReading)` printed \"\(answer.prefix(80))\", not seconds") }
+                let offset = arrived - guest
+                let move = try await runner.run(ssh.command(node, run: Self.guestClockMove(by: offset)))
+                guard move.succeeded else { return .retry(move.sshFailure) }
+                log.write("clock of \(node.name): \(String(format: "%.3f", abs(offset))) s \(offset >= 0 ? "behind" : "ahead of") the host's; moved "
+                          + "(read in \(String(format: "%.1f", arrived - started.timeIntervalSince1970)) s, moved in \(String(format: "%.1f", Date().timeIntervalSince1970 - arrived)) s)")
+                return .done(offset)
             }
-            return (node, failure)
+            return (node, offset == nil ? failure : nil)
         }
         let failed = outcomes.compactMap { node, problem in problem.map { (node, $0) } }
         for (node, problem) in failed { log.write("clock of \(node.name): \(problem)") }

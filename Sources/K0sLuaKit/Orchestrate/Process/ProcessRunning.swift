@@ -72,24 +72,56 @@ extension ProcessRunning {
     /// (a node's sshd may still be starting). The successful result, or why the last attempt
     /// failed (exit code and standard error, or why it could not run). Cancellation is rethrown.
     public func runRetrying(_ command: Command, attempts: Int = 3) async throws -> (result: CommandResult?, failure: String) {
-        try await runRetrying(attempts: attempts) { command }
+        try await retrying(attempts: attempts) {
+            let result = try await run(command)
+            return result.succeeded ? .done(result) : .retry(result.sshFailure)
+        }
     }
 
-    /// `runRetrying` of a command made anew for each attempt (one that carries the time it starts).
-    public func runRetrying(attempts: Int = 3, _ command: () -> Command) async throws -> (result: CommandResult?, failure: String) {
-        var failure = "no attempt ran"
-        for attempt in 0..<attempts {
-            if attempt > 0 { try await Task.sleep(for: .seconds(2 * attempt)) }
-            do {
-                let result = try await run(command())
-                if result.succeeded { return (result, "") }
-                failure = "ssh exited with \(result.exitCode): \(result.standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                failure = "\(error)"
-            }
+    /// `run`, its error as a value (for a task group's child that must not throw).
+    func outcome(of command: Command) async -> Result<CommandResult, any Error> {
+        do { return .success(try await run(command)) } catch { return .failure(error) }
+    }
+}
+
+/// How one attempt of `retrying` ended.
+public enum Attempt<Value> {
+    case done(Value)
+    /// A failure another attempt may not have.
+    case retry(String)
+    /// A failure no other attempt would mend.
+    case stop(String)
+}
+
+/// Runs `attempt` up to `attempts` times, pausing 2 s, 4 s, … between them, until it is done or
+/// stops; `retried` hears each failure before the pause that follows it. The value, or why the
+/// last attempt failed; an error `attempt` throws is such a failure, but cancellation is rethrown.
+public func retrying<Value>(attempts: Int, retried: (_ attempt: Int, _ failure: String) -> Void = { _, _ in },
+                            _ attempt: () async throws -> Attempt<Value>) async throws -> (Value?, failure: String) {
+    var failure = "no attempt ran"
+    for number in 0..<attempts {
+        if number > 0 {
+            retried(number, failure)
+            try await Task.sleep(for: .seconds(2 * number))
         }
-        return (nil, failure)
+        do {
+            switch try await attempt() {
+            case .done(let value): return (value, "")
+            case .retry(let problem): failure = problem
+            case .stop(let problem): return (nil, problem)
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            failure = "\(error)"
+        }
+    }
+    return (nil, failure)
+}
+
+extension CommandResult {
+    /// How a failed ssh call reads in a report: `ssh exited with 255: <standard error>`.
+    var sshFailure: String {
+        "ssh exited with \(exitCode): \(standardError.trimmingCharacters(in: .whitespacesAndNewlines))"
     }
 }
