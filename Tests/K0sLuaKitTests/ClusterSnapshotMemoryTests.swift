@@ -35,26 +35,6 @@ import Testing
         return offsets
     }
 
-    /// Each `virsh SUBCOMMAND` call's domain (its last argument) and when it started and ended, in
-    /// the order they started (the transcript's `started` and end-line `time`: one clock).
-    static func virshSpans(_ world: StandInWorld, _ subcommand: String) throws -> [(domain: String, start: Double, end: Double?)] {
-        let text = try String(contentsOfFile: world.directory + "/transcript.jsonl", encoding: .utf8)
-        var order: [Int] = [], domain: [Int: String] = [:], start: [Int: Double] = [:], end: [Int: Double] = [:]
-        for line in text.split(separator: "\n") {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            guard object["tool"] as? String == "virsh", let argv = object["argv"] as? [String], argv.first == subcommand,
-                  let pid = object["pid"] as? Int else { continue }
-            if object["end"] != nil {
-                end[pid] = object["time"] as? Double
-            } else if object["event"] == nil, object["signal"] == nil, let started = object["started"] as? Double {
-                order.append(pid)
-                domain[pid] = argv.last
-                start[pid] = started
-            }
-        }
-        return order.map { (domain[$0]!, start[$0]!, end[$0]) }
-    }
-
     static func upLibvirt() async throws -> (StandInWorld, String) {
         let world = try StandInWorld()
         #expect(try await world.run(["up", "--skip", "health"], environment: libvirt).exitCode == 0)
@@ -120,8 +100,8 @@ import Testing
         let slowPowerOff = Self.libvirt.merging(["K0SLUA_STANDIN_DELAY": "virsh:destroy=2"]) { $1 }
         let restore = try await world.run(["snapshot", "restore", "base", "--skip-health"], environment: slowPowerOff)
         #expect(restore.exitCode == 0, "\(restore.standardError)")
-        let powerOffs = Array(try Self.virshSpans(world, "destroy").prefix(2))
-        #expect(powerOffs.map(\.domain).sorted() == ["\(id)-control-plane-1", "\(id)-worker-1"])
+        let powerOffs = Array(try HookStageTests.runs(world).filter { $0.tool == "virsh" && $0.argv.first == "destroy" }.prefix(2))
+        #expect(powerOffs.map(\.remote).sorted() == ["\(id)-control-plane-1", "\(id)-worker-1"])
         let ends = powerOffs.compactMap(\.end)
         #expect(ends.count == 2 && powerOffs.map(\.start).max()! < ends.min()!, "both power-offs ran at once: \(powerOffs)")
     }

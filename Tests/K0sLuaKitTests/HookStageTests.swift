@@ -59,6 +59,7 @@ import Testing
     struct Run {
         let tool: String
         let argv: [String]
+        /// The last argument: ssh's remote command, the domain of `virsh destroy`.
         var remote: String { argv.last ?? "" }
         let start: Double
         var end: Double?
