@@ -691,7 +691,7 @@ scenario_lifecycle() { # scenario name state work code
 # scenario goes on from 1+1 with worker_count unset, as before. Save, restore and the first up's
 # times go to the timings table.
 snapshot_checks() { # (scenario_lifecycle's scenario name state work code table user)
-  local t0 nodes_before up_seconds save_seconds restore_seconds node ip boots_saved
+  local t0 nodes_before save_seconds restore_seconds node ip boots_saved
   nodes_before=$(recorded_nodes "$state")
   boots_saved=$(boot_ids "$state" "$table")
   step "lifecycle: snapshot save base"
@@ -738,19 +738,27 @@ snapshot_checks() { # (scenario_lifecycle's scenario name state work code table 
   scenario_pass "$scenario/restored" "$name" "$state" "$work" "$code" "$work/snapshot-restore.txt"
   check "$scenario: snapshot list --json names base" \
     test "$(cd "$work" && "$k0slua" snapshot list --json | python3 -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin)["snapshots"]))')" = base
-  up_seconds=$(awk 'END {printf "%d", $1}' "$work/up.txt")
-  printf '%s\tbench:restore vs up (1+1)\t%s\t%s\n' "$scenario" "$restore_seconds" "up ${up_seconds}s, restore $(( 100 * restore_seconds / (up_seconds > 0 ? up_seconds : 1) ))% of it" >>"$timings"
-  printf '%s\tbench:save per node (2 nodes)\t%s\t%s\n' "$scenario" "$(( save_seconds / 2 ))" "target <= 10 s per node" >>"$timings"
-  echo "  snapshot: save ${save_seconds}s ($(( save_seconds / 2 ))s per node), restore ${restore_seconds}s, up ${up_seconds}s: restore = $(( 100 * restore_seconds / (up_seconds > 0 ? up_seconds : 1) )) % of up"
+  snapshot_bench 1+1 2 "$save_seconds" "$restore_seconds"
   (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" snapshot delete base)
   check "$scenario: snapshot delete removed it" test ! -e "$state/snapshots/base"
+}
+
+# A snapshot's save and restore in the timings table (`bench:save per node (LABEL)`, `bench:restore
+# LABEL vs up 1+1`) and one line, set against the scenario's first `up`, of 1+1.
+snapshot_bench() { # label nodes save_seconds restore_seconds (scenario_lifecycle's variables)
+  local up_seconds percent
+  up_seconds=$(awk 'END {printf "%d", $1}' "$work/up.txt")
+  percent=$(( 100 * $4 / (up_seconds > 0 ? up_seconds : 1) ))
+  printf '%s\tbench:save per node (%s)\t%s\t%s\n' "$scenario" "$1" "$(( $3 / $2 ))" "target <= 10 s per node" >>"$timings"
+  printf '%s\tbench:restore %s vs up 1+1\t%s\t%s\n' "$scenario" "$1" "$4" "up ${up_seconds}s, restore ${percent}% of it (target <= 15%)" >>"$timings"
+  echo "  snapshot $1: save $3s ($(( $3 / $2 ))s per node), restore $4s = ${percent} % of the 1+1 up (${up_seconds}s)"
 }
 
 # Issue 21's benchmark shape: save and restore of the grown 1+2 cluster in place (three memory
 # images), timed against the scenario's first `up`, of 1+1 — an `up` of 1+2 boots one machine more,
 # so the ratio to it is lower still. No machine boots; every guest's clock is right afterwards.
 snapshot_1_2() { # (scenario_lifecycle's variables)
-  local t0 save_seconds restore_seconds up_seconds code nodes grown boots
+  local t0 save_seconds restore_seconds code nodes grown boots
   nodes=$(recorded_nodes "$state")
   grown=$(node_table "$name" static "$work/cluster.lua")
   boots=$(boot_ids "$state" "$grown")
@@ -770,10 +778,7 @@ snapshot_1_2() { # (scenario_lifecycle's variables)
   check "$scenario: the 1+2 restore booted no machine (the boot ids of the save)" test "$(boot_ids "$state" "$grown")" = "$boots"
   check "$scenario: the record after the 1+2 restore is the snapshot's" test "$(recorded_nodes "$state")" = "$nodes"
   guest_clock_checks "1+2 restore" "$grown"
-  up_seconds=$(awk 'END {printf "%d", $1}' "$work/up.txt")
-  printf '%s\tstep:snapshot save (1+2, 3 nodes)\t%s\t%s\n' "$scenario" "$save_seconds" "$(( save_seconds / 3 ))s per node, target <= 10 s" >>"$timings"
-  printf '%s\tbench:restore 1+2 vs up 1+1\t%s\t%s\n' "$scenario" "$restore_seconds" "up ${up_seconds}s, restore $(( 100 * restore_seconds / (up_seconds > 0 ? up_seconds : 1) ))% of it (target <= 15%)" >>"$timings"
-  echo "  snapshot 1+2: save ${save_seconds}s ($(( save_seconds / 3 ))s per node), restore ${restore_seconds}s = $(( 100 * restore_seconds / (up_seconds > 0 ? up_seconds : 1) )) % of the 1+1 up (${up_seconds}s)"
+  snapshot_bench 1+2 3 "$save_seconds" "$restore_seconds"
   (cd "$work" && "${NS[@]}" "${current_env[@]}" "$k0slua" snapshot delete grown)
   check "$scenario: snapshot delete grown removed it" test ! -e "$state/snapshots/grown"
 }
